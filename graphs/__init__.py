@@ -1,0 +1,3 @@
+"""interlock.graphs."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""interlock.nodes."""
+
+__all__: list[str] = []

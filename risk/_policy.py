@@ -1,0 +1,420 @@
+"""The Policy: rules, thresholds and approvals, from YAML or built in Python."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from interlock.risk._analyze import SIGNALS
+from interlock.risk._conditions import Check, Freeze, WhenError, compile_when
+from interlock.risk._model import (
+    EFFECTS,
+    LEVELS,
+    Action,
+    Assessment,
+    Context,
+    Effect,
+    Level,
+    Outcome,
+    content_hash,
+)
+from interlock.risk._yaml import Lines, load_located, read_text
+from interlock.risk.errors import PolicyError
+
+__all__ = ["ApprovalSpec", "Policy", "Rule", "ToolDefaults", "default_policy", "load_policy"]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_EFFECT_NAMES = {e: True for e in EFFECTS}
+Path_ = tuple[str | int, ...]
+
+
+def _fmt(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class _Ctx:
+    """Where validation is: the file and its line table, so errors point at the line."""
+
+    def __init__(self, source: str | None, lines: Lines | None) -> None:
+        self.source, self.lines = source, lines or {}
+
+    def error(self, message: str, path: Path_) -> PolicyError:
+        line = None
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                line = self.lines[path[:n]]
+                break
+        return PolicyError(message, source=self.source, line=line, field=_fmt(path) or None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalSpec:
+    """`count` distinct approvers holding `role` or a more senior role."""
+
+    roles: tuple[str, ...]
+    count: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolDefaults:
+    """Effects the policy assumes for a tool that declares none of its own."""
+
+    effects: frozenset[Effect]
+    reversible: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """One rule: when its conditions hold, it adds points, a floor and/or a hard outcome."""
+
+    id: str
+    reason: str
+    when: Mapping[str, Any]
+    points: int = 0
+    floor: Level | None = None
+    outcome: Outcome | None = None
+    approval: ApprovalSpec | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "reason": self.reason, "when": self.when}
+        if self.points:
+            out["points"] = self.points
+        if self.floor:
+            out["floor"] = self.floor
+        if self.outcome:
+            out["outcome"] = self.outcome
+        if self.approval:
+            out["approval"] = {"roles": list(self.approval.roles), "count": self.approval.count}
+        return out
+
+
+_DEFAULT_LEVELS: Mapping[str, int] = {"medium": 25, "high": 50, "critical": 75}
+_DEFAULT_OUTCOMES: Mapping[str, Outcome] = {
+    "low": "allow",
+    "medium": "allow",
+    "high": "review",
+    "critical": "review",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """A complete, validated policy. Construct it in Python or with `load_policy()`.
+
+    `roles` is a seniority ladder, junior first: a requirement for a role is met by that role
+    or any more senior one, and expiry escalates one rung up.
+    """
+
+    name: str
+    rules: tuple[Rule, ...]
+    roles: tuple[str, ...] = ("oncall", "sre-lead", "admin")
+    levels: Mapping[str, int] = field(default_factory=lambda: dict(_DEFAULT_LEVELS))
+    outcomes: Mapping[str, Outcome] = field(default_factory=lambda: dict(_DEFAULT_OUTCOMES))
+    approvals: Mapping[str, ApprovalSpec] = field(default_factory=dict)
+    tools: Mapping[str, ToolDefaults] = field(default_factory=dict)
+    freezes: tuple[Freeze, ...] = ()
+    fail_closed_level: Level = "high"
+    description: str = ""
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        data = self.to_dict()
+        compiled = _validate(data, _LOADING.get() or _Ctx(self.source, None))
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "version", content_hash(data)[:16])
+
+    version: str = field(init=False, default="")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical content; the version is a hash of exactly this."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "roles": list(self.roles),
+            "levels": dict(self.levels),
+            "outcomes": dict(self.outcomes),
+            "approvals": {
+                k: {"roles": list(v.roles), "count": v.count} for k, v in self.approvals.items()
+            },
+            "tools": {
+                k: {"effects": sorted(v.effects), "reversible": v.reversible}
+                for k, v in self.tools.items()
+            },
+            "freezes": [
+                {
+                    "name": f.name,
+                    "timezone": f.timezone,
+                    "start": f.start.isoformat(),
+                    "end": f.end.isoformat(),
+                    "environments": sorted(f.environments),
+                }
+                for f in self.freezes
+            ],
+            "fail_closed_level": self.fail_closed_level,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, *, source: str | None = None, lines: Lines | None = None
+    ) -> Policy:
+        """Build from plain data (parsed YAML), with errors naming the field and line."""
+        ctx = _Ctx(source, lines)
+        kwargs = _parse_top(data, ctx)
+        token = _LOADING.set(ctx)
+        try:
+            return cls(**kwargs, source=source)
+        finally:
+            _LOADING.reset(token)
+
+    def assess(self, action: Action, context: Context | None = None) -> Assessment:
+        """Score `action` under this policy. Never raises for a well-formed action."""
+        from interlock.risk._engine import assess_with
+
+        return assess_with(self, action, context)
+
+    def rank(self, role: str) -> int:
+        """Seniority of `role` on the ladder; -1 when it is not on it."""
+        return self.roles.index(role) if role in self.roles else -1
+
+    def compiled(self) -> list[tuple[Rule, list[Check]]]:
+        return self._compiled  # type: ignore[attr-defined,no-any-return]
+
+
+_LOADING: ContextVar[_Ctx | None] = ContextVar("_LOADING", default=None)
+
+_TOP_KEYS = (
+    "name", "description", "roles", "levels", "outcomes", "approvals", "tools", "freezes",
+    "fail_closed_level", "rules",
+)
+_RULE_KEYS = ("id", "reason", "when", "points", "floor", "outcome", "approval")
+
+
+def _parse_top(data: Any, ctx: _Ctx) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        msg = f"a policy must be a mapping with keys {', '.join(_TOP_KEYS)}."
+        raise ctx.error(msg, ())
+    unknown = [k for k in data if k not in _TOP_KEYS]
+    if unknown:
+        msg = f"unknown key {unknown[0]!r}; allowed: {', '.join(_TOP_KEYS)}."
+        raise ctx.error(msg, (unknown[0],))
+    for key in ("name", "rules"):
+        if key not in data:
+            msg = f"missing required key {key!r}."
+            raise ctx.error(msg, ())
+    if not isinstance(data["name"], str) or not data["name"]:
+        raise ctx.error("`name` must be a non-empty string.", ("name",))
+    rules = data["rules"]
+    if not isinstance(rules, list):
+        raise ctx.error("`rules` must be a list of rules.", ("rules",))
+    out: dict[str, Any] = {"name": data["name"], "rules": tuple(_parse_rule(r, i, ctx) for i, r in enumerate(rules))}
+    if "description" in data:
+        out["description"] = str(data["description"])
+    if "roles" in data:
+        roles = data["roles"]
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise ctx.error("`roles` must be a non-empty list of role names, junior first.", ("roles",))
+        out["roles"] = tuple(roles)
+    for key in ("levels", "outcomes", "approvals", "tools"):
+        if key in data and not isinstance(data[key], dict):
+            raise ctx.error(f"`{key}` must be a mapping.", (key,))
+    if "levels" in data:
+        out["levels"] = data["levels"]
+    if "outcomes" in data:
+        out["outcomes"] = data["outcomes"]
+    if "approvals" in data:
+        out["approvals"] = {
+            k: _parse_approval(v, ("approvals", k), ctx) for k, v in data["approvals"].items()
+        }
+    if "tools" in data:
+        out["tools"] = {k: _parse_tool(v, ("tools", k), ctx) for k, v in data["tools"].items()}
+    if "freezes" in data:
+        if not isinstance(data["freezes"], list):
+            raise ctx.error("`freezes` must be a list.", ("freezes",))
+        out["freezes"] = tuple(_parse_freeze(f, ("freezes", i), ctx) for i, f in enumerate(data["freezes"]))
+    if "fail_closed_level" in data:
+        out["fail_closed_level"] = data["fail_closed_level"]
+    return out
+
+
+def _parse_rule(raw: Any, i: int, ctx: _Ctx) -> Rule:
+    path: Path_ = ("rules", i)
+    if not isinstance(raw, dict):
+        msg = f"each rule must be a mapping with keys {', '.join(_RULE_KEYS)}."
+        raise ctx.error(msg, path)
+    unknown = [k for k in raw if k not in _RULE_KEYS]
+    if unknown:
+        msg = f"unknown rule key {unknown[0]!r}; allowed: {', '.join(_RULE_KEYS)}."
+        raise ctx.error(msg, (*path, unknown[0]))
+    for key in ("id", "reason", "when"):
+        if key not in raw:
+            raise ctx.error(f"a rule needs `{key}`.", path)
+    approval = raw.get("approval")
+    return Rule(
+        id=raw["id"],
+        reason=raw["reason"],
+        when=raw["when"],
+        points=raw.get("points", 0),
+        floor=raw.get("floor"),
+        outcome=raw.get("outcome"),
+        approval=_parse_approval(approval, (*path, "approval"), ctx) if approval is not None else None,
+    )
+
+
+def _parse_approval(raw: Any, path: Path_, ctx: _Ctx) -> ApprovalSpec:
+    if not isinstance(raw, dict) or "roles" not in raw or set(raw) - {"roles", "count"}:
+        raise ctx.error("an approval is {roles: [role, ...], count: N}.", path)
+    roles, count = raw["roles"], raw.get("count", 1)
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        raise ctx.error("approval `roles` must be a non-empty list of role names.", (*path, "roles"))
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10:
+        raise ctx.error(f"approval `count` must be a whole number from 1 to 10, got {count!r}.", (*path, "count"))
+    return ApprovalSpec(roles=tuple(roles), count=count)
+
+
+def _parse_tool(raw: Any, path: Path_, ctx: _Ctx) -> ToolDefaults:
+    if not isinstance(raw, dict) or "effects" not in raw or set(raw) - {"effects", "reversible"}:
+        raise ctx.error("a tool entry is {effects: [...], reversible: true|false}.", path)
+    effects = raw["effects"]
+    if not isinstance(effects, list) or any(e not in EFFECTS for e in effects):
+        msg = f"tool `effects` must be a list drawn from {', '.join(EFFECTS)}; got {effects!r}."
+        raise ctx.error(msg, (*path, "effects"))
+    rev = raw.get("reversible")
+    if rev is not None and not isinstance(rev, bool):
+        raise ctx.error("tool `reversible` must be true or false.", (*path, "reversible"))
+    return ToolDefaults(effects=frozenset(effects), reversible=rev)
+
+
+def _parse_freeze(raw: Any, path: Path_, ctx: _Ctx) -> Freeze:
+    keys = {"name", "timezone", "start", "end", "environments"}
+    if not isinstance(raw, dict) or not {"name", "timezone", "start", "end"} <= set(raw) or set(raw) - keys:
+        raise ctx.error("a freeze is {name, timezone, start, end, environments?}.", path)
+    try:
+        ZoneInfo(str(raw["timezone"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"unknown timezone {raw['timezone']!r}; use an IANA name such as Europe/Berlin."
+        raise ctx.error(msg, (*path, "timezone")) from None
+    bounds = []
+    for key in ("start", "end"):
+        value = raw[key]
+        try:
+            when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        except ValueError:
+            msg = f"freeze `{key}` must be a local date-time like 2026-12-20T00:00, got {value!r}."
+            raise ctx.error(msg, (*path, key)) from None
+        bounds.append(when.replace(tzinfo=None))
+    envs = raw.get("environments", [])
+    if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
+        raise ctx.error("freeze `environments` must be a list of names.", (*path, "environments"))
+    if bounds[1] <= bounds[0]:
+        raise ctx.error("freeze `end` must be after `start`.", (*path, "end"))
+    return Freeze(
+        name=str(raw["name"]), timezone=str(raw["timezone"]), start=bounds[0], end=bounds[1],
+        environments=frozenset(envs),
+    )
+
+
+def _validate(data: dict[str, Any], ctx: _Ctx) -> list[tuple[Rule, list[Check]]]:
+    roles = data["roles"]
+    if len(set(roles)) != len(roles):
+        raise ctx.error("`roles` lists a role twice.", ("roles",))
+    levels = data["levels"]
+    if set(levels) != {"medium", "high", "critical"}:
+        raise ctx.error("`levels` must give the lowest score of medium, high and critical.", ("levels",))
+    bounds = [levels["medium"], levels["high"], levels["critical"]]
+    if not all(isinstance(b, int) and not isinstance(b, bool) and 0 < b <= 100 for b in bounds) or bounds != sorted(set(bounds)):
+        msg = f"`levels` must be whole scores with 0 < medium < high < critical <= 100, got {levels}."
+        raise ctx.error(msg, ("levels",))
+    outcomes = data["outcomes"]
+    if set(outcomes) != set(LEVELS) or any(o not in ("allow", "review", "deny") for o in outcomes.values()):
+        msg = "`outcomes` must map each of low, medium, high, critical to allow, review or deny."
+        raise ctx.error(msg, ("outcomes",))
+    order = ["allow", "review", "deny"]
+    if [order.index(outcomes[lv]) for lv in LEVELS] != sorted(order.index(outcomes[lv]) for lv in LEVELS):
+        raise ctx.error("`outcomes` must not get more lenient as the level rises.", ("outcomes",))
+    if data["fail_closed_level"] not in LEVELS or outcomes[data["fail_closed_level"]] == "allow":
+        msg = "`fail_closed_level` must be a level whose outcome is review or deny."
+        raise ctx.error(msg, ("fail_closed_level",))
+    for lv, spec in data["approvals"].items():
+        if lv not in LEVELS:
+            raise ctx.error(f"`approvals` keys are levels ({', '.join(LEVELS)}), got {lv!r}.", ("approvals", lv))
+        _check_roles(spec["roles"], roles, ("approvals", lv, "roles"), ctx)
+    freezes = {f["name"]: f for f in data["freezes"]}
+    seen: set[str] = set()
+    compiled = []
+    for i, rule in enumerate(data["rules"]):
+        path: Path_ = ("rules", i)
+        rid = rule["id"]
+        if not isinstance(rid, str) or not _ID.match(rid):
+            raise ctx.error(f"rule `id` must be a lowercase slug like prod-destroy, got {rid!r}.", (*path, "id"))
+        if rid in seen:
+            raise ctx.error(f"rule id {rid!r} is used twice; ids must be unique.", (*path, "id"))
+        seen.add(rid)
+        if not isinstance(rule["reason"], str) or not rule["reason"].strip():
+            raise ctx.error("rule `reason` must say, in words a reviewer understands, why it matters.", (*path, "reason"))
+        pts = rule.get("points", 0)
+        if isinstance(pts, bool) or not isinstance(pts, int) or not 0 <= pts <= 100:
+            raise ctx.error(f"rule `points` must be a whole number from 0 to 100, got {pts!r}.", (*path, "points"))
+        if rule.get("floor") not in (None, *LEVELS):
+            raise ctx.error(f"rule `floor` must be one of {', '.join(LEVELS)}, got {rule['floor']!r}.", (*path, "floor"))
+        if rule.get("outcome") not in (None, "review", "deny"):
+            msg = f"rule `outcome` must be review or deny (rules never force allow), got {rule['outcome']!r}."
+            raise ctx.error(msg, (*path, "outcome"))
+        if "approval" in rule:
+            _check_roles(rule["approval"]["roles"], roles, (*path, "approval", "roles"), ctx)
+        try:
+            checks = compile_when(rule["when"], signals=SIGNALS, effects=_EFFECT_NAMES, freezes=freezes)
+        except WhenError as exc:
+            raise ctx.error(str(exc), (*path, "when", *exc.path)) from None
+    # Rules are rebuilt from the canonical dict so Python- and YAML-built policies compile alike.
+        compiled.append((_rule_obj(rule), checks))
+    return compiled
+
+
+def _rule_obj(raw: dict[str, Any]) -> Rule:
+    appr = raw.get("approval")
+    return Rule(
+        id=raw["id"], reason=raw["reason"], when=raw["when"], points=raw.get("points", 0),
+        floor=raw.get("floor"), outcome=raw.get("outcome"),
+        approval=ApprovalSpec(roles=tuple(appr["roles"]), count=appr["count"]) if appr else None,
+    )
+
+
+def _check_roles(names: list[str], ladder: list[str], path: Path_, ctx: _Ctx) -> None:
+    bad = [r for r in names if r not in ladder]
+    if bad:
+        msg = f"unknown roles {bad}; declared roles (junior first): {', '.join(ladder)}. Add them to `roles`."
+        raise ctx.error(msg, path)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Load and validate a YAML policy; errors name the file, line and field."""
+    p = Path(path)
+    data, lines = load_located(read_text(p), str(p))
+    return Policy.from_dict(data, source=str(p), lines=lines)
+
+
+_DEFAULT: Policy | None = None
+
+
+def default_policy() -> Policy:
+    """The bundled policy (`risk/policies/default.yaml`), loaded once."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        ref = resources.files("interlock.risk").joinpath("policies/default.yaml")
+        text = ref.read_text(encoding="utf-8")
+        data, lines = load_located(text, "default.yaml")
+        _DEFAULT = Policy.from_dict(data, source="default.yaml", lines=lines)
+    return _DEFAULT

@@ -1,0 +1,3 @@
+"""interlock.runtime."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""interlock.ui."""
+
+__all__: list[str] = []

@@ -1,0 +1,74 @@
+"""The `interlock` command line.
+
+Each concern lives in its own `_cli_*` module and is registered here. Nothing on this path
+imports Streamlit: only `interlock console` does, when it launches.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+import typer
+
+from interlock.risk.errors import InterlockError
+from interlock.ui._cli_policy import policy_app
+from interlock.ui._output import console_err
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="interlock",
+    help="Interlock: LangGraph agents with human approval built into the runtime.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(policy_app, name="policy")
+
+
+def _version() -> str:
+    try:
+        return version("interlock")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"interlock {_version()}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Interlock: LangGraph agents with human approval built into the runtime."""
+
+
+@app.command()
+def demo() -> None:
+    """Run the PocketOS scenario: score the agent's proposed actions with the default policy."""
+    from interlock.ui._demo import run_demo
+
+    run_demo()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: known errors become one clear line and exit code 2, never a traceback."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except InterlockError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
