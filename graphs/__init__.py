@@ -1,3 +1,25 @@
-"""interlock.graphs."""
+"""Reference graphs: the PocketOS ops agent and `create_gated_agent` for any model and tools."""
 
-__all__: list[str] = []
+from interlock.graphs._agent import build_gated_graph, create_gated_agent, make_model_node
+from interlock.graphs._infra import Infra, InfraError, seed_state
+from interlock.graphs._ops_tools import DEFAULT_TOKEN, make_ops_tools
+from interlock.graphs._planner import OpsPlanner, ScriptedChatModel, resolve_chat_model, say
+from interlock.graphs._savers import DEFAULT_DATABASE_URL, open_checkpointer, sqlite_path
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_TOKEN",
+    "Infra",
+    "InfraError",
+    "OpsPlanner",
+    "ScriptedChatModel",
+    "build_gated_graph",
+    "create_gated_agent",
+    "make_model_node",
+    "make_ops_tools",
+    "open_checkpointer",
+    "resolve_chat_model",
+    "say",
+    "seed_state",
+    "sqlite_path",
+]

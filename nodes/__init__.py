@@ -1,3 +1,122 @@
-"""interlock.nodes."""
+"""LangGraph building blocks: the risk gate, human review, and guarded tool execution.
 
-__all__: list[str] = []
+- `make_router(gate)`: the routing function after the model. Allowed calls go straight to
+  the tool step (no extra superstep); calls that need a human go to review.
+- `make_review_node(gate)`: `interrupt(ReviewRequest)`, then apply each action's decision.
+- `make_execute_node(gate)`: runs a call only if it is allowed now or carries an approval
+  whose digest matches the exact action; refuses and audits anything else.
+- `validate_response` / `validate_decision`: check an answer before `Command(resume=...)`.
+"""
+
+from interlock.nodes._decisions import check_args, validate_decision, validate_response
+from interlock.nodes._execute import denial_text, make_execute_node
+from interlock.nodes._gate import (
+    Gate,
+    InterlockContext,
+    RunScope,
+    Verdict,
+    action_digest,
+    call_fingerprint,
+    fail_closed,
+    interrupt_id_for,
+    make_router,
+)
+from interlock.nodes._payloads import (
+    DECISION_TYPES,
+    ActionRequest,
+    ApproveDecision,
+    AssessmentView,
+    AuditEvent,
+    Decision,
+    DecisionType,
+    EditDecision,
+    EditedAction,
+    EscalateDecision,
+    InterlockState,
+    ReasonView,
+    RejectDecision,
+    RequiredApproval,
+    RespondDecision,
+    ReviewConfig,
+    ReviewRecord,
+    ReviewRequest,
+    ReviewResponse,
+    ReviewRound,
+    ToolResult,
+)
+from interlock.nodes._request import build_review_request, grant_of
+from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
+from interlock.nodes._review import PROPOSED_AT, make_review_node, rejection_text
+from interlock.nodes._state import GatedState, last_ai_message, merge_interlock
+from interlock.nodes._stores import (
+    Approval,
+    ApprovalStore,
+    AuditSink,
+    ExecutionLedger,
+    ExecutionRecord,
+    InMemoryApprovalStore,
+    InMemoryAuditSink,
+    InMemoryExecutionLedger,
+)
+from interlock.nodes._toolspec import METADATA_KEY, ToolSpec, gated, spec_of
+
+__all__ = [
+    "DECISION_TYPES",
+    "METADATA_KEY",
+    "PROPOSED_AT",
+    "ActionRequest",
+    "Approval",
+    "ApprovalStore",
+    "ApproveDecision",
+    "AssessmentView",
+    "AuditEvent",
+    "AuditSink",
+    "Decision",
+    "DecisionType",
+    "EditDecision",
+    "EditedAction",
+    "EscalateDecision",
+    "ExecutionLedger",
+    "ExecutionRecord",
+    "Gate",
+    "GatedState",
+    "InMemoryApprovalStore",
+    "InMemoryAuditSink",
+    "InMemoryExecutionLedger",
+    "InterlockContext",
+    "InterlockState",
+    "PendingReview",
+    "ReasonView",
+    "RejectDecision",
+    "RequiredApproval",
+    "RespondDecision",
+    "ReviewConfig",
+    "ReviewRecord",
+    "ReviewRequest",
+    "ReviewResponse",
+    "ReviewRound",
+    "RunScope",
+    "ToolResult",
+    "ToolSpec",
+    "Verdict",
+    "action_digest",
+    "build_review_request",
+    "call_fingerprint",
+    "check_args",
+    "denial_text",
+    "fail_closed",
+    "gated",
+    "grant_of",
+    "interrupt_id_for",
+    "last_ai_message",
+    "make_execute_node",
+    "make_review_node",
+    "make_router",
+    "merge_interlock",
+    "pending_reviews",
+    "rejection_text",
+    "resume_command",
+    "spec_of",
+    "validate_decision",
+    "validate_response",
+]

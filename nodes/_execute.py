@@ -1,0 +1,184 @@
+"""Guarded execution: run a call only if it is allowed now, or approved exactly as it stands.
+
+The node assesses every call again (the router's decision is not trusted), recomputes the
+digest from the call as it is in the state, and consumes the matching approval from the
+store. A state edited by hand, or a model that changed the arguments after an approval,
+finds no approval and is refused. The ledger makes each action run at most once: a call whose
+earlier attempt started and never finished is reported in doubt, not retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+
+from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._payloads import ReviewRecord
+from interlock.nodes._state import answered_ids, last_ai_message, record_for
+from interlock.nodes._stores import ExecutionRecord
+from interlock.risk import content_hash
+from interlock.risk.errors import ExecutionRefused
+
+__all__ = ["denial_text", "make_execute_node"]
+
+
+def denial_text(v: Verdict) -> str:
+    name = v.call["name"]
+    if v.kind == "rejected":
+        return (
+            f"REFUSED: a human reviewer already rejected this exact call to {name} "
+            f"({v.note}). It was not run. Do not propose it again."
+        )
+    a = v.assessment
+    reasons = "; ".join(r.text for r in a.reasons) if a else "the policy forbids it"
+    risk = f" (risk {a.score}/100, {a.level})" if a else ""
+    return (
+        f"DENIED by policy{risk}: {name} was not run. Why: {reasons} "
+        "Do not retry it; choose a safer action or ask a human."
+    )
+
+
+class _Runner:
+    def __init__(self, gate: Gate, scope: RunScope) -> None:
+        self.gate, self.scope = gate, scope
+
+    def refuse(self, v: Verdict, reason: str, digest: str | None) -> ToolMessage:
+        err = ExecutionRefused(
+            f"Refused to run {v.call['name']}: {reason} It was not run. If it is still needed, "
+            "propose it again so that a reviewer can decide on it as it stands."
+        )
+        level = v.assessment.level if v.assessment else None
+        self.gate.event(self.scope, "refused", v.call, digest=digest, level=level, detail=str(err))
+        return self._msg(v, str(err), "error")
+
+    def _msg(self, v: Verdict, content: str, status: str) -> ToolMessage:
+        return ToolMessage(
+            content=content, tool_call_id=v.call["id"] or "", name=v.call["name"], status=status
+        )
+
+    def run(self, v: Verdict, rec: ReviewRecord | None, ai_id: str | None) -> ToolMessage:
+        call, gate, scope = v.call, self.gate, self.scope
+        name, args = call["name"], call.get("args") or {}
+        if v.kind == "unknown_tool":
+            gate.event(scope, "unknown_tool", call, detail=v.note)
+            return self._msg(v, v.note, "error")
+        if v.kind in ("deny", "rejected"):
+            level = v.assessment.level if v.assessment else None
+            gate.event(scope, "denied", call, outcome=v.kind, level=level, detail=v.note)
+            return self._msg(v, denial_text(v), "error")
+        if v.kind == "allow":
+            digest = gate.digest(name, args, scope, None)
+            key = content_hash({"digest": digest, "tool_call_id": call["id"], "message": ai_id})
+            return self._execute(v, key, digest, approved=False)
+        # review: it runs only with an approval for exactly this action.
+        if rec is None or rec.get("decision") not in ("approve", "edit"):
+            return self.refuse(v, "it needs a human decision and has none.", None)
+        digest = gate.digest(name, args, scope, rec.get("interrupt_id"))
+        done = scope.ledger.get(digest)
+        if done is not None:
+            return self._replay(v, done)
+        approval = scope.approvals.consume(digest, now=scope.context.now)
+        if approval is None:
+            reason = (
+                f"no valid approval matches this exact action (digest {digest[:12]}...). "
+                "Its arguments, the policy or the review changed since it was approved, or the "
+                "approval was already used or has expired."
+            )
+            return self.refuse(v, reason, digest)
+        return self._execute(v, digest, digest, approved=True)
+
+    def _replay(self, v: Verdict, done: ExecutionRecord) -> ToolMessage:
+        if done.status == "started" and not (v.spec and v.spec.idempotent):
+            text = (
+                f"IN DOUBT: an earlier attempt to run {v.call['name']} started and never "
+                "reported an outcome. It was not retried; a human must check what happened."
+            )
+            self.gate.event(self.scope, "in_doubt", v.call, digest=done.digest, detail=text)
+            return self._msg(v, text, "error")
+        if done.status == "started":
+            return self._invoke(v, done.key, done.digest, approved=True, fresh=False)
+        status = "success" if done.status == "succeeded" else "error"
+        return self._msg(v, done.result or "", status)
+
+    def _execute(self, v: Verdict, key: str, digest: str, *, approved: bool) -> ToolMessage:
+        scope = self.scope
+        prior = scope.ledger.start(
+            ExecutionRecord(
+                key=key,
+                digest=digest,
+                tool=v.call["name"],
+                thread_id=scope.thread_id,
+                tool_call_id=v.call["id"] or "",
+                status="started",
+                started_at=scope.context.now,
+            )
+        )
+        if prior is not None:
+            return self._replay(v, prior)
+        return self._invoke(v, key, digest, approved=approved, fresh=True)
+
+    def _invoke(
+        self, v: Verdict, key: str, digest: str, *, approved: bool, fresh: bool
+    ) -> ToolMessage:
+        call, scope = v.call, self.scope
+        tool = self.gate.tools[call["name"]]
+        try:
+            out = tool.invoke(
+                {
+                    "type": "tool_call",
+                    "name": call["name"],
+                    "args": call.get("args") or {},
+                    "id": call["id"],
+                }
+            )
+            msg = out if isinstance(out, ToolMessage) else self._msg(v, str(out), "success")
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # the model hears about a failure; the ledger records it
+            msg = self._msg(
+                v, f"Error: {call['name']} failed: {type(exc).__name__}: {exc}", "error"
+            )
+        ok = msg.status != "error"
+        text = msg.content if isinstance(msg.content, str) else str(msg.content)
+        scope.ledger.finish(
+            key, status="succeeded" if ok else "failed", result=text, now=self.gate.clock()
+        )
+        level = v.assessment.level if v.assessment else None
+        self.gate.event(
+            scope,
+            "executed" if ok else "failed",
+            call,
+            digest=digest,
+            level=level,
+            outcome="approved" if approved else "allow",
+            detail="" if fresh else "retried",
+        )
+        return msg
+
+
+def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any]]:
+    """The tool step: one ToolMessage for every call of the last AI turn that has none."""
+
+    def tools(state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
+        messages = state["messages"]
+        ai = last_ai_message(messages)
+        if ai is None or not ai.tool_calls:
+            return {}
+        scope = gate.scope(runtime.context, runtime.execution_info)
+        rejected = (state.get("interlock") or {}).get("rejected")
+        answered = answered_ids(messages, ai)
+        runner = _Runner(gate, scope)
+        out: list[ToolMessage] = []
+        for call in ai.tool_calls:
+            cid = call["id"] or ""
+            if cid in answered:
+                continue
+            verdict = gate.assess_call(call, scope, rejected)
+            out.append(runner.run(verdict, record_for(state, ai, cid), ai.id))
+        return {"messages": out} if out else {}
+
+    return tools

@@ -1,0 +1,338 @@
+"""The risk gate: turn a proposed tool call into an `Action`, assess it, and route.
+
+The gate runs as the routing function after the model, so an allowed call adds no
+checkpointed superstep. Guarded execution assesses again before it runs anything: the
+routing decision is never trusted on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from langchain_core.messages import ToolCall
+from langchain_core.tools import BaseTool
+from langgraph.constants import END
+from langgraph.runtime import ExecutionInfo, get_runtime
+from xxhash import xxh3_128_hexdigest
+
+from interlock.nodes._state import answered_ids, last_ai_message, record_for
+from interlock.nodes._stores import (
+    ApprovalStore,
+    AuditSink,
+    ExecutionLedger,
+    InMemoryApprovalStore,
+    InMemoryAuditSink,
+    InMemoryExecutionLedger,
+)
+from interlock.nodes._toolspec import ToolSpec, spec_of
+from interlock.risk import (
+    LEVELS,
+    Action,
+    ApprovalRequirement,
+    Assessment,
+    Context,
+    Credential,
+    Policy,
+    Reason,
+    content_hash,
+)
+
+__all__ = [
+    "Gate",
+    "InterlockContext",
+    "RunScope",
+    "Verdict",
+    "action_digest",
+    "call_fingerprint",
+    "current_context",
+    "fail_closed",
+    "interrupt_id_for",
+    "make_router",
+]
+
+VerdictKind = Literal["allow", "review", "deny", "rejected", "unknown_tool"]
+
+
+def action_digest(
+    tool: str,
+    args: Mapping[str, Any],
+    *,
+    thread_id: str,
+    interrupt_id: str | None,
+    policy_version: str,
+) -> str:
+    """SHA-256 of the canonical JSON of {tool, args, thread_id, interrupt_id, policy_version}."""
+    return content_hash(
+        {
+            "tool": tool,
+            "args": dict(args),
+            "thread_id": thread_id,
+            "interrupt_id": interrupt_id,
+            "policy_version": policy_version,
+        }
+    )
+
+
+def call_fingerprint(tool: str, args: Mapping[str, Any]) -> str:
+    """Identifies a call by what it does, so a rejected call is recognised if proposed again."""
+    return content_hash({"tool": tool, "args": dict(args)})[:32]
+
+
+def interrupt_id_for(checkpoint_ns: str) -> str:
+    """The id LangGraph gives the first `interrupt()` of the task running in `checkpoint_ns`.
+
+    The request must name its interrupt id before it is raised, because the digests inside it
+    are bound to it; tests pin this to `get_state().interrupts[0].id`.
+    """
+    return xxh3_128_hexdigest(checkpoint_ns.encode())
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterlockContext:
+    """Run-scoped settings, passed as LangGraph's `context=`; each one overrides the gate's.
+
+    Any context object with attributes of these names works, so a graph may keep its own
+    context type.
+    """
+
+    agent: str | None = None
+    credential: Credential | None = None
+    approvals: ApprovalStore | None = None
+    ledger: ExecutionLedger | None = None
+    audit: AuditSink | None = None
+    stopped_agents: frozenset[str] = frozenset()
+    stopped_environments: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunScope:
+    """Everything one node run needs, resolved from the gate and the run's context."""
+
+    agent: str
+    credential: Credential | None
+    approvals: ApprovalStore
+    ledger: ExecutionLedger
+    audit: AuditSink
+    context: Context
+    thread_id: str
+    checkpoint_ns: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """The gate's view of one call: what it is, what the engine said, where it goes."""
+
+    call: ToolCall
+    kind: VerdictKind
+    action: Action | None = None
+    assessment: Assessment | None = None
+    spec: ToolSpec | None = None
+    note: str = ""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gate:
+    """The gate's configuration: the policy, the tools, and where approvals live.
+
+    `issue_on_resume=True` lets a plain `Command(resume=...)` approve, as LangGraph users
+    expect: the review node issues the approval after the interrupt returns. Set it to False
+    when a decision service issues approvals before resuming; then an approve without a
+    matching approval in the store re-opens the review.
+    """
+
+    policy: Policy
+    tools: Mapping[str, BaseTool]
+    specs: Mapping[str, ToolSpec] = field(default_factory=dict)
+    agent: str = "agent"
+    credential: Credential | None = None
+    approvals: ApprovalStore = field(default_factory=InMemoryApprovalStore)
+    ledger: ExecutionLedger = field(default_factory=InMemoryExecutionLedger)
+    audit: AuditSink = field(default_factory=InMemoryAuditSink)
+    clock: Callable[[], datetime] = _utcnow
+    review_ttl: timedelta = timedelta(hours=24)
+    approval_ttl: timedelta = timedelta(hours=1)
+    issue_on_resume: bool = True
+
+    @classmethod
+    def for_tools(cls, policy: Policy, tools: Sequence[BaseTool], **kwargs: Any) -> Gate:
+        return cls(policy=policy, tools={t.name: t for t in tools}, **kwargs)
+
+    def spec(self, name: str) -> ToolSpec | None:
+        found = self.specs.get(name)
+        if found is not None:
+            return found
+        tool = self.tools.get(name)
+        return spec_of(tool) if tool is not None else None
+
+    def scope(self, context: Any = None, info: ExecutionInfo | None = None) -> RunScope:
+        def pick(name: str, default: Any) -> Any:
+            value = getattr(context, name, None) if context is not None else None
+            return default if value is None else value
+
+        return RunScope(
+            agent=pick("agent", self.agent),
+            credential=pick("credential", self.credential),
+            approvals=pick("approvals", self.approvals),
+            ledger=pick("ledger", self.ledger),
+            audit=pick("audit", self.audit),
+            context=Context(
+                now=self.clock(),
+                stopped_agents=frozenset(pick("stopped_agents", frozenset())),
+                stopped_environments=frozenset(pick("stopped_environments", frozenset())),
+            ),
+            thread_id=(info.thread_id or "") if info is not None else "",
+            checkpoint_ns=info.checkpoint_ns if info is not None else "",
+        )
+
+    def build_action(self, call: ToolCall, scope: RunScope) -> tuple[Action, str]:
+        """The action for `call`, and an error text when its metadata could not be resolved."""
+        name, args = call["name"], call.get("args") or {}
+        spec = self.spec(name)
+        if spec is None:
+            return Action(tool=name, args=args, agent=scope.agent, credential=scope.credential), ""
+        environment, resource, credential, error = None, None, None, ""
+        try:
+            environment = spec.environment_of(args)
+            resource = spec.resource(args) if spec.resource else None
+            credential = spec.credential(args) if spec.credential else None
+        except Exception as exc:  # metadata that cannot be resolved must not let a call through
+            error = f"The tool's metadata could not be resolved ({type(exc).__name__}: {exc})."
+        action = Action(
+            tool=name,
+            args=args,
+            environment=environment,
+            resource=resource,
+            effects=spec.effects,
+            reversible=spec.reversible,
+            agent=scope.agent,
+            credential=credential or scope.credential,
+        )
+        return action, error
+
+    def assess_call(
+        self, call: ToolCall, scope: RunScope, rejected: Mapping[str, str] | None = None
+    ) -> Verdict:
+        name = call["name"]
+        if name not in self.tools:
+            known = ", ".join(sorted(self.tools)) or "none"
+            note = f"There is no tool named {name!r}. Available tools: {known}."
+            return Verdict(call=call, kind="unknown_tool", note=note)
+        spec = self.spec(name)
+        if rejected:
+            message = rejected.get(call_fingerprint(name, call.get("args") or {}))
+            if message is not None:
+                return Verdict(call=call, kind="rejected", spec=spec, note=message)
+        try:
+            action, error = self.build_action(call, scope)
+            assessment = self.policy.assess(action, scope.context)
+        except Exception as exc:  # a malformed call or engine failure fails closed to review
+            error = f"The call could not be assessed ({type(exc).__name__}: {exc})."
+            action = Action(tool=name, agent=scope.agent)
+            assessment = self.policy.assess(action, scope.context)
+        if error:
+            assessment = fail_closed(self.policy, assessment, error)
+        return Verdict(
+            call=call, kind=assessment.outcome, action=action, assessment=assessment, spec=spec
+        )
+
+    def digest(
+        self, tool: str, args: Mapping[str, Any], scope: RunScope, interrupt_id: str | None
+    ) -> str:
+        return action_digest(
+            tool,
+            args,
+            thread_id=scope.thread_id,
+            interrupt_id=interrupt_id,
+            policy_version=self.policy.version,
+        )
+
+    def event(
+        self,
+        scope: RunScope,
+        kind: str,
+        call: ToolCall,
+        *,
+        digest: str | None = None,
+        outcome: str | None = None,
+        level: str | None = None,
+        detail: str = "",
+        reviewer: str | None = None,
+    ) -> None:
+        """Send one audit event to the run's sink."""
+        scope.audit.record(
+            {
+                "kind": kind,
+                "at": scope.context.now.isoformat(),
+                "thread_id": scope.thread_id,
+                "tool": call["name"],
+                "tool_call_id": call["id"] or "",
+                "digest": digest,
+                "outcome": outcome,
+                "level": level,
+                "detail": detail,
+                "reviewer": reviewer,
+            }
+        )
+
+    def requirement_for(self, role: str, count: int = 1) -> ApprovalRequirement:
+        """The requirement of an escalation: `role` or anyone more senior on the ladder."""
+        rank = self.policy.rank(role)
+        roles = self.policy.roles[rank:] if rank >= 0 else (role,)
+        return ApprovalRequirement(roles=tuple(roles), count=count)
+
+
+def fail_closed(policy: Policy, assessment: Assessment, text: str) -> Assessment:
+    """Raise an assessment to at least review, with `text` as the reason."""
+    reasons = (*assessment.reasons, Reason(rule="fail-closed:gate", text=text, outcome="review"))
+    if assessment.outcome != "allow":
+        return dataclasses.replace(assessment, reasons=reasons)
+    level = max(assessment.level, policy.fail_closed_level, key=LEVELS.index)
+    spec = policy.approvals.get(level)
+    roles = policy.roles[min(policy.rank(r) for r in spec.roles) :] if spec else policy.roles
+    return dataclasses.replace(
+        assessment,
+        level=level,
+        outcome="review",
+        reasons=reasons,
+        approval=ApprovalRequirement(roles=tuple(roles), count=spec.count if spec else 1),
+    )
+
+
+def current_context() -> Any:
+    """The run's context object, or None where LangGraph gives none (e.g. in update_state)."""
+    try:
+        return get_runtime().context
+    except Exception:
+        return None
+
+
+def make_router(
+    gate: Gate, *, tools: str = "tools", review: str = "review", end: str = END
+) -> Callable[[Mapping[str, Any]], str]:
+    """The routing function after the model: review when any call needs a human."""
+
+    def route_after_model(state: Mapping[str, Any]) -> str:
+        messages = state["messages"]
+        ai = last_ai_message(messages)
+        if ai is None or not ai.tool_calls:
+            return end
+        scope = gate.scope(current_context())
+        rejected = (state.get("interlock") or {}).get("rejected")
+        answered = answered_ids(messages, ai)
+        for call in ai.tool_calls:
+            if call["id"] in answered or record_for(state, ai, call["id"] or "") is not None:
+                continue
+            if gate.assess_call(call, scope, rejected).kind == "review":
+                return review
+        # Decided or allowed calls go to guarded execution, which checks everything again.
+        return tools
+
+    return route_after_model

@@ -1,0 +1,297 @@
+"""The human review node: `interrupt(ReviewRequest)`, then apply each decision.
+
+Nothing here has a side effect before `interrupt()`: the node re-runs from its first line on
+resume, so everything up to the interrupt only reads. After it returns, approvals go to the
+store (outside the graph state) and decisions are recorded. When a review must open again
+(bad answer, escalation, an edit that needs more, expiry) the node routes to itself, which
+gives the new review its own interrupt id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from interlock.nodes._decisions import validate_response
+from interlock.nodes._gate import Gate, RunScope, Verdict, call_fingerprint, interrupt_id_for
+from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
+from interlock.nodes._request import build_review_request, grant_of
+from interlock.nodes._state import answered_ids, last_ai_message, record_for
+from interlock.nodes._stores import Approval
+from interlock.risk import LEVELS, ApprovalRequirement
+from interlock.risk.errors import DecisionError
+
+__all__ = ["PROPOSED_AT", "make_review_node", "rejection_text"]
+
+PROPOSED_AT = "interlock_proposed_at"
+
+
+def rejection_text(tool: str, message: str) -> str:
+    return (
+        f"REJECTED by a human reviewer: {tool} was not run. Reviewer's message: {message} "
+        "Do not propose this call again; follow the reviewer's guidance instead."
+    )
+
+
+def _respond_text(tool: str, message: str) -> str:
+    return f"A human reviewer answered instead of running {tool} (it was not run): {message}"
+
+
+def _target(v: Verdict) -> tuple[Any, ...]:
+    a = v.action
+    if a is None:
+        return ()
+    return (
+        a.environment,
+        a.resource.type if a.resource else None,
+        a.resource.id if a.resource else None,
+    )
+
+
+def _exceeds(grant: ApprovalRequirement, before: Verdict, after: Verdict) -> str:
+    """Why the edited call needs more than the reviewer could grant, or "" when it does not."""
+    a0, a1 = before.assessment, after.assessment
+    if a0 is None or a1 is None or a1.approval is None:
+        return "it could not be compared with the original"
+    need = a1.approval
+    if need.count > grant.count:
+        return f"it needs {need.count} approvers, the review granted {grant.count}"
+    if not set(grant.roles) <= set(need.roles):
+        return f"it needs a role among {', '.join(need.roles)}"
+    rise = LEVELS.index(a1.level) - LEVELS.index(a0.level)
+    if rise > 0:
+        return f"its risk rose from {a0.level} to {a1.level}"
+    if rise == 0 and _target(before) != _target(after):
+        # The same risk moved to a target nobody has seen the expected outcome for.
+        return f"it is still {a1.level} and now targets something the reviewer did not see"
+    return ""
+
+
+class _Apply:
+    """Applies one response to the pending calls; collects the node's update."""
+
+    def __init__(self, gate: Gate, scope: RunScope, ai: AIMessage, request: ReviewRequest) -> None:
+        self.gate, self.scope, self.ai, self.request = gate, scope, ai, request
+        self.iid = request.get("interrupt_id", "")
+        self.records: dict[str, ReviewRecord] = {}
+        self.rejected: dict[str, str] = {}
+        self.messages: list[Any] = []
+        self.edited: dict[str, dict[str, Any]] = {}
+        self.escalated: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    def _record(self, v: Verdict, d: Decision, decision: str) -> None:
+        self.records[v.call["id"] or ""] = {
+            "decision": decision,
+            "interrupt_id": self.iid,
+            "message_id": self.ai.id,
+            "reviewer": d.get("reviewer"),
+            "message": d.get("message"),
+        }
+        self.gate.event(
+            self.scope,
+            "decided",
+            v.call,
+            outcome=decision,
+            reviewer=d.get("reviewer"),
+            level=v.assessment.level if v.assessment else None,
+            detail=d.get("message") or "",
+        )
+
+    def _grant(self, v: Verdict, d: Decision, digest: str, grant: ApprovalRequirement) -> bool:
+        """Issue (or find) the approval for `digest`; False when none may be had."""
+        store, now = self.scope.approvals, self.scope.context.now
+        if not self.gate.issue_on_resume:
+            if store.get(digest) is None:
+                self.notes.append(
+                    f"{v.call['name']}: no approval was issued for this exact action "
+                    f"(digest {digest[:12]}...); approve it through the decision service."
+                )
+                return False
+            return True
+        reviewer = d.get("reviewer") or "resume"
+        store.issue(
+            Approval(
+                digest=digest,
+                tool=v.call["name"],
+                thread_id=self.scope.thread_id,
+                interrupt_id=self.iid,
+                tool_call_id=v.call["id"] or "",
+                reviewers=(reviewer,),
+                roles=grant.roles,
+                issued_at=now,
+                expires_at=now + self.gate.approval_ttl,
+            )
+        )
+        self.gate.event(self.scope, "approval_issued", v.call, digest=digest, reviewer=reviewer)
+        return True
+
+    def apply(self, v: Verdict, d: Decision, index: int, escalated_to: str | None) -> None:
+        call, kind = v.call, d["type"]
+        cid, name = call["id"] or "", call["name"]
+        shown = self.request["action_requests"][index]
+        grant = grant_of(self.gate, v, escalated_to)
+        if kind == "approve":
+            if self._grant(v, d, shown.get("digest", ""), grant):
+                self._record(v, d, "approve")
+        elif kind in ("reject", "respond"):
+            text = d.get("message") or "The reviewer rejected this call."
+            content = rejection_text(name, text) if kind == "reject" else _respond_text(name, text)
+            self.messages.append(
+                ToolMessage(content=content, tool_call_id=cid, name=name, status="error")
+            )
+            if kind == "reject":
+                self.rejected[call_fingerprint(name, call.get("args") or {})] = text
+            self._record(v, d, kind)
+        elif kind == "escalate":
+            role = str(d.get("role"))
+            self.escalated[cid] = role
+            who = d.get("reviewer") or "a reviewer"
+            self.notes.append(f"{name}: escalated to {role} by {who}.")
+            self.gate.event(
+                self.scope, "escalated", call, outcome=role, detail=d.get("message") or ""
+            )
+        else:
+            self._edit(v, d, grant, escalated_to)
+
+    def _edit(
+        self, v: Verdict, d: Decision, grant: ApprovalRequirement, escalated_to: str | None
+    ) -> None:
+        call, name = v.call, v.call["name"]
+        args: dict[str, Any] = d["args"]  # type: ignore[typeddict-item]  # normalised
+        problem = check_tool_args(self.gate, name, args)
+        if problem:
+            self.notes.append(f"{name}: the edit was not applied: {problem}")
+            if escalated_to:
+                self.escalated[call["id"] or ""] = escalated_to
+            return
+        edited = {**call, "args": args}
+        self.edited[call["id"] or ""] = args
+        after = self.gate.assess_call(edited, self.scope)  # type: ignore[arg-type]
+        if after.kind == "review":
+            why = _exceeds(grant, v, after)
+            if why:
+                level = after.assessment.level if after.assessment else "?"
+                self.notes.append(
+                    f"{name}: the edited action goes back to review ({level}): {why}."
+                )
+                return
+            digest = self.gate.digest(name, args, self.scope, self.iid)
+            if not self._grant(after, d, digest, grant):
+                return
+        self._record(v, d, "edit")
+
+
+def check_tool_args(gate: Gate, name: str, args: Mapping[str, Any]) -> str:
+    """Validate args with the tool's own schema; "" when they pass."""
+    schema: Any = gate.tools[name].tool_call_schema
+    if not isinstance(schema, type) or not hasattr(schema, "model_validate"):
+        return ""
+    try:
+        schema.model_validate(dict(args))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    fields = getattr(schema, "model_fields", {})
+    unknown = sorted(k for k in args if fields and k not in fields)
+    return f"unknown arguments {unknown}; the tool takes {', '.join(fields)}" if unknown else ""
+
+
+def make_review_node(
+    gate: Gate, *, tools: str = "tools", model: str = "model", name: str = "review"
+) -> Callable[[Any, Runtime[Any]], Command[str]]:
+    """The review node. Routes to `tools` when every call is decided, to itself to re-open."""
+
+    def review(state: Any, runtime: Runtime[Any]) -> Command[str]:
+        scope = gate.scope(runtime.context, runtime.execution_info)
+        messages = state["messages"]
+        ai = last_ai_message(messages)
+        if ai is None:
+            return Command(goto=model, update={"interlock": {"round": None}})
+        il = state.get("interlock") or {}
+        rnd: ReviewRound | None = il.get("round")
+        escalations = dict(rnd["escalated"]) if rnd else {}
+        answered = answered_ids(messages, ai)
+        pending: list[Verdict] = []
+        for call in ai.tool_calls:
+            cid = call["id"] or ""
+            if cid in answered or record_for(state, ai, cid) is not None:
+                continue
+            verdict = gate.assess_call(call, scope, il.get("rejected"))
+            if verdict.kind == "review":
+                pending.append(verdict)
+        if not pending:
+            return Command(goto=tools, update={"interlock": {"round": None}})
+
+        now = scope.context.now
+        opened = rnd["opened_at"] if rnd else ai.response_metadata.get(PROPOSED_AT)
+        request = build_review_request(
+            gate,
+            scope,
+            messages,
+            ai,
+            pending,
+            interrupt_id=interrupt_id_for(scope.checkpoint_ns),
+            opened_at=datetime.fromisoformat(opened) if opened else now,
+            round_info=rnd,
+            escalations=escalations,
+        )
+        answer = interrupt(request)
+
+        # -- after the interrupt: the answer is here; side effects are allowed from now on.
+        nxt = (rnd["round"] if rnd else 1) + 1
+        expires = datetime.fromisoformat(request["expires_at"]) if "expires_at" in request else None
+        try:
+            if expires is not None and now >= expires:
+                msg = f"The review expired at {expires.isoformat()}; it re-opens for a fresh look."
+                raise DecisionError(msg)
+            response = validate_response(request, answer)
+        except DecisionError as exc:
+            gate.event(scope, "decision_refused", pending[0].call, detail=str(exc))
+            fresh = expires is not None and now >= expires
+            round_info: ReviewRound = {
+                "round": nxt,
+                "opened_at": now.isoformat()
+                if fresh
+                else request.get("opened_at", now.isoformat()),
+                "escalated": escalations,
+                "notes": [f"The previous answer was not applied: {exc}"],
+            }
+            return Command(goto=name, update={"interlock": {"round": round_info}})
+
+        work = _Apply(gate, scope, ai, request)
+        for i, (verdict, decision) in enumerate(zip(pending, response["decisions"], strict=True)):
+            work.apply(verdict, decision, i, escalations.get(verdict.call["id"] or ""))
+        update: dict[str, Any] = {}
+        out_messages: list[Any] = []
+        if work.edited:
+            calls = [
+                {**c, "args": work.edited[c["id"] or ""]} if c["id"] in work.edited else c
+                for c in ai.tool_calls
+            ]
+            out_messages.append(ai.model_copy(update={"tool_calls": calls}))
+        out_messages.extend(work.messages)
+        if out_messages:
+            update["messages"] = out_messages
+        il_update: dict[str, Any] = {"reviews": work.records, "rejected": work.rejected}
+        decided = set(work.records)
+        reopen = [v for v in pending if (v.call["id"] or "") not in decided]
+        if reopen:
+            kept = {cid: role for cid, role in escalations.items() if cid not in decided}
+            il_update["round"] = {
+                "round": nxt,
+                "opened_at": now.isoformat(),
+                "escalated": {**kept, **work.escalated},
+                "notes": work.notes,
+            }
+            update["interlock"] = il_update
+            return Command(goto=name, update=update)
+        il_update["round"] = None
+        update["interlock"] = il_update
+        return Command(goto=tools, update=update)
+
+    return review

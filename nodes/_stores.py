@@ -1,0 +1,170 @@
+"""The seams where durable storage plugs in: approvals, the execution ledger, the audit sink.
+
+Approvals live here, outside the graph state, keyed by action digest: a state edited by hand
+cannot mint one. The in-memory implementations serve tests, notebooks and single-process
+runs; `interlock.runtime` provides the durable ones behind the same protocols.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from interlock.nodes._payloads import AuditEvent
+
+__all__ = [
+    "Approval",
+    "ApprovalStore",
+    "AuditSink",
+    "ExecutionLedger",
+    "ExecutionRecord",
+    "InMemoryApprovalStore",
+    "InMemoryAuditSink",
+    "InMemoryExecutionLedger",
+]
+
+ExecutionStatus = Literal["started", "succeeded", "failed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approval:
+    """A single-use permission to run exactly the action whose digest it names."""
+
+    digest: str
+    tool: str
+    thread_id: str
+    interrupt_id: str
+    tool_call_id: str
+    reviewers: tuple[str, ...]
+    roles: tuple[str, ...]
+    """The roles the approval was required from."""
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionRecord:
+    """One ledger row: an action that started, and how it ended."""
+
+    key: str
+    digest: str
+    tool: str
+    thread_id: str
+    tool_call_id: str
+    status: ExecutionStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    result: str | None = None
+
+
+@runtime_checkable
+class ApprovalStore(Protocol):
+    def issue(self, approval: Approval) -> Approval:
+        """Store `approval`. Idempotent by digest: an existing one is returned unchanged."""
+        ...
+
+    def get(self, digest: str) -> Approval | None:
+        """The approval for `digest`, used or not, or None."""
+        ...
+
+    def consume(self, digest: str, *, now: datetime) -> Approval | None:
+        """Mark the approval used and return it; None when missing, used or expired."""
+        ...
+
+
+@runtime_checkable
+class ExecutionLedger(Protocol):
+    def start(self, record: ExecutionRecord) -> ExecutionRecord | None:
+        """Open `record` (status started). Returns None when it was opened, or the existing
+        record when its key was seen before: the caller must then not run the tool again."""
+        ...
+
+    def finish(
+        self, key: str, *, status: ExecutionStatus, result: str, now: datetime
+    ) -> ExecutionRecord:
+        """Close the record with its outcome."""
+        ...
+
+    def get(self, key: str) -> ExecutionRecord | None: ...
+
+
+@runtime_checkable
+class AuditSink(Protocol):
+    def record(self, event: AuditEvent) -> None:
+        """Append one event. Must not raise for a well-formed event."""
+        ...
+
+
+class InMemoryApprovalStore:
+    """Approvals in a dict; fine for one process."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Approval] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, approval: Approval) -> Approval:
+        with self._lock:
+            return self._items.setdefault(approval.digest, approval)
+
+    def get(self, digest: str) -> Approval | None:
+        return self._items.get(digest)
+
+    def consume(self, digest: str, *, now: datetime) -> Approval | None:
+        with self._lock:
+            found = self._items.get(digest)
+            if found is None or found.used_at is not None or now >= found.expires_at:
+                return None
+            used = replace(found, used_at=now)
+            self._items[digest] = used
+            return used
+
+    def all(self) -> list[Approval]:
+        return list(self._items.values())
+
+
+class InMemoryExecutionLedger:
+    """The ledger in a dict; it prevents double runs within one process."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, ExecutionRecord] = {}
+        self._lock = threading.Lock()
+
+    def start(self, record: ExecutionRecord) -> ExecutionRecord | None:
+        with self._lock:
+            found = self._items.get(record.key)
+            if found is not None:
+                return found
+            self._items[record.key] = record
+            return None
+
+    def finish(
+        self, key: str, *, status: ExecutionStatus, result: str, now: datetime
+    ) -> ExecutionRecord:
+        with self._lock:
+            done = replace(self._items[key], status=status, result=result, finished_at=now)
+            self._items[key] = done
+            return done
+
+    def get(self, key: str) -> ExecutionRecord | None:
+        return self._items.get(key)
+
+    def all(self) -> list[ExecutionRecord]:
+        return list(self._items.values())
+
+
+class InMemoryAuditSink:
+    """Events in a list, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+        self._lock = threading.Lock()
+
+    def record(self, event: AuditEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def kinds(self) -> list[str]:
+        return [e["kind"] for e in self.events]
