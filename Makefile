@@ -4,6 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PIP     := $(BIN)/python -m pip
+MYPY_TARGETS := -p interlock.risk -p interlock.nodes -p interlock.graphs -p interlock.runtime -p interlock.ui
 export INTERLOCK_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: demo test bench console install lint typecheck pytest postgres torture clean
@@ -28,7 +29,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy -p interlock
+	$(BIN)/mypy $(MYPY_TARGETS)
 
 pytest: install postgres
 	$(BIN)/pytest
@@ -36,7 +37,7 @@ pytest: install postgres
 test: install postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy -p interlock
+	$(BIN)/mypy $(MYPY_TARGETS)
 	$(BIN)/pytest
 
 bench: install postgres

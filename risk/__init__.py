@@ -1,5 +1,7 @@
 """The risk policy engine. Pure Python: nothing here imports LangGraph."""
 
+from interlock.risk._conditions import Freeze
+from interlock.risk._engine import assess
 from interlock.risk._model import (
     EFFECTS,
     LEVELS,
@@ -16,6 +18,14 @@ from interlock.risk._model import (
     Resource,
     canonical_json,
     content_hash,
+)
+from interlock.risk._policy import (
+    ApprovalSpec,
+    Policy,
+    Rule,
+    ToolDefaults,
+    default_policy,
+    load_policy,
 )
 from interlock.risk.errors import (
     ActionError,
@@ -36,6 +46,7 @@ __all__ = [
     "Action",
     "ActionError",
     "ApprovalRequirement",
+    "ApprovalSpec",
     "Assessment",
     "AuthorizationError",
     "ConfigError",
@@ -45,13 +56,20 @@ __all__ = [
     "DecisionError",
     "Effect",
     "ExecutionRefused",
+    "Freeze",
     "InterlockError",
     "Level",
     "NotFoundError",
     "Outcome",
+    "Policy",
     "PolicyError",
     "Reason",
     "Resource",
+    "Rule",
+    "ToolDefaults",
+    "assess",
     "canonical_json",
     "content_hash",
+    "default_policy",
+    "load_policy",
 ]

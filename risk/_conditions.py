@@ -11,7 +11,8 @@ import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class Missing(Exception):  # noqa: N818  # a signal, not an error the user sees
+class Missing(Exception):  # a signal, not an error the user sees
     """A rule needs a fact the action does not provide."""
 
     def __init__(self, fact: str) -> None:
@@ -36,7 +37,7 @@ class Missing(Exception):  # noqa: N818  # a signal, not an error the user sees
         self.fact = fact
 
 
-class WhenError(Exception):  # noqa: N818
+class WhenError(Exception):
     """A malformed condition; `path` is relative to the `when` block."""
 
     def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
@@ -66,7 +67,7 @@ class Facts:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Freeze:
+class Freeze:  # not slotted: cached_property needs an instance __dict__
     """A change freeze: a local-time window in a timezone, optionally for some environments."""
 
     name: str
@@ -75,22 +76,52 @@ class Freeze:
     end: datetime
     environments: frozenset[str] = frozenset()
 
+    @cached_property
+    def _utc_window(self) -> tuple[datetime, datetime]:
+        # Converted once: this runs on every assessment of a matching environment.
+        tz = ZoneInfo(self.timezone)
+        return (
+            self.start.replace(tzinfo=tz).astimezone(UTC),
+            self.end.replace(tzinfo=tz).astimezone(UTC),
+        )
+
     def active(self, now: datetime, environment: str | None) -> bool:
         if self.environments and environment not in self.environments:
             return False
-        local = now.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
-        return self.start <= local < self.end
+        start, end = self._utc_window
+        return start <= now < end
 
 
 Check = Callable[[Facts], bool]
 
 WHEN_KEYS = (
-    "tool", "agent", "environment", "effects", "signals", "reversible", "args", "resource",
-    "credential", "in_freeze", "time", "any", "not",
+    "tool",
+    "agent",
+    "environment",
+    "effects",
+    "signals",
+    "reversible",
+    "args",
+    "resource",
+    "credential",
+    "in_freeze",
+    "time",
+    "any",
+    "not",
 )
 PREDICATE_OPS = (
-    "equals", "not_equals", "in", "not_in", "regex", "glob", "gt", "gte", "lt", "lte",
-    "exists", "contains",
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "regex",
+    "glob",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "exists",
+    "contains",
 )
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -234,21 +265,24 @@ def compile_predicate(spec: Any, path: tuple[str | int, ...]) -> Callable[[Any],
         if isinstance(arg, bool) or not isinstance(arg, int | float):
             msg = f"`{op}` takes a number, got {arg!r}."
             raise WhenError(msg, p)
-        cmp = {
-            "gt": lambda v: v > arg,
-            "gte": lambda v: v >= arg,
-            "lt": lambda v: v < arg,
-            "lte": lambda v: v <= arg,
+        import operator
+
+        cmp: Callable[[Any, Any], bool] = {
+            "gt": operator.gt,
+            "gte": operator.ge,
+            "lt": operator.lt,
+            "lte": operator.le,
         }[op]
-        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and cmp(v)
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and cmp(v, arg)
     if op == "exists":
         if not isinstance(arg, bool):
             msg = f"`exists` takes true or false, got {arg!r}."
             raise WhenError(msg, p)
         return lambda v: (v is not _ABSENT and v is not None) == arg
     # contains: substring of a string, or member of a list/set
-    return lambda v: (isinstance(v, str) and isinstance(arg, str) and arg in v) or (
-        isinstance(v, list | tuple | frozenset | set) and arg in v
+    return lambda v: (
+        (isinstance(v, str) and isinstance(arg, str) and arg in v)
+        or (isinstance(v, list | tuple | frozenset | set) and arg in v)
     )
 
 
@@ -304,16 +338,17 @@ def compile_when(
         p = (*path, key)
         if key == "tool":
             m = _globs(value, p, "tool")
-            checks.append(lambda f, m=m: m(f.tool))
+            checks.append(_attr_check("tool", m))
         elif key == "agent":
             m = _globs(value, p, "agent")
-            checks.append(lambda f, m=m: m(f.agent))
+            checks.append(_attr_check("agent", m))
         elif key == "environment":
             envs = frozenset(_as_list(value, p, "environment"))
 
             def env_check(f: Facts, envs: frozenset[str] = envs) -> bool:
                 if f.environment is None:
-                    raise Missing("environment")
+                    msg = "environment"
+                    raise Missing(msg)
                 return f.environment in envs
 
             checks.append(env_check)
@@ -322,13 +357,14 @@ def compile_when(
 
             def eff_check(f: Facts, mode: str = mode, wanted: frozenset[str] = wanted) -> bool:
                 if f.effects is None:
-                    raise Missing("effects")
+                    msg = "effects"
+                    raise Missing(msg)
                 return _set_check(mode, wanted, f.effects)
 
             checks.append(eff_check)
         elif key == "signals":
             mode, wanted = _set_match(value, p, "signals", signals)
-            checks.append(lambda f, mode=mode, w=wanted: _set_check(mode, w, f.signals))
+            checks.append(_signals_check(mode, wanted))
         elif key == "reversible":
             checks.append(_bool_fact(value, p, "reversible"))
         elif key in ("args", "resource"):
@@ -339,7 +375,7 @@ def compile_when(
             if not isinstance(value, bool):
                 msg = f"`in_freeze` takes true or false, got {value!r}."
                 raise WhenError(msg, p)
-            checks.append(lambda f, want=value: bool(f.active_freezes) == want)
+            checks.append(_freeze_check(value))
         elif key == "time":
             checks.append(_time_check(value, p))
         elif key == "any":
@@ -348,14 +384,49 @@ def compile_when(
                 raise WhenError(msg, p)
             kw = {"signals": signals, "effects": effects, "freezes": freezes}
             alts = [compile_when(v, (*p, i), **kw) for i, v in enumerate(value)]
-            checks.append(lambda f, alts=alts: any(all(c(f) for c in a) for a in alts))
+            checks.append(_any_check(alts))
         elif key == "not":
             inner = compile_when(value, p, signals=signals, effects=effects, freezes=freezes)
-            checks.append(lambda f, inner=inner: not all(c(f) for c in inner))
+            checks.append(_not_check(inner))
         else:
             msg = f"unknown condition {key!r}; allowed: {', '.join(WHEN_KEYS)}."
             raise WhenError(msg, p)
     return checks
+
+
+def _attr_check(name: str, match: Callable[[str | None], bool]) -> Check:
+    def check(f: Facts) -> bool:
+        return match(getattr(f, name))
+
+    return check
+
+
+def _signals_check(mode: str, wanted: frozenset[str]) -> Check:
+    def check(f: Facts) -> bool:
+        return _set_check(mode, wanted, f.signals)
+
+    return check
+
+
+def _freeze_check(want: bool) -> Check:
+    def check(f: Facts) -> bool:
+        return bool(f.active_freezes) == want
+
+    return check
+
+
+def _any_check(alternatives: list[list[Check]]) -> Check:
+    def check(f: Facts) -> bool:
+        return any(all(c(f) for c in alt) for alt in alternatives)
+
+    return check
+
+
+def _not_check(inner: list[Check]) -> Check:
+    def check(f: Facts) -> bool:
+        return not all(c(f) for c in inner)
+
+    return check
 
 
 def _bool_fact(value: Any, path: tuple[str | int, ...], name: str) -> Check:
@@ -374,7 +445,9 @@ def _bool_fact(value: Any, path: tuple[str | int, ...], name: str) -> Check:
 
 def _credential_checks(value: Any, path: tuple[str | int, ...]) -> list[Check]:
     if not isinstance(value, dict) or not value:
-        msg = "`credential` takes a mapping: wider_than_environment, name, environments, permissions."
+        msg = (
+            "`credential` takes a mapping: wider_than_environment, name, environments, permissions."
+        )
         raise WhenError(msg, path)
     checks: list[Check] = []
     for key, spec in value.items():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+import fnmatch
+import re
 from typing import Any
 
+from interlock.risk import _policy as _policy_module
 from interlock.risk._analyze import Finding, analyze
 from interlock.risk._conditions import Check, Facts, Missing, compile_template
 from interlock.risk._model import (
@@ -25,7 +27,9 @@ _OUTCOME_ORDER: dict[str, int] = {"allow": 0, "review": 1, "deny": 2}
 _LEVEL_ORDER: dict[str, int] = {lv: i for i, lv in enumerate(LEVELS)}
 
 
-def assess(action: Action, context: Context | None = None, *, policy: Policy | None = None) -> Assessment:
+def assess(
+    action: Action, context: Context | None = None, *, policy: Policy | None = None
+) -> Assessment:
     """Score `action` under `policy` (the bundled default when omitted)."""
     return assess_with(policy or default_policy(), action, context)
 
@@ -34,7 +38,10 @@ def _prefilter(rule: Rule) -> Any:
     """The cheap, static part of a rule's `when`: tool globs and required sets."""
     when = rule.when
     pats = when.get("tool")
-    tools = None if pats is None else ([pats] if isinstance(pats, str) else list(pats))
+    tools = None
+    if pats is not None:
+        globs = [pats] if isinstance(pats, str) else list(pats)
+        tools = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
 
     def any_set(value: Any) -> frozenset[str] | None:
         if isinstance(value, str):
@@ -68,7 +75,7 @@ def _candidates(policy: Policy, facts: Facts) -> list[tuple[Rule, list[Check]]]:
         policy.__dict__["_pre"] = pre
     found = []
     for (tools, effects, signals, envs), rule, checks in pre:
-        if tools is not None and not any(fnmatchcase(facts.tool, p) for p in tools):
+        if tools is not None and tools(facts.tool) is None:
             continue
         # Unknown effects or environment must still reach the rule, which then fails closed.
         if effects is not None and facts.effects is not None and effects.isdisjoint(facts.effects):
@@ -84,7 +91,9 @@ def _candidates(policy: Policy, facts: Facts) -> list[tuple[Rule, list[Check]]]:
     return found
 
 
-def _facts(policy: Policy, action: Action, context: Context) -> tuple[Facts, tuple[Finding, ...], bool]:
+def _facts(
+    policy: Policy, action: Action, context: Context
+) -> tuple[Facts, tuple[Finding, ...], bool]:
     findings = analyze(action.tool, action.args)
     effects, reversible, unknown = action.effects, action.reversible, False
     if effects is None:
@@ -196,7 +205,7 @@ def assess_with(policy: Policy, action: Action, context: Context | None = None) 
     by_score: Level = "low"
     for lv in ("medium", "high", "critical"):
         if score >= policy.levels[lv]:
-            by_score = lv  # type: ignore[assignment]
+            by_score = lv
     if _LEVEL_ORDER[by_score] > _LEVEL_ORDER[level]:
         level = by_score
     if fail_closed and _LEVEL_ORDER[policy.fail_closed_level] > _LEVEL_ORDER[level]:
@@ -239,7 +248,9 @@ def _reason(rule: Rule, text: str, findings: tuple[Finding, ...]) -> Reason:
         details = [f.text for f in findings if f.signal in names]
         if details:
             text = f"{text}: {'; '.join(dict.fromkeys(details))}"
-    return Reason(rule=rule.id, text=text, points=rule.points, floor=rule.floor, outcome=rule.outcome)
+    return Reason(
+        rule=rule.id, text=text, points=rule.points, floor=rule.floor, outcome=rule.outcome
+    )
 
 
 def _stopped(action: Action, facts: Facts, context: Context) -> str:
@@ -262,3 +273,6 @@ def _requirement(policy: Policy, level: Level, specs: list[Any]) -> ApprovalRequ
     bar = max(min(policy.rank(r) for r in spec.roles) for spec in candidates)
     count = max(spec.count for spec in candidates)
     return ApprovalRequirement(roles=policy.roles[bar:], count=count)
+
+
+_policy_module._assess_with = assess_with

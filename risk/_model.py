@@ -147,7 +147,14 @@ def _plain(value: Any) -> Any:
 
 
 _ACTION_FIELDS = (
-    "tool", "args", "environment", "resource", "effects", "reversible", "agent", "credential",
+    "tool",
+    "args",
+    "environment",
+    "resource",
+    "effects",
+    "reversible",
+    "agent",
+    "credential",
 )
 
 

@@ -31,7 +31,7 @@ from interlock.risk.errors import PolicyError
 __all__ = ["ApprovalSpec", "Policy", "Rule", "ToolDefaults", "default_policy", "load_policy"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_EFFECT_NAMES = {e: True for e in EFFECTS}
+_EFFECT_NAMES: dict[str, bool] = dict.fromkeys(EFFECTS, True)
 Path_ = tuple[str | int, ...]
 
 
@@ -179,9 +179,7 @@ class Policy:
 
     def assess(self, action: Action, context: Context | None = None) -> Assessment:
         """Score `action` under this policy. Never raises for a well-formed action."""
-        from interlock.risk._engine import assess_with
-
-        return assess_with(self, action, context)
+        return _assess_with(self, action, context)
 
     def rank(self, role: str) -> int:
         """Seniority of `role` on the ladder; -1 when it is not on it."""
@@ -194,8 +192,16 @@ class Policy:
 _LOADING: ContextVar[_Ctx | None] = ContextVar("_LOADING", default=None)
 
 _TOP_KEYS = (
-    "name", "description", "roles", "levels", "outcomes", "approvals", "tools", "freezes",
-    "fail_closed_level", "rules",
+    "name",
+    "description",
+    "roles",
+    "levels",
+    "outcomes",
+    "approvals",
+    "tools",
+    "freezes",
+    "fail_closed_level",
+    "rules",
 )
 _RULE_KEYS = ("id", "reason", "when", "points", "floor", "outcome", "approval")
 
@@ -213,21 +219,28 @@ def _parse_top(data: Any, ctx: _Ctx) -> dict[str, Any]:
             msg = f"missing required key {key!r}."
             raise ctx.error(msg, ())
     if not isinstance(data["name"], str) or not data["name"]:
-        raise ctx.error("`name` must be a non-empty string.", ("name",))
+        msg = "`name` must be a non-empty string."
+        raise ctx.error(msg, ("name",))
     rules = data["rules"]
     if not isinstance(rules, list):
-        raise ctx.error("`rules` must be a list of rules.", ("rules",))
-    out: dict[str, Any] = {"name": data["name"], "rules": tuple(_parse_rule(r, i, ctx) for i, r in enumerate(rules))}
+        msg = "`rules` must be a list of rules."
+        raise ctx.error(msg, ("rules",))
+    out: dict[str, Any] = {
+        "name": data["name"],
+        "rules": tuple(_parse_rule(r, i, ctx) for i, r in enumerate(rules)),
+    }
     if "description" in data:
         out["description"] = str(data["description"])
     if "roles" in data:
         roles = data["roles"]
         if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-            raise ctx.error("`roles` must be a non-empty list of role names, junior first.", ("roles",))
+            msg = "`roles` must be a non-empty list of role names, junior first."
+            raise ctx.error(msg, ("roles",))
         out["roles"] = tuple(roles)
     for key in ("levels", "outcomes", "approvals", "tools"):
         if key in data and not isinstance(data[key], dict):
-            raise ctx.error(f"`{key}` must be a mapping.", (key,))
+            msg = f"`{key}` must be a mapping."
+            raise ctx.error(msg, (key,))
     if "levels" in data:
         out["levels"] = data["levels"]
     if "outcomes" in data:
@@ -240,8 +253,11 @@ def _parse_top(data: Any, ctx: _Ctx) -> dict[str, Any]:
         out["tools"] = {k: _parse_tool(v, ("tools", k), ctx) for k, v in data["tools"].items()}
     if "freezes" in data:
         if not isinstance(data["freezes"], list):
-            raise ctx.error("`freezes` must be a list.", ("freezes",))
-        out["freezes"] = tuple(_parse_freeze(f, ("freezes", i), ctx) for i, f in enumerate(data["freezes"]))
+            msg = "`freezes` must be a list."
+            raise ctx.error(msg, ("freezes",))
+        out["freezes"] = tuple(
+            _parse_freeze(f, ("freezes", i), ctx) for i, f in enumerate(data["freezes"])
+        )
     if "fail_closed_level" in data:
         out["fail_closed_level"] = data["fail_closed_level"]
     return out
@@ -258,7 +274,8 @@ def _parse_rule(raw: Any, i: int, ctx: _Ctx) -> Rule:
         raise ctx.error(msg, (*path, unknown[0]))
     for key in ("id", "reason", "when"):
         if key not in raw:
-            raise ctx.error(f"a rule needs `{key}`.", path)
+            msg = f"a rule needs `{key}`."
+            raise ctx.error(msg, path)
     approval = raw.get("approval")
     return Rule(
         id=raw["id"],
@@ -267,40 +284,55 @@ def _parse_rule(raw: Any, i: int, ctx: _Ctx) -> Rule:
         points=raw.get("points", 0),
         floor=raw.get("floor"),
         outcome=raw.get("outcome"),
-        approval=_parse_approval(approval, (*path, "approval"), ctx) if approval is not None else None,
+        approval=_parse_approval(approval, (*path, "approval"), ctx)
+        if approval is not None
+        else None,
     )
 
 
 def _parse_approval(raw: Any, path: Path_, ctx: _Ctx) -> ApprovalSpec:
     if not isinstance(raw, dict) or "roles" not in raw or set(raw) - {"roles", "count"}:
-        raise ctx.error("an approval is {roles: [role, ...], count: N}.", path)
+        msg = "an approval is {roles: [role, ...], count: N}."
+        raise ctx.error(msg, path)
     roles, count = raw["roles"], raw.get("count", 1)
     if isinstance(roles, str):
         roles = [roles]
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-        raise ctx.error("approval `roles` must be a non-empty list of role names.", (*path, "roles"))
+        msg = "approval `roles` must be a non-empty list of role names."
+        raise ctx.error(msg, (*path, "roles"))
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10:
-        raise ctx.error(f"approval `count` must be a whole number from 1 to 10, got {count!r}.", (*path, "count"))
+        msg = f"approval `count` must be a whole number from 1 to 10, got {count!r}."
+        raise ctx.error(
+            msg,
+            (*path, "count"),
+        )
     return ApprovalSpec(roles=tuple(roles), count=count)
 
 
 def _parse_tool(raw: Any, path: Path_, ctx: _Ctx) -> ToolDefaults:
     if not isinstance(raw, dict) or "effects" not in raw or set(raw) - {"effects", "reversible"}:
-        raise ctx.error("a tool entry is {effects: [...], reversible: true|false}.", path)
+        msg = "a tool entry is {effects: [...], reversible: true|false}."
+        raise ctx.error(msg, path)
     effects = raw["effects"]
     if not isinstance(effects, list) or any(e not in EFFECTS for e in effects):
         msg = f"tool `effects` must be a list drawn from {', '.join(EFFECTS)}; got {effects!r}."
         raise ctx.error(msg, (*path, "effects"))
     rev = raw.get("reversible")
     if rev is not None and not isinstance(rev, bool):
-        raise ctx.error("tool `reversible` must be true or false.", (*path, "reversible"))
+        msg = "tool `reversible` must be true or false."
+        raise ctx.error(msg, (*path, "reversible"))
     return ToolDefaults(effects=frozenset(effects), reversible=rev)
 
 
 def _parse_freeze(raw: Any, path: Path_, ctx: _Ctx) -> Freeze:
     keys = {"name", "timezone", "start", "end", "environments"}
-    if not isinstance(raw, dict) or not {"name", "timezone", "start", "end"} <= set(raw) or set(raw) - keys:
-        raise ctx.error("a freeze is {name, timezone, start, end, environments?}.", path)
+    if (
+        not isinstance(raw, dict)
+        or not {"name", "timezone", "start", "end"} <= set(raw)
+        or set(raw) - keys
+    ):
+        msg = "a freeze is {name, timezone, start, end, environments?}."
+        raise ctx.error(msg, path)
     try:
         ZoneInfo(str(raw["timezone"]))
     except (ZoneInfoNotFoundError, ValueError):
@@ -317,11 +349,16 @@ def _parse_freeze(raw: Any, path: Path_, ctx: _Ctx) -> Freeze:
         bounds.append(when.replace(tzinfo=None))
     envs = raw.get("environments", [])
     if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
-        raise ctx.error("freeze `environments` must be a list of names.", (*path, "environments"))
+        msg = "freeze `environments` must be a list of names."
+        raise ctx.error(msg, (*path, "environments"))
     if bounds[1] <= bounds[0]:
-        raise ctx.error("freeze `end` must be after `start`.", (*path, "end"))
+        msg = "freeze `end` must be after `start`."
+        raise ctx.error(msg, (*path, "end"))
     return Freeze(
-        name=str(raw["name"]), timezone=str(raw["timezone"]), start=bounds[0], end=bounds[1],
+        name=str(raw["name"]),
+        timezone=str(raw["timezone"]),
+        start=bounds[0],
+        end=bounds[1],
         environments=frozenset(envs),
     )
 
@@ -329,27 +366,39 @@ def _parse_freeze(raw: Any, path: Path_, ctx: _Ctx) -> Freeze:
 def _validate(data: dict[str, Any], ctx: _Ctx) -> list[tuple[Rule, list[Check]]]:
     roles = data["roles"]
     if len(set(roles)) != len(roles):
-        raise ctx.error("`roles` lists a role twice.", ("roles",))
+        msg = "`roles` lists a role twice."
+        raise ctx.error(msg, ("roles",))
     levels = data["levels"]
     if set(levels) != {"medium", "high", "critical"}:
-        raise ctx.error("`levels` must give the lowest score of medium, high and critical.", ("levels",))
+        msg = "`levels` must give the lowest score of medium, high and critical."
+        raise ctx.error(msg, ("levels",))
     bounds = [levels["medium"], levels["high"], levels["critical"]]
-    if not all(isinstance(b, int) and not isinstance(b, bool) and 0 < b <= 100 for b in bounds) or bounds != sorted(set(bounds)):
-        msg = f"`levels` must be whole scores with 0 < medium < high < critical <= 100, got {levels}."
+    if not all(
+        isinstance(b, int) and not isinstance(b, bool) and 0 < b <= 100 for b in bounds
+    ) or bounds != sorted(set(bounds)):
+        msg = (
+            f"`levels` must be whole scores with 0 < medium < high < critical <= 100, got {levels}."
+        )
         raise ctx.error(msg, ("levels",))
     outcomes = data["outcomes"]
-    if set(outcomes) != set(LEVELS) or any(o not in ("allow", "review", "deny") for o in outcomes.values()):
+    if set(outcomes) != set(LEVELS) or any(
+        o not in ("allow", "review", "deny") for o in outcomes.values()
+    ):
         msg = "`outcomes` must map each of low, medium, high, critical to allow, review or deny."
         raise ctx.error(msg, ("outcomes",))
     order = ["allow", "review", "deny"]
-    if [order.index(outcomes[lv]) for lv in LEVELS] != sorted(order.index(outcomes[lv]) for lv in LEVELS):
-        raise ctx.error("`outcomes` must not get more lenient as the level rises.", ("outcomes",))
+    if [order.index(outcomes[lv]) for lv in LEVELS] != sorted(
+        order.index(outcomes[lv]) for lv in LEVELS
+    ):
+        msg = "`outcomes` must not get more lenient as the level rises."
+        raise ctx.error(msg, ("outcomes",))
     if data["fail_closed_level"] not in LEVELS or outcomes[data["fail_closed_level"]] == "allow":
         msg = "`fail_closed_level` must be a level whose outcome is review or deny."
         raise ctx.error(msg, ("fail_closed_level",))
     for lv, spec in data["approvals"].items():
         if lv not in LEVELS:
-            raise ctx.error(f"`approvals` keys are levels ({', '.join(LEVELS)}), got {lv!r}.", ("approvals", lv))
+            msg = f"`approvals` keys are levels ({', '.join(LEVELS)}), got {lv!r}."
+            raise ctx.error(msg, ("approvals", lv))
         _check_roles(spec["roles"], roles, ("approvals", lv, "roles"), ctx)
     freezes = {f["name"]: f for f in data["freezes"]}
     seen: set[str] = set()
@@ -358,27 +407,46 @@ def _validate(data: dict[str, Any], ctx: _Ctx) -> list[tuple[Rule, list[Check]]]
         path: Path_ = ("rules", i)
         rid = rule["id"]
         if not isinstance(rid, str) or not _ID.match(rid):
-            raise ctx.error(f"rule `id` must be a lowercase slug like prod-destroy, got {rid!r}.", (*path, "id"))
+            msg = f"rule `id` must be a lowercase slug like prod-destroy, got {rid!r}."
+            raise ctx.error(msg, (*path, "id"))
         if rid in seen:
-            raise ctx.error(f"rule id {rid!r} is used twice; ids must be unique.", (*path, "id"))
+            msg = f"rule id {rid!r} is used twice; ids must be unique."
+            raise ctx.error(msg, (*path, "id"))
         seen.add(rid)
         if not isinstance(rule["reason"], str) or not rule["reason"].strip():
-            raise ctx.error("rule `reason` must say, in words a reviewer understands, why it matters.", (*path, "reason"))
+            msg = "rule `reason` must say, in words a reviewer understands, why it matters."
+            raise ctx.error(
+                msg,
+                (*path, "reason"),
+            )
         pts = rule.get("points", 0)
         if isinstance(pts, bool) or not isinstance(pts, int) or not 0 <= pts <= 100:
-            raise ctx.error(f"rule `points` must be a whole number from 0 to 100, got {pts!r}.", (*path, "points"))
+            msg = f"rule `points` must be a whole number from 0 to 100, got {pts!r}."
+            raise ctx.error(
+                msg,
+                (*path, "points"),
+            )
         if rule.get("floor") not in (None, *LEVELS):
-            raise ctx.error(f"rule `floor` must be one of {', '.join(LEVELS)}, got {rule['floor']!r}.", (*path, "floor"))
+            msg = f"rule `floor` must be one of {', '.join(LEVELS)}, got {rule['floor']!r}."
+            raise ctx.error(
+                msg,
+                (*path, "floor"),
+            )
         if rule.get("outcome") not in (None, "review", "deny"):
-            msg = f"rule `outcome` must be review or deny (rules never force allow), got {rule['outcome']!r}."
+            msg = (
+                "rule `outcome` must be review or deny (rules never force allow), "
+                f"got {rule['outcome']!r}."
+            )
             raise ctx.error(msg, (*path, "outcome"))
         if "approval" in rule:
             _check_roles(rule["approval"]["roles"], roles, (*path, "approval", "roles"), ctx)
         try:
-            checks = compile_when(rule["when"], signals=SIGNALS, effects=_EFFECT_NAMES, freezes=freezes)
+            checks = compile_when(
+                rule["when"], signals=SIGNALS, effects=_EFFECT_NAMES, freezes=freezes
+            )
         except WhenError as exc:
             raise ctx.error(str(exc), (*path, "when", *exc.path)) from None
-    # Rules are rebuilt from the canonical dict so Python- and YAML-built policies compile alike.
+        # Rebuilt from the canonical dict so Python- and YAML-built policies compile alike.
         compiled.append((_rule_obj(rule), checks))
     return compiled
 
@@ -386,8 +454,12 @@ def _validate(data: dict[str, Any], ctx: _Ctx) -> list[tuple[Rule, list[Check]]]
 def _rule_obj(raw: dict[str, Any]) -> Rule:
     appr = raw.get("approval")
     return Rule(
-        id=raw["id"], reason=raw["reason"], when=raw["when"], points=raw.get("points", 0),
-        floor=raw.get("floor"), outcome=raw.get("outcome"),
+        id=raw["id"],
+        reason=raw["reason"],
+        when=raw["when"],
+        points=raw.get("points", 0),
+        floor=raw.get("floor"),
+        outcome=raw.get("outcome"),
         approval=ApprovalSpec(roles=tuple(appr["roles"]), count=appr["count"]) if appr else None,
     )
 
@@ -395,7 +467,10 @@ def _rule_obj(raw: dict[str, Any]) -> Rule:
 def _check_roles(names: list[str], ladder: list[str], path: Path_, ctx: _Ctx) -> None:
     bad = [r for r in names if r not in ladder]
     if bad:
-        msg = f"unknown roles {bad}; declared roles (junior first): {', '.join(ladder)}. Add them to `roles`."
+        msg = (
+            f"unknown roles {bad}; declared roles (junior first): {', '.join(ladder)}. "
+            "Add them to `roles`."
+        )
         raise ctx.error(msg, path)
 
 
@@ -418,3 +493,11 @@ def default_policy() -> Policy:
         data, lines = load_located(text, "default.yaml")
         _DEFAULT = Policy.from_dict(data, source="default.yaml", lines=lines)
     return _DEFAULT
+
+
+def _assess_with(policy: Policy, action: Action, context: Context | None) -> Assessment:
+    # `_engine` imports this module, so it replaces this stand-in when it loads; that saves
+    # an import statement on every call.
+    from interlock.risk._engine import assess_with
+
+    return assess_with(policy, action, context)

@@ -1,0 +1,227 @@
+"""`interlock policy ...`: validate, explain and evaluate risk policies."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from interlock.risk import (
+    OUTCOMES,
+    Action,
+    ActionError,
+    Context,
+    Policy,
+    default_policy,
+    load_policy,
+)
+from interlock.ui._output import assessment_table, console, outcome_text, print_json
+
+__all__ = ["policy_app"]
+
+policy_app = typer.Typer(help="Validate, explain and evaluate risk policies.", no_args_is_help=True)
+
+PolicyArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Policy YAML file. Default: $INTERLOCK_POLICY, else the bundled default policy.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _policy(path: Path | None) -> Policy:
+    if path is None and os.environ.get("INTERLOCK_POLICY"):
+        path = Path(os.environ["INTERLOCK_POLICY"])
+    return default_policy() if path is None else load_policy(path)
+
+
+def _read_action(raw: str) -> Action:
+    """`--action` takes inline JSON, `@file.json`, or `-` for standard input."""
+    source = "--action"
+    if raw == "-":
+        raw, source = sys.stdin.read(), "standard input"
+    elif raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            raw, source = path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            msg = f"cannot read action file {path}: {exc.strerror}."
+            raise ActionError(msg) from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        msg = (
+            f"{source} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}). "
+            'Example: --action \'{"tool": "delete_volume", "environment": "production", '
+            '"effects": ["delete"]}\''
+        )
+        raise ActionError(msg) from None
+    return Action.from_dict(data)
+
+
+def _parse_at(at: str | None) -> Context:
+    if at is None:
+        return Context()
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        msg = f"--at takes an ISO date-time with offset, like 2026-12-23T10:00+01:00; got {at!r}."
+        raise ActionError(msg) from None
+    if when.tzinfo is None:
+        msg = f"--at needs a timezone offset (e.g. {at}+00:00) so freezes are unambiguous."
+        raise ActionError(msg)
+    return Context(now=when)
+
+
+@policy_app.command("check")
+def check(path: PolicyArg = None, as_json: JsonOpt = False) -> None:
+    """Validate a policy and print its version and a summary of its rules."""
+    policy = _policy(path)
+    if as_json:
+        print_json({"name": policy.name, "version": policy.version, **policy.to_dict()})
+        return
+    console.print(
+        f"[bold green]valid[/] policy [bold]{policy.name}[/] version [cyan]{policy.version}[/] "
+        f"({len(policy.rules)} rules; roles, junior first: {', '.join(policy.roles)})"
+    )
+    table = Table(show_lines=False)
+    for col in ("rule", "points", "floor", "outcome", "approval", "when"):
+        table.add_column(col, overflow="fold")
+    for r in policy.rules:
+        approval = f"{r.approval.count}× {'/'.join(r.approval.roles)}" if r.approval else ""
+        table.add_row(
+            r.id,
+            str(r.points or ""),
+            r.floor or "",
+            r.outcome or "",
+            approval,
+            json.dumps(r.when, sort_keys=True, default=str),
+        )
+    console.print(table)
+    lv = policy.levels
+    console.print(
+        f"levels: medium ≥ {lv['medium']}, high ≥ {lv['high']}, critical ≥ {lv['critical']}; "
+        + ", ".join(f"{k} → {v}" for k, v in policy.outcomes.items())
+    )
+
+
+@policy_app.command("explain")
+def explain(
+    path: PolicyArg = None,
+    action: Annotated[
+        str, typer.Option("--action", help="The action as JSON, @file.json, or - for stdin.")
+    ] = "-",
+    at: Annotated[
+        str | None, typer.Option("--at", help="Assess as of this time (ISO, with offset).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Assess one action and show the verdict with every reason."""
+    policy = _policy(path)
+    parsed = _read_action(action)
+    result = policy.assess(parsed, _parse_at(at))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(assessment_table(result, title=f"{parsed.tool} ({parsed.environment or '?'})"))
+
+
+def _load_corpus(path: Path) -> list[tuple[int, dict[str, Any], Action]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        msg = f"cannot read corpus {path}: {exc.strerror}."
+        raise ActionError(msg) from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            data = json.loads(line)
+            action = Action.from_dict(data)
+        except (json.JSONDecodeError, ActionError) as exc:
+            msg = f"{path}:{n}: {exc}"
+            raise ActionError(msg) from None
+        if data.get("expected") not in OUTCOMES:
+            got = data.get("expected")
+            msg = f"{path}:{n}: `expected` must be one of {', '.join(OUTCOMES)}, got {got!r}."
+            raise ActionError(msg)
+        out.append((n, data, action))
+    return out
+
+
+def bundled_corpus() -> Path:
+    return Path(str(resources.files("interlock.risk").joinpath("corpus/default.jsonl")))
+
+
+@policy_app.command("test")
+def run_corpus(
+    path: PolicyArg = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Labelled JSON Lines corpus. Default: the bundled one."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a labelled corpus; exit 1 if anything labelled review/deny came out allow."""
+    policy = _policy(path)
+    rows = _load_corpus(corpus or bundled_corpus())
+    confusion: Counter[tuple[str, str]] = Counter()
+    misses = []
+    for n, data, action in rows:
+        got = policy.assess(action).outcome
+        confusion[(data["expected"], got)] += 1
+        if got != data["expected"]:
+            dangerous = got == "allow"
+            misses.append(
+                {
+                    "line": n,
+                    "id": data.get("id"),
+                    "tool": action.tool,
+                    "expected": data["expected"],
+                    "got": got,
+                    "dangerous": dangerous,
+                    "note": data.get("note", ""),
+                }
+            )
+    misses.sort(key=lambda m: (not m["dangerous"], m["line"]))
+    dangerous_misses = [m for m in misses if m["dangerous"]]
+    if as_json:
+        print_json(
+            {
+                "policy": policy.version,
+                "total": len(rows),
+                "misses": misses,
+                "confusion": {f"{e}->{g}": c for (e, g), c in sorted(confusion.items())},
+            }
+        )
+    else:
+        table = Table(title=f"{len(rows)} actions, policy {policy.version}")
+        table.add_column("expected \\ got")
+        for g in OUTCOMES:
+            table.add_column(g, justify="right")
+        for e in OUTCOMES:
+            table.add_row(e, *[str(confusion[(e, g)]) for g in OUTCOMES])
+        console.print(table)
+        for m in misses:
+            flag = "[bold red]DANGEROUS[/] " if m["dangerous"] else ""
+            console.print(
+                f"{flag}line {m['line']} {m['id'] or ''} {m['tool']}: expected "
+                f"{m['expected']}, got ",
+                outcome_text(m["got"]),
+                f" — {m['note']}",
+            )
+        agree = len(rows) - len(misses)
+        console.print(f"{agree}/{len(rows)} agree; {len(dangerous_misses)} dangerous miss(es).")
+    if dangerous_misses:
+        raise typer.Exit(1)
