@@ -1,0 +1,282 @@
+"""Database plumbing shared by both backends: URL parsing, connections, one SQL dialect.
+
+SQL in Interlock is written once, with `?` placeholders, and runs on SQLite and Postgres:
+`Conn` turns `?` into `%s` for psycopg. Write `?` only as a placeholder (never inside a
+string literal). Timestamps go in as aware `datetime`s and come back as aware `datetime`s on
+both backends: SQLite stores them as fixed-width UTC text (so they sort), Postgres as
+`timestamptz`.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from interlock.risk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg.rows import DictRow
+    from psycopg_pool import ConnectionPool
+
+__all__ = [
+    "ALLOWED_URLS",
+    "Conn",
+    "DatabaseURL",
+    "Dialect",
+    "SqlitePool",
+    "from_db_ts",
+    "iso_utc",
+    "open_pg_pool",
+    "parse_url",
+    "redact",
+]
+
+Dialect = Literal["sqlite", "postgres"]
+ALLOWED_URLS = (
+    "`sqlite:///path` (e.g. sqlite:///./.interlock/interlock.db) or "
+    "`postgresql://user@host:port/db`"
+)
+SQLITE_TIMEOUT_S = 30.0
+PG_CONNECT_TIMEOUT_S = 10
+
+
+def iso_utc(value: datetime) -> str:
+    """Fixed-width UTC ISO-8601 with microseconds: sorts as text, hashes the same everywhere."""
+    if value.tzinfo is None:
+        msg = f"naive datetime {value!r}: Interlock stores aware datetimes only (use UTC)."
+        raise ValueError(msg)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def from_db_ts(value: Any) -> datetime | None:
+    """A timestamp as either backend returns it (datetime, ISO text or bytes) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode()
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(when, datetime):
+        msg = f"expected a timestamp, got {type(value).__name__}: {value!r}"
+        raise TypeError(msg)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+# Columns declared TIMESTAMPTZ come back from SQLite as datetimes, as they do from Postgres.
+sqlite3.register_converter("TIMESTAMPTZ", from_db_ts)
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseURL:
+    """A parsed database URL: the dialect and what its driver needs."""
+
+    url: str
+    dialect: Dialect
+    path: Path | None = None
+    """SQLite only: the database file."""
+
+
+def parse_url(url: str) -> DatabaseURL:
+    """Check `url` and say what is allowed when it is not."""
+    url = url.strip()
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+            msg = (
+                f"SQLite URL {url!r} has no file path. Use sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db (three slashes, then the path)."
+            )
+            raise ConfigError(msg)
+        raw = url[len("sqlite:///") :]
+        if "?" in raw or raw == ":memory:":
+            msg = (
+                f"SQLite URL {url!r} is not supported: Interlock needs a database file that "
+                "several connections share (no query options, no :memory:). "
+                "Use sqlite:///path/to/interlock.db."
+            )
+            raise ConfigError(msg)
+        return DatabaseURL(url=url, dialect="sqlite", path=Path(raw))
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(url)
+        if not parts.hostname and "host=" not in parts.query:
+            msg = f"Postgres URL {redact(url)!r} names no host. Allowed: {ALLOWED_URLS}."
+            raise ConfigError(msg)
+        return DatabaseURL(url=url, dialect="postgres")
+    shown = redact(url) if url else "(empty)"
+    msg = f"unsupported database URL {shown!r}. Allowed: {ALLOWED_URLS}."
+    raise ConfigError(msg)
+
+
+@lru_cache(maxsize=512)
+def _to_psycopg(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Conn:
+    """One connection, either backend, with dict rows and `?` placeholders."""
+
+    __slots__ = ("dialect", "raw")
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.dialect: Dialect = dialect
+
+    def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        if self.dialect == "postgres":
+            return tuple(params)
+        return tuple(iso_utc(p) if isinstance(p, datetime) else p for p in params)
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        if self.dialect == "postgres":
+            # No params: send the text untouched, so `%` in DDL needs no escaping.
+            if not params:
+                return self.raw.execute(sql, prepare=False)
+            return self.raw.execute(_to_psycopg(sql), self._params(params))
+        return self.raw.execute(sql, self._params(params))
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        cur = self._run(sql, params)
+        return int(cur.rowcount)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        row = self._run(sql, params).fetchone()
+        return None if row is None else dict(row)
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._run(sql, params).fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._run(sql, params).fetchone()
+        return None if row is None else next(iter(dict(row).values()))
+
+    @property
+    def in_transaction(self) -> bool:
+        if self.dialect == "postgres":
+            from psycopg.pq import TransactionStatus
+
+            return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
+        return bool(self.raw.in_transaction)
+
+
+def sqlite_connect(path: Path) -> sqlite3.Connection:
+    """A connection for Interlock's own tables: autocommit unless we BEGIN, FKs on, WAL."""
+    conn = sqlite3.connect(
+        path,
+        timeout=SQLITE_TIMEOUT_S,
+        isolation_level=None,
+        check_same_thread=False,
+        detect_types=sqlite3.PARSE_DECLTYPES,
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_S * 1000)}")
+    return conn
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the parent directory and switch the file to WAL (a persistent setting)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open SQLite database {path}: {exc}. Check the path and its permissions."
+        raise ConfigError(msg) from None
+
+
+class SqlitePool:
+    """Idle SQLite connections kept for reuse; a connection serves one caller at a time."""
+
+    def __init__(self, path: Path, *, keep: int = 4) -> None:
+        self.path = path
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue(maxsize=keep)
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = sqlite_connect(self.path)
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        if self._closed or conn.in_transaction:
+            conn.close()
+            return
+        try:
+            self._idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[DictRow]]:
+    """A pool that survives a server restart: every connection is checked before use.
+
+    The connection settings are those of LangGraph's `PostgresSaver.from_conn_string`:
+    autocommit, because `PostgresSaver.setup()` creates indexes CONCURRENTLY (our own
+    writes open explicit transactions); dict rows; `prepare_threshold=0`.
+    """
+    import psycopg
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    # Connect once first: a wrong host, database or password gets psycopg's exact message
+    # instead of a bare pool timeout.
+    try:
+        psycopg.connect(url, connect_timeout=PG_CONNECT_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        detail = " ".join(str(exc).split())
+        msg = f"cannot connect to {redact(url)}: {detail}"
+        raise ConfigError(msg) from None
+    pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": 0,
+            "row_factory": dict_row,
+            "connect_timeout": PG_CONNECT_TIMEOUT_S,
+        },
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="interlock",
+    )
+    pool.open(wait=True, timeout=PG_CONNECT_TIMEOUT_S)
+    return pool

@@ -1,0 +1,175 @@
+"""Versioned migrations of Interlock's own tables, recorded in `interlock_schema`.
+
+`upgrade(url)` brings a database to the latest version and is idempotent: a second run
+applies nothing. Each version is applied in one transaction with its `interlock_schema` row,
+so a failed upgrade leaves the previous version intact (both backends have transactional
+DDL). Two processes upgrading at once are serialised: Postgres by a transaction-level
+advisory lock, SQLite by BEGIN IMMEDIATE; the second one finds the work done.
+
+To add version 2: append a `Migration(version=2, ...)` to `MIGRATIONS`. Never edit a
+released version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from interlock.risk.errors import ConfigError
+from interlock.runtime._db import Conn, Dialect, redact
+from interlock.runtime._schema import SCHEMA_TABLE, V1, Step
+from interlock.runtime.storage import Database, open_database
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "Migration",
+    "UpgradeResult",
+    "migration_statements",
+    "require_schema",
+    "schema_version",
+    "upgrade",
+    "upgrade_database",
+]
+
+_MIGRATION_LOCK = 0x496E746C6B000001
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    version: int
+    name: str
+    steps: tuple[Step, ...]
+
+    def statements(self, dialect: Dialect) -> list[str]:
+        out: list[str] = []
+        for step in self.steps:
+            sql = step if isinstance(step, str) else step.get(dialect)
+            if sql:
+                out.append(sql)
+        return out
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        name="reviews, decisions, approvals, executions, audit log, stop switches",
+        steps=V1,
+    ),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpgradeResult:
+    """What `upgrade` did: the version before and after, and the versions it applied."""
+
+    url: str
+    before: int
+    after: int
+    applied: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "url": redact(self.url),
+            "before": self.before,
+            "after": self.after,
+            "applied": list(self.applied),
+        }
+
+
+def _has_schema_table(conn: Conn) -> bool:
+    if conn.dialect == "postgres":
+        return conn.scalar("SELECT to_regclass('interlock_schema') IS NOT NULL AS present") is True
+    found = conn.scalar(
+        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
+        ("interlock_schema",),
+    )
+    return bool(found)
+
+
+def _version(conn: Conn) -> int:
+    if not _has_schema_table(conn):
+        return 0
+    return int(conn.scalar("SELECT coalesce(max(version), 0) AS v FROM interlock_schema"))
+
+
+def schema_version(db: Database) -> int:
+    """The schema version of `db`; 0 when Interlock's tables were never created."""
+    with db.connection() as conn:
+        return _version(conn)
+
+
+def _too_new(db: Database, version: int) -> ConfigError:
+    msg = (
+        f"database {redact(db.url)} has Interlock schema version {version}, newer than this "
+        f"Interlock knows ({LATEST_VERSION}). Upgrade the interlock package."
+    )
+    return ConfigError(msg)
+
+
+def require_schema(db: Database) -> None:
+    """Raise a ConfigError that says what to run when `db` is not at the latest version."""
+    version = schema_version(db)
+    if version > LATEST_VERSION:
+        raise _too_new(db, version)
+    if version < LATEST_VERSION:
+        state = "has no Interlock tables" if version == 0 else f"is at schema version {version}"
+        msg = (
+            f"database {redact(db.url)} {state}; this Interlock needs version "
+            f"{LATEST_VERSION}. Run `interlock db upgrade --db {redact(db.url)}`."
+        )
+        raise ConfigError(msg)
+
+
+def upgrade_database(db: Database) -> UpgradeResult:
+    """Apply every missing migration to an open database."""
+    with db.connection() as conn:
+        before = _version(conn)
+    if before > LATEST_VERSION:
+        raise _too_new(db, before)
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version <= before:
+            continue
+        with db.transaction() as conn:
+            if conn.dialect == "postgres":
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+            conn.execute(SCHEMA_TABLE)
+            # Re-read under the lock: another process may have applied it meanwhile.
+            if _version(conn) >= migration.version:
+                continue
+            for sql in migration.statements(conn.dialect):
+                _run(conn, sql)
+            conn.execute(
+                "INSERT INTO interlock_schema (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, datetime.now(UTC)),
+            )
+        applied.append(migration.version)
+    return UpgradeResult(
+        url=db.url, before=before, after=schema_version(db), applied=tuple(applied)
+    )
+
+
+def _run(conn: Conn, sql: str) -> None:
+    # sqlite3 runs one statement per execute(); Postgres takes a script in one call.
+    conn.execute(sql.strip())
+
+
+def upgrade(url: str | None = None, *, checkpointer: bool = True) -> UpgradeResult:
+    """Bring the database at `url` (default: settings) to the latest schema.
+
+    With `checkpointer` (the default) LangGraph's checkpoint tables are created as well, so
+    one command prepares everything.
+    """
+    with open_database(url) as db:
+        result = upgrade_database(db)
+        if checkpointer:
+            db.checkpointer()
+        return result
+
+
+def migration_statements(dialect: Dialect) -> Mapping[int, list[str]]:
+    """Every migration's SQL for `dialect`, by version: for review and for DBAs."""
+    return {m.version: m.statements(dialect) for m in MIGRATIONS}

@@ -1,0 +1,46 @@
+"""Process settings, read from the environment once and passed around as a value."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_REVIEWERS", "Settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///./.interlock/interlock.db"
+DEFAULT_REVIEWERS = "./.interlock/reviewers.toml"
+
+
+def _get(environ: Mapping[str, str], name: str) -> str | None:
+    # An empty variable means "not set": `INTERLOCK_POLICY= interlock ...` restores the default.
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Where Interlock keeps its state.
+
+    - `database_url`: `INTERLOCK_DATABASE_URL`; checkpoints and Interlock's own tables share it.
+      `sqlite:///path` (relative to the working directory; `sqlite:////abs/path` for an
+      absolute one) or `postgresql://user@host:port/db`.
+    - `policy`: `INTERLOCK_POLICY`; None means the policy bundled with Interlock.
+    - `reviewers`: `INTERLOCK_REVIEWERS`; the TOML file of reviewers and password hashes.
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    policy: Path | None = None
+    reviewers: Path = Path(DEFAULT_REVIEWERS)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `environ` (default `os.environ`); unset or empty variables: defaults."""
+        env = os.environ if environ is None else environ
+        policy = _get(env, "INTERLOCK_POLICY")
+        return cls(
+            database_url=_get(env, "INTERLOCK_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            policy=Path(policy) if policy else None,
+            reviewers=Path(_get(env, "INTERLOCK_REVIEWERS") or DEFAULT_REVIEWERS),
+        )
