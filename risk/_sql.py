@@ -1,0 +1,446 @@
+"""SQL analyzer: a tolerant tokenizer and the statements that lose data or change access.
+
+Comments and string literals are removed first, so `SELECT '--DROP TABLE x'` is harmless.
+Backslashes do not escape quotes (standard SQL): for MySQL-style input this can only add
+findings, never hide one. Statements need not be separated by `;` (T-SQL batches): a
+statement starts at any keyword in the right shape (`DELETE FROM`, `DROP TABLE`, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from interlock.risk._findings import Finding, snippet, words
+from interlock.risk._model import Effect
+
+__all__ = ["SQL_SIGNALS", "analyze_sql"]
+
+SQL_SIGNALS: dict[str, str] = {
+    "sql.drop": "DROP of a table, database, schema or other object",
+    "sql.truncate": "TRUNCATE: every row of the table is removed",
+    "sql.delete_without_where": "DELETE with no WHERE clause (or an always-true one)",
+    "sql.update_without_where": "UPDATE with no WHERE clause (or an always-true one)",
+    "sql.alter_drop": "ALTER TABLE ... DROP of a column, partition or constraint",
+    "sql.grant": "GRANT or REVOKE: who can access the data changes",
+}
+
+_TOKEN = re.compile(
+    r"""
+    \A[ \t]*\#[^\n]* | \n[ \t]*(?:\#[^\n]*)? | \s+
+    | --[^\n]*
+    | /\*.*?(?:\*/|\Z)
+    | (?P<estr>[Ee]'(?:[^'\\]|\\.|'')*(?:'|\Z))
+    | (?P<str>[NnBbXx]?'(?:[^']|'')*(?:'|\Z))
+    | (?P<dollar>\$(?P<tag>(?:[A-Za-z_]\w*)?)\$(?P<body>.*?)(?:\$(?P=tag)\$|\Z))
+    | (?P<qid>"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\])
+    | (?P<word>[^\W\d][\w$]*)
+    | (?P<num>\d+(?:\.\d*)?)
+    | (?P<op><>|!=|<=|>=|::|\S)
+    """,
+    re.S | re.X,
+)
+
+# A token: (kind, normalised value, display text). Kinds: w(ord), i(dentifier), s(tring),
+# n(umber), o(perator).
+_Tok = tuple[str, str, str]
+
+_STARTS = words("DELETE UPDATE DROP TRUNCATE ALTER GRANT REVOKE")
+# A keyword after one of these is part of another clause (`ON DELETE CASCADE`,
+# `GRANT UPDATE ON`, `SELECT ... FOR UPDATE`, `ON CONFLICT DO UPDATE`, `AFTER DELETE`).
+_NOT_AFTER = words("ON AFTER BEFORE OF FOR INSTEAD GRANT REVOKE , . WITH ALL ALSO NOT DO")
+_DROP_DESTROY = words(
+    "TABLE DATABASE SCHEMA TABLESPACE SEQUENCE KEYSPACE COLLECTION OWNED PARTITION "
+    "SNAPSHOT STAGE WAREHOUSE CATALOG BUCKET SHARE"
+)
+_DROP_ACCESS = frozenset({"USER", "ROLE", "LOGIN", "POLICY", "GROUP"})
+_DROP_CONFIG = words(
+    "INDEX VIEW FUNCTION PROCEDURE TRIGGER TYPE EXTENSION DOMAIN RULE SERVER "
+    "PUBLICATION SUBSCRIPTION EVENT AGGREGATE OPERATOR CAST COLLATION CONVERSION "
+    "LANGUAGE STATISTICS SYNONYM PACKAGE ROUTINE MATERIALIZED FOREIGN TEMPORARY TEMP "
+    "TEXT ACCESS PROCEDURAL TRANSFORM CONSTRAINT EXTERNAL STREAM TASK PIPE"
+)
+_DROP_KINDS = _DROP_DESTROY | _DROP_ACCESS | _DROP_CONFIG
+# Kinds spelled with more than one word: `DROP MATERIALIZED VIEW`, `DROP TEXT SEARCH ...`.
+_DROP_PREFIXES = words(
+    "MATERIALIZED FOREIGN TEMPORARY TEMP TEXT SEARCH ACCESS EXTERNAL PROCEDURAL EVENT DATA"
+)
+_ALTER_DROP_CONFIG = words("CONSTRAINT PRIMARY FOREIGN INDEX KEY CHECK UNIQUE")
+# `ALTER COLUMN c DROP DEFAULT` and friends change a column's rules, not its data.
+_ALTER_DROP_MINOR = frozenset({"DEFAULT", "NOT", "IDENTITY", "EXPRESSION"})
+_CLAUSE_END = words("RETURNING ORDER LIMIT GROUP OUTPUT OPTION")
+_TRUE_WORDS = frozenset({"TRUE", "ON", "YES"})
+_CMP_TRUE = words("= == >= <= IS LIKE ILIKE")
+_MAX_DEPTH = 4
+
+
+def _tokens(sql: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    for m in _TOKEN.finditer(sql):
+        kind = m.lastgroup
+        if kind is None:
+            continue
+        text = m.group(kind)
+        if kind == "dollar":
+            out.append(("s", "$$", m.group("body")))
+            continue
+        if kind == "word":
+            out.append(("w", text.upper(), text))
+        elif kind == "qid":
+            name = text[1:-1] if len(text) > 1 else text[1:]
+            out.append(("i", name.upper(), name))
+        elif kind in ("str", "estr"):
+            body = text[text.index("'") + 1 :]
+            body = body[:-1] if body.endswith("'") else body
+            out.append(("s", "'" + body + "'", body))
+        elif kind == "num":
+            out.append(("n", text, text))
+        else:
+            out.append(("o", text.upper(), text))
+    return out
+
+
+def _name_at(toks: Sequence[_Tok], i: int) -> tuple[str, int]:
+    """The (possibly qualified) name starting at `i`, and the index after it."""
+    parts: list[str] = []
+    while i < len(toks) and toks[i][0] in "wi":
+        parts.append(toks[i][2])
+        if i + 2 < len(toks) and toks[i + 1][1] == "." and toks[i + 2][0] in "wi":
+            i += 2
+            continue
+        i += 1
+        break
+    return ".".join(parts), i
+
+
+def _names(toks: Sequence[_Tok], i: int, stop: frozenset[str] = frozenset()) -> list[str]:
+    names: list[str] = []
+    while i < len(toks):
+        if toks[i][1] in stop:
+            break
+        name, j = _name_at(toks, i)
+        if not name:
+            break
+        names.append(name)
+        if j < len(toks) and toks[j][1] == "*":
+            j += 1
+        if j < len(toks) and toks[j][1] == ",":
+            i = j + 1
+            continue
+        break
+    return names
+
+
+def _is_start(toks: Sequence[_Tok], i: int, in_alter: bool) -> bool:
+    kw = toks[i][1]
+    if toks[i][0] != "w" or kw not in _STARTS:
+        return False
+    if i > 0 and toks[i - 1][1] in _NOT_AFTER:
+        return False
+    nxt = toks[i + 1][1] if i + 1 < len(toks) else ""
+    if kw == "DELETE":
+        if nxt in ("FROM", "TOP"):
+            return True
+        # T-SQL and MySQL forms: `DELETE t FROM t JOIN ...`, `DELETE users`.
+        return (
+            i + 1 < len(toks)
+            and toks[i + 1][0] in "wi"
+            and (
+                i + 2 == len(toks)
+                or toks[i + 2][1] == "WHERE"
+                or _find(toks, i + 1, "FROM", 6) >= 0
+            )
+        )
+    if kw == "UPDATE":
+        return _find(toks, i + 1, "SET", 10) >= 0
+    if kw == "DROP":
+        return not in_alter and nxt in _DROP_KINDS
+    if kw == "TRUNCATE":
+        return nxt == "TABLE" or nxt == "ONLY" or (i + 1 < len(toks) and toks[i + 1][0] in "wi")
+    if kw == "ALTER":
+        return nxt == "TABLE"
+    # GRANT ... TO / REVOKE ... FROM
+    return _find(toks, i + 1, "TO" if kw == "GRANT" else "FROM", 40) >= 0
+
+
+def _find(toks: Sequence[_Tok], i: int, word: str, within: int) -> int:
+    depth = 0
+    for j in range(i, min(len(toks), i + within)):
+        v = toks[j][1]
+        if v == "(":
+            depth += 1
+        elif v == ")":
+            depth -= 1
+            if depth < 0:
+                return -1
+        elif depth == 0 and v == word and toks[j][0] == "w":
+            return j
+    return -1
+
+
+def _strip_parens(toks: list[_Tok]) -> list[_Tok]:
+    while len(toks) >= 2 and toks[0][1] == "(" and toks[-1][1] == ")":
+        toks = toks[1:-1]
+    return toks
+
+
+def _split(toks: Sequence[_Tok], word: str) -> list[list[_Tok]]:
+    parts: list[list[_Tok]] = [[]]
+    depth = 0
+    for t in toks:
+        if t[1] == "(":
+            depth += 1
+        elif t[1] == ")":
+            depth -= 1
+        if depth == 0 and t[1] == word and t[0] == "w":
+            parts.append([])
+        else:
+            parts[-1].append(t)
+    return parts
+
+
+def _tautology(toks: list[_Tok], depth: int = 0) -> bool:
+    """True for conditions that hold for every row: `1=1`, `TRUE`, `x = x`, `a OR 1=1`."""
+    toks = _strip_parens(toks)
+    if not toks or depth > 4:
+        return False
+    ors = _split(toks, "OR")
+    if len(ors) > 1:
+        return any(_tautology(p, depth + 1) for p in ors)
+    ands = _split(toks, "AND")
+    if len(ands) > 1:
+        return all(_tautology(p, depth + 1) for p in ands)
+    vals = [t[1] for t in toks]
+    if len(vals) == 1:
+        return vals[0] in _TRUE_WORDS or (toks[0][0] == "n" and vals[0].strip("0.") != "")
+    if vals == ["NOT", "FALSE"] or vals == ["NOT", "0"]:
+        return True
+    if len(vals) == 3 and vals[1] in _CMP_TRUE:
+        return vals[0] == vals[2] or (vals[1] in ("LIKE", "ILIKE") and vals[2] == "'%'")
+    return (
+        len(vals) == 3
+        and vals[1] in ("<>", "!=")
+        and toks[0][0] == toks[2][0] == "n"
+        and (vals[0] != vals[2])
+    )
+
+
+def _where(toks: Sequence[_Tok]) -> tuple[bool, str]:
+    """(restricted, always-true condition text) for the clause tokens at depth 0."""
+    w = _find(toks, 0, "WHERE", len(toks))
+    if w < 0:
+        return False, ""
+    cond: list[_Tok] = []
+    depth = 0
+    for t in toks[w + 1 :]:
+        if t[1] == "(":
+            depth += 1
+        elif t[1] == ")":
+            depth -= 1
+        if depth == 0 and t[0] == "w" and t[1] in _CLAUSE_END:
+            break
+        cond.append(t)
+    if (cond and cond[0][1] == "CURRENT") or not _tautology(cond):
+        return True, ""
+    return False, snippet([t[2] if t[0] != "s" else t[1] for t in cond], 60)
+
+
+def _clause(toks: Sequence[_Tok], i: int, starts: set[int]) -> list[_Tok]:
+    depth = 0
+    out: list[_Tok] = []
+    for j in range(i, len(toks)):
+        if j != i and j in starts and depth == 0:
+            break
+        v = toks[j][1]
+        if v == "(":
+            depth += 1
+        elif v == ")":
+            depth -= 1
+            if depth < 0:
+                break
+        out.append(toks[j])
+    return out
+
+
+def _delete_or_update(kw: str, clause: list[_Tok], env: str | None) -> Finding | None:
+    restricted, cond = _where(clause)
+    if restricted:
+        return None
+    effect: Effect
+    if kw == "DELETE":
+        f = _find(clause, 1, "FROM", len(clause))
+        target, _ = _name_at(clause, f + 1 if f >= 0 else 1)
+        stmt = f"DELETE FROM {target}" if f >= 0 else f"DELETE {target}"
+        signal, effect, verb = "sql.delete_without_where", "delete", "deletes"
+    else:
+        j = 1
+        while j < len(clause) and clause[j][1] in ("ONLY", "LOW_PRIORITY", "IGNORE"):
+            j += 1
+        target, _ = _name_at(clause, j)
+        stmt = f"UPDATE {target} SET …"
+        signal, effect, verb = "sql.update_without_where", "write", "overwrites"
+    why = f"its WHERE clause `{cond}` is always true" if cond else "it has no WHERE clause"
+    text = f"`{stmt}`: {why}, so it {verb} every row of {target or 'the table'}."
+    return Finding(signal=signal, effect=effect, text=text, environment=env)
+
+
+def _drop(clause: list[_Tok], env: str | None) -> Finding:
+    kinds = [clause[1][1]]
+    j = 2
+    while kinds[-1] in _DROP_PREFIXES and j < len(clause) and clause[j][0] == "w":
+        kinds.append(clause[j][1])
+        j += 1
+    if clause[j : j + 2] and clause[j][1] == "IF":
+        j += 2
+    while j < len(clause) and clause[j][1] in ("CONCURRENTLY", "BY"):
+        j += 1
+    names = _names(clause, j, frozenset({"CASCADE", "RESTRICT", "ON", "PURGE"}))
+    cascade = any(t[1] == "CASCADE" for t in clause)
+    kind = kinds[0] if kinds else "OBJECT"
+    effect: Effect
+    if cascade or (kind in _DROP_DESTROY and not {"TEMPORARY", "TEMP"} & set(kinds)):
+        effect = "destroy"
+    elif kind in _DROP_ACCESS:
+        effect = "access"
+    else:
+        effect = "config"
+    what = " ".join(kinds).lower() or "object"
+    shown = ", ".join(names) or "?"
+    loses = {
+        "destroy": "and all the data in it, permanently",
+        "access": "and the access it grants",
+        "config": "from the database",
+    }[effect]
+    extra = " CASCADE also drops everything that depends on it." if cascade else ""
+    text = f"`DROP {' '.join(kinds)} {shown}` removes the {what} {shown} {loses}.{extra}"
+    if kind == "OWNED":
+        text = f"`DROP OWNED BY {shown}` drops every object {shown} owns, with its data."
+    return Finding(signal="sql.drop", effect=effect, text=text, environment=env)
+
+
+def _alter(clause: list[_Tok], env: str | None) -> list[Finding]:
+    j = 2
+    while j < len(clause) and clause[j][1] in ("IF", "EXISTS", "ONLY"):
+        j += 1
+    table, _ = _name_at(clause, j)
+    out: list[Finding] = []
+    depth = 0
+    for k, t in enumerate(clause):
+        if t[1] == "(":
+            depth += 1
+        elif t[1] == ")":
+            depth -= 1
+        if depth or t[1] != "DROP" or t[0] != "w":
+            continue
+        nxt = clause[k + 1][1] if k + 1 < len(clause) else ""
+        if nxt in _ALTER_DROP_MINOR:
+            continue
+        if nxt in _ALTER_DROP_CONFIG:
+            rest = " ".join(_names(clause, k + 2)) if nxt in ("CONSTRAINT", "INDEX") else ""
+            shown = snippet(f"DROP {nxt} {rest}")
+            text = (
+                f"`ALTER TABLE {table} {shown}` removes a constraint or index from {table}; "
+                "the data stays but is no longer protected by it."
+            )
+            out.append(
+                Finding(signal="sql.alter_drop", effect="config", text=text, environment=env)
+            )
+            continue
+        m = k + 2 if nxt in ("COLUMN", "PARTITION") else k + 1
+        if m < len(clause) and clause[m][1] == "IF":
+            m += 2
+        col, _ = _name_at(clause, m)
+        what = "partition" if nxt == "PARTITION" else "column"
+        text = (
+            f"`ALTER TABLE {table} DROP {what.upper()} {col}` deletes the {what} {col} "
+            f"and its data from every row."
+        )
+        out.append(Finding(signal="sql.alter_drop", effect="destroy", text=text, environment=env))
+    return out
+
+
+def _grant(kw: str, clause: list[_Tok], env: str | None) -> Finding:
+    shown = snippet([t[2] if t[0] != "s" else t[1] for t in clause], 90)
+    to_public = any(t[1] == "PUBLIC" for t in clause)
+    why = (
+        "gives every database user access"
+        if to_public and kw == "GRANT"
+        else ("changes who can read or change the data" if kw == "GRANT" else "removes access")
+    )
+    return Finding(signal="sql.grant", effect="access", text=f"`{shown}` {why}.", environment=env)
+
+
+# Every finding needs one of these words, or a `$`-quoted body run by DO.
+_MENTIONS = ("delete", "update", "drop", "truncate", "alter", "grant", "revoke", "exec", "$")
+_RUNS_STRINGS = re.compile(r"\bdo\b|exec", re.I)
+
+
+def analyze_sql(sql: str, env: str | None = None, depth: int = 0) -> list[Finding]:
+    """Findings for one SQL text (any number of statements)."""
+    low = sql.lower()
+    if not any(w in low for w in _MENTIONS):
+        return []
+    out: list[Finding] = []
+    runs_strings = _RUNS_STRINGS.search(sql) is not None
+    for stmt in _split_statements(_tokens(sql)):
+        out.extend(_statement(stmt, env, depth, runs_strings))
+    return out
+
+
+def _split_statements(toks: list[_Tok]) -> list[list[_Tok]]:
+    parts: list[list[_Tok]] = [[]]
+    for t in toks:
+        if t[1] == ";":
+            if parts[-1]:
+                parts.append([])
+        else:
+            parts[-1].append(t)
+    return [p for p in parts if p]
+
+
+def _statement(toks: list[_Tok], env: str | None, depth: int, runs_strings: bool) -> list[Finding]:
+    head = toks[0][1]
+    # Plain EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
+    if head == "EXPLAIN" and not any(t[1] == "ANALYZE" for t in toks[1:6]):
+        return []
+    out: list[Finding] = []
+    if runs_strings and depth < _MAX_DEPTH:
+        out.extend(_nested(toks, env, depth))
+    in_alter = head == "ALTER"
+    starts = [i for i, t in enumerate(toks) if t[1] in _STARTS and _is_start(toks, i, in_alter)]
+    start_set = set(starts)
+    for i in starts:
+        clause = _clause(toks, i, start_set)
+        kw = clause[0][1]
+        if kw in ("DELETE", "UPDATE"):
+            f = _delete_or_update(kw, clause, env)
+            if f is not None:
+                out.append(f)
+        elif kw == "DROP":
+            out.append(_drop(clause, env))
+        elif kw == "TRUNCATE":
+            j = 1
+            while j < len(clause) and clause[j][1] in ("TABLE", "ONLY"):
+                j += 1
+            names = ", ".join(_names(clause, j)) or "the table"
+            text = f"`TRUNCATE {names}` removes every row of {names} at once."
+            out.append(Finding(signal="sql.truncate", effect="delete", text=text, environment=env))
+        elif kw == "ALTER":
+            out.extend(_alter(clause, env))
+        else:
+            out.append(_grant(kw, clause, env))
+    return out
+
+
+def _nested(toks: list[_Tok], env: str | None, depth: int) -> list[Finding]:
+    """SQL that a statement runs from a string: `DO $$...$$`, `EXECUTE '...'`, `EXEC('...')`."""
+    out: list[Finding] = []
+    for i, t in enumerate(toks):
+        if t[0] != "s":
+            continue
+        j = i - 1
+        while j >= 0 and toks[j][1] in ("(", "IMMEDIATE", "SP_EXECUTESQL", "LANGUAGE", "PLPGSQL"):
+            j -= 1
+        if j >= 0 and toks[j][1] in ("DO", "EXEC", "EXECUTE"):
+            out.extend(analyze_sql(t[2], env, depth + 1))
+    return out
