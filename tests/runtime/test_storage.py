@@ -110,9 +110,14 @@ def test_transaction_commits_or_rolls_back(db: Database) -> None:
     insert = "INSERT INTO interlock_stops (scope, value, actor, created_at) VALUES (?, ?, ?, ?)"
     with db.transaction() as conn:
         conn.execute(insert, ("agent", "a1", "me", now))
-    with pytest.raises(RuntimeError), db.transaction() as conn:
-        conn.execute(insert, ("agent", "a2", "me", now))
-        raise RuntimeError("boom")
+
+    def fail_halfway() -> None:
+        with db.transaction() as conn:
+            conn.execute(insert, ("agent", "a2", "me", now))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_halfway()
     with db.connection() as conn:
         rows = conn.all("SELECT value, created_at FROM interlock_stops ORDER BY value")
     assert [r["value"] for r in rows] == ["a1"]
