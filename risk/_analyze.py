@@ -117,6 +117,11 @@ _HINTS = _pairs(
     "mariadb=mysql sqlite=sqlite3 sqlite3=sqlite3"
 )
 _SQL_HINTS = frozenset({"psql", "mysql", "sqlite3"})
+# First words of SQL statements; `truncate` is also a program, and SQL wins for a database tool.
+_SQL_FIRST = words(
+    "select insert update delete drop truncate alter grant revoke create with begin explain "
+    "do exec execute merge set show use copy vacuum analyze comment"
+)
 _HTTP_TOOL_WORDS = words("http https request requests api rest fetch curl call webhook")
 _HTTP_TOOL_METHODS = frozenset({"delete", "put", "patch", "post"})
 _FIRST_WORD = re.compile(r"\s*([^\s;&|()<>]+)")
@@ -227,12 +232,15 @@ class _Walk:
                     envx = v
                 elif kind & _ENVI:
                     envi = v
-            elif isinstance(v, Mapping):
+            elif t is list or t is tuple:
+                if v:
+                    self.sequence(v, kind, depth)
+            elif t is dict or isinstance(v, Mapping):
                 if kind & _BODY:
                     body = v
                 if depth < MAX_DEPTH:
                     self.mapping(v, depth + 1)
-            elif isinstance(v, list | tuple) and v:
+            elif isinstance(v, list | tuple) and v:  # subclasses: rare, so checked last
                 self.sequence(v, kind, depth)
         if url is not None or method is not None:
             self.http(method, url, body)
@@ -261,7 +269,10 @@ class _Walk:
             t = type(item)
             if t in _SCALARS or (t is str and not text_kind):
                 continue
-            if isinstance(item, Mapping):
+            if t is list or t is tuple:
+                if item:
+                    self.sequence(item, kind, depth + 1)
+            elif t is dict or isinstance(item, Mapping):
                 self.mapping(item, depth + 1)
             elif isinstance(item, list | tuple) and item:
                 self.sequence(item, kind, depth + 1)
@@ -269,6 +280,13 @@ class _Walk:
                 self.text(kind, item)
 
     def text(self, kind: int, s: str) -> None:
+        try:
+            self._text(kind, s)
+        except Exception:  # one bad value must not hide what the others show
+            _log.warning("argument analysis failed on a value of %r", self.tool, exc_info=True)
+            self.out.append(_incomplete("the analyzer failed on one value"))
+
+    def _text(self, kind: int, s: str) -> None:
         if len(s) > MAX_TEXT:
             s = s[:MAX_TEXT]
             self.out.append(_incomplete(f"a value is longer than {MAX_TEXT // 1000} KB"))
@@ -282,13 +300,20 @@ class _Walk:
             self.out.extend(analyze_terraform_plan(s))
 
     def argv(self, argv: list[str]) -> None:
+        try:
+            self._argv(argv)
+        except Exception:
+            _log.warning("argument analysis failed on an argv of %r", self.tool, exc_info=True)
+            self.out.append(_incomplete("the analyzer failed on one value"))
+
+    def _argv(self, argv: list[str]) -> None:
         if not argv:
             return
         hint = _tool_hints(self.tool)[0]
+        if _bare_sql(hint, argv[0]):
+            self.out.extend(_sql(" ".join(argv)))
+            return
         if hint and program(argv[0]) not in KNOWN_PROGRAMS:
-            if hint in _SQL_HINTS and not argv[0].startswith("-"):
-                self.out.extend(_sql(" ".join(argv)))
-                return
             argv = [hint, *argv]
         ctx = Ctx(out=[], vars={})
         run_command([a[:MAX_TEXT] for a in argv], Stdin(), ctx)
@@ -303,6 +328,15 @@ class _Walk:
             url = ""
         # A GraphQL body in an object is found by the walk itself; a string one is not.
         self.out.extend(analyze_http(method, url, body, graphql=isinstance(body, str)))
+
+
+def _bare_sql(hint: str, first: str) -> bool:
+    """A database tool given SQL itself rather than a client command line."""
+    return (
+        hint in _SQL_HINTS
+        and not first.startswith("-")
+        and (first.lower() in _SQL_FIRST or program(first) not in KNOWN_PROGRAMS)
+    )
 
 
 # Agents repeat themselves (retries, re-assessment after an edit or a resume), so results
@@ -322,10 +356,9 @@ def _shell_cached(s: str, hint: str) -> tuple[Finding, ...]:
     if hint:
         m = _FIRST_WORD.match(s)
         first = m.group(1).strip("'\"") if m else ""
+        if _bare_sql(hint, first):
+            return _sql(s)
         if program(first) not in KNOWN_PROGRAMS:
-            # A database tool given bare SQL; any other CLI tool given its arguments.
-            if hint in _SQL_HINTS and not first.startswith("-"):
-                return _sql(s)
             s = f"{hint} {s}"
     if not may_find(s):
         return ()

@@ -207,7 +207,7 @@ def analyze_http(
         return []
     url = url.strip()[:2000]
     env = environment_of(url, explicit=False) or env
-    shown = f"{method} {snippet(url, 80)}"
+    shown = f"{method} {snippet(url, 80)}".strip()
     if doc is not None:
         return analyze_graphql(doc, env) if graphql else []
     if method == "DELETE":

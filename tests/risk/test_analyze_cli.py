@@ -185,6 +185,9 @@ def test_read_only_cli_stays_quiet(command: str) -> None:
         ("aws_cli", {"command": "ec2 terminate-instances --instance-ids i-1"}, "cloud.terminate"),
         ("git", {"args": ["push", "--force"]}, "git.force_push"),
         ("postgres_query", {"command": "-c 'DROP TABLE x'"}, "sql.drop"),
+        ("run_sql", {"command": "DROP TABLE x"}, "sql.drop"),  # a database tool given bare SQL
+        ("mysql", {"args": ["-e", "DROP DATABASE x"]}, "sql.drop"),
+        ("db", {"input": "TRUNCATE audit"}, "sql.truncate"),
     ],
 )
 def test_tool_name_tells_which_cli_the_argv_belongs_to(
@@ -256,3 +259,8 @@ def test_terraform_plan_output_with_deletions() -> None:
     assert (
         analyze("t", {"stdout": "No changes. Your infrastructure matches the configuration."}) == ()
     )
+
+
+def test_sql_words_that_are_also_programs_are_sql_for_a_database_tool() -> None:
+    assert {f.signal for f in analyze("db", {"args": ["TRUNCATE", "audit"]})} == {"sql.truncate"}
+    assert analyze("shell", {"command": "truncate audit"}) == ()  # a program without -s 0
