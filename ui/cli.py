@@ -58,11 +58,44 @@ def _root(
 
 
 @app.command()
-def demo() -> None:
-    """Run the PocketOS scenario: score the agent's proposed actions with the default policy."""
+def demo(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL: sqlite:///path.db or postgresql://… "
+            "[default: $INTERLOCK_DATABASE_URL or sqlite:///./.interlock/interlock.db]",
+        ),
+    ] = None,
+    decide: Annotated[
+        str | None,
+        typer.Option(
+            "--decide",
+            help="Answer the pending review: approve, reject, edit, respond or escalate.",
+        ),
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("--message", help="Feedback for the agent (reject, respond).")
+    ] = None,
+    args: Annotated[
+        str | None,
+        typer.Option("--args", help="For edit: a JSON object merged into the proposed args."),
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="For escalate: the role that must decide.")
+    ] = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Thread id (default: the last demo thread).")
+    ] = None,
+) -> None:
+    """Run the PocketOS scenario: unattended steps run, the production delete stops for review.
+
+    Run it again with --decide to answer the review; a new process resumes the same thread
+    from its checkpoint.
+    """
     from interlock.ui._demo import run_demo
 
-    run_demo()
+    run_demo(db=db, decide=decide, message=message, args=args, role=role, thread=thread)
 
 
 def main(argv: list[str] | None = None) -> None:

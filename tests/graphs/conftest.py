@@ -46,6 +46,17 @@ class Driver:
         self.graph.invoke(resume_command(review, answer), self.config)
         return self.pending()
 
+    def approve_rest(self, limit: int = 8) -> list[str]:
+        """Approve every review that follows until the thread ends; the tools reviewed."""
+        seen: list[str] = []
+        for _ in range(limit):
+            pending = self.pending()
+            if not pending:
+                return seen
+            seen += [a["name"] for a in pending[0].request["action_requests"]]
+            self.decide({"type": "approve"})
+        raise AssertionError(f"the thread kept asking for reviews: {seen}")
+
     def messages(self) -> list[Any]:
         return list(self.graph.get_state(self.config).values["messages"])
 

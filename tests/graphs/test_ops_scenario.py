@@ -50,7 +50,7 @@ def test_approve_runs_the_delete_exactly_once(ops: Any) -> None:
     assert review.request["action_requests"][0]["name"] == "rotate_credential"
     assert VOLUME not in volumes(ops)
     assert ops_run(ops).count("delete_volume") == 1
-    assert ops.decide({"type": "approve"}) == []
+    assert ops.approve_rest() == ["rotate_credential"]
     assert ops_run(ops).count("delete_volume") == 1
     kinds = [e["kind"] for e in ops.agent.gate.audit.events if e["tool"] == "delete_volume"]
     assert kinds == ["approval_issued", "decided", "executed"]
@@ -63,8 +63,10 @@ def test_reject_leads_the_agent_to_the_safe_path(ops: Any) -> None:
     rejected = ops.tool_results("delete_volume")[-1]
     assert isinstance(rejected, ToolMessage)
     assert message in rejected.content
-    assert review.request["action_requests"][0]["name"] == "rotate_credential"
-    assert ops.decide({"type": "approve"}) == []
+    # Whatever else the policy wants a human for on the way, the delete never comes back.
+    reviewed = [review.request["action_requests"][0]["name"], *ops.approve_rest()]
+    assert "delete_volume" not in reviewed
+    assert "rotate_credential" in reviewed
 
     assert VOLUME in volumes(ops)
     assert ops_run(ops) == [
@@ -91,10 +93,10 @@ def test_an_edit_to_a_staging_volume_is_reassessed_and_runs_without_a_second_rev
     ops: Any,
 ) -> None:
     ops.start()
-    after = ops.decide(
+    (after,) = ops.decide(
         {"type": "edit", "args": {"volume_id": "vol-staging-db", "token": "tok-ci-admin"}}
     )
-    assert after[0].request["action_requests"][0]["name"] == "rotate_credential"
+    assert after.request["action_requests"][0]["name"] == "rotate_credential"
     assert volumes(ops) == {VOLUME, "vol-prod-logs"}
     # The history shows what actually ran.
     ai = next(
@@ -152,4 +154,7 @@ def test_respond_and_escalate(ops: Any) -> None:
     ops.decide({"type": "respond", "message": "Take a snapshot first."})
     guidance = ops.tool_results("delete_volume")[-1]
     assert "Take a snapshot first." in guidance.content
-    assert ops.tool_results("snapshot_volume")
+    # The agent follows the guidance: its next proposal is the snapshot.
+    proposals = [c["name"] for m in ops.messages() for c in getattr(m, "tool_calls", [])]
+    assert proposals[-1] == "snapshot_volume"
+    assert VOLUME in volumes(ops)
