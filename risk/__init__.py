@@ -1,5 +1,6 @@
 """The risk policy engine. Pure Python: nothing here imports LangGraph."""
 
+from interlock.risk._analyze import SIGNALS, Finding, analyze
 from interlock.risk._conditions import Freeze
 from interlock.risk._engine import assess
 from interlock.risk._model import (
@@ -43,6 +44,7 @@ __all__ = [
     "EFFECTS",
     "LEVELS",
     "OUTCOMES",
+    "SIGNALS",
     "Action",
     "ActionError",
     "ApprovalRequirement",
@@ -56,6 +58,7 @@ __all__ = [
     "DecisionError",
     "Effect",
     "ExecutionRefused",
+    "Finding",
     "Freeze",
     "InterlockError",
     "Level",
@@ -67,6 +70,7 @@ __all__ = [
     "Resource",
     "Rule",
     "ToolDefaults",
+    "analyze",
     "assess",
     "canonical_json",
     "content_hash",

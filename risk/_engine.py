@@ -91,6 +91,15 @@ def _candidates(policy: Policy, facts: Facts) -> list[tuple[Rule, list[Check]]]:
     return found
 
 
+_ENV_RANK = {"production": 3, "staging": 2, "dev": 1}
+
+
+def _env_rank(environment: str | None) -> int:
+    if environment is None:
+        return -1
+    return _ENV_RANK.get(environment, 0)
+
+
 def _facts(
     policy: Policy, action: Action, context: Context
 ) -> tuple[Facts, tuple[Finding, ...], bool]:
@@ -105,9 +114,12 @@ def _facts(
             unknown = True
     if findings:
         effects = (effects or frozenset()) | {f.effect for f in findings}
+    # When the arguments name a more sensitive environment than the tool declared (kubectl
+    # --context prod from a "staging" tool), the more sensitive one counts.
     environment = action.environment
-    if environment is None:
-        environment = next((f.environment for f in findings if f.environment), None)
+    for f in findings:
+        if f.environment and _env_rank(f.environment) > _env_rank(environment):
+            environment = f.environment
     res = action.resource
     resource = {"type": res.type, "id": res.id, **res.attributes} if res is not None else None
     cred = action.credential
@@ -242,9 +254,9 @@ def _template(policy: Policy, rule: Rule) -> Any:
 def _reason(rule: Rule, text: str, findings: tuple[Finding, ...]) -> Reason:
     wanted = rule.when.get("signals")
     if wanted is not None and findings:
-        names = set(wanted) if isinstance(wanted, list | str) else set(*wanted.values())
-        if isinstance(wanted, str):
-            names = {wanted}
+        if isinstance(wanted, dict):
+            wanted = next(iter(wanted.values()), [])
+        names = {wanted} if isinstance(wanted, str) else set(wanted)
         details = [f.text for f in findings if f.signal in names]
         if details:
             text = f"{text}: {'; '.join(dict.fromkeys(details))}"

@@ -75,8 +75,12 @@ class Credential:
     permissions: frozenset[str] = frozenset()
 
     def reaches_beyond(self, environment: str | None) -> bool:
-        """True when the credential is scoped wider than the one environment of the task."""
-        if "*" in self.environments:
+        """True when the credential is scoped wider than the one environment of the task.
+
+        A credential that states no scope at all is treated as reaching everywhere: an
+        unscoped token is exactly the kind that deleted a production volume.
+        """
+        if not self.environments or "*" in self.environments:
             return True
         return bool(self.environments - ({environment} if environment else set()))
 

@@ -171,15 +171,20 @@ def run_corpus(
         Path | None,
         typer.Option("--corpus", help="Labelled JSON Lines corpus. Default: the bundled one."),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Assess as of this time (ISO, with offset); default: now."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score a labelled corpus; exit 1 if anything labelled review/deny came out allow."""
     policy = _policy(path)
+    context = _parse_at(at)
     rows = _load_corpus(corpus or bundled_corpus())
     confusion: Counter[tuple[str, str]] = Counter()
     misses = []
     for n, data, action in rows:
-        got = policy.assess(action).outcome
+        got = policy.assess(action, context).outcome
         confusion[(data["expected"], got)] += 1
         if got != data["expected"]:
             dangerous = got == "allow"
