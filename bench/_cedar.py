@@ -13,6 +13,7 @@ refuses to count a rule whose fact is missing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,45 @@ _SET_FACTS = {"effects": "context.effects", "signals": "context.signals"}
 
 
 class Untranslatable(ValueError):
-    """A condition with no faithful Cedar equivalent (regex, time windows, `?` globs)."""
+    """A condition with no faithful Cedar equivalent (time windows, `?` globs)."""
+
+
+# Cedar has no regular expressions. Each `regex` predicate is evaluated in Python while the
+# request is built (like signals and freezes) and handed to Cedar as a boolean fact
+# `context.rx.<name>`; this registry maps those names to (context path, pattern).
+_REGEX_FACTS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {}
+
+
+def _regex_fact(expr: str, pattern: str) -> str:
+    root, *path = expr.split(".")
+    if root != "context":
+        msg = f"regex on {expr!r}: only request-context values can be pre-evaluated"
+        raise Untranslatable(msg)
+    name = f"rx{len(_REGEX_FACTS)}"
+    _REGEX_FACTS[name] = (tuple(path), re.compile(pattern, re.IGNORECASE))
+    return f"context.rx.{name}"
+
+
+def _index(value: Any, part: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(part)
+    if (
+        isinstance(value, list)
+        and part.lstrip("-").isdigit()
+        and -len(value) <= int(part) < len(value)
+    ):
+        return value[int(part)]
+    return None
+
+
+def _regex_values(ctx: Mapping[str, Any]) -> dict[str, bool]:
+    out = {}
+    for name, (path, rx) in _REGEX_FACTS.items():
+        value: Any = ctx
+        for part in path:
+            value = _index(value, part)
+        out[name] = isinstance(value, str) and rx.search(value) is not None
+    return out
 
 
 def _lit(value: Any) -> str:
@@ -110,6 +149,8 @@ def _predicate(expr: str, spec: Any) -> str:
         return f"{expr} {sym} {_lit(arg)}"
     if op == "contains":
         return f"{expr}.contains({_lit(arg)})"
+    if op == "regex":
+        return _regex_fact(expr, arg)
     msg = f"operator {op!r} has no Cedar equivalent"
     raise Untranslatable(msg)
 
@@ -117,6 +158,10 @@ def _predicate(expr: str, spec: Any) -> str:
 def _path_checks(root: str, block: Mapping[str, Any], *, strict: bool) -> list[str]:
     out = []
     for key, spec in block.items():
+        if isinstance(spec, dict) and "regex" in spec:
+            # Pre-evaluated in Python, so any path works, list indices included.
+            out.append(_regex_fact(f"{root}.{key}", spec["regex"]))
+            continue
         guard, expr = _guarded(root, key)
         if isinstance(spec, dict) and "exists" in spec:
             out.append(f"({guard})" if spec["exists"] else f"!({guard})")
@@ -242,4 +287,5 @@ def cedar_context(
         ctx["reversible"] = reversible
     if credential is not None:
         ctx["credential"] = {**_plain(credential), "wide": bool(credential_wide)}
+    ctx["rx"] = _regex_values(ctx)
     return ctx
