@@ -14,6 +14,7 @@ import typer
 
 from interlock.risk.errors import InterlockError
 from interlock.ui._cli_policy import policy_app
+from interlock.ui._cli_runtime import audit_app, db_app, reviewers_app
 from interlock.ui._output import console_err
 
 __all__ = ["app", "main"]
@@ -27,6 +28,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(reviewers_app, name="reviewers")
 
 
 def _version() -> str:
