@@ -13,7 +13,9 @@ shipper) and compare later.
 
 Appends are serialised so the chain never forks: Postgres locks the head row
 (`SELECT ... FOR UPDATE`), SQLite holds the write lock from BEGIN IMMEDIATE. `append` can
-join the caller's transaction (`conn=`), so a decision and its audit row commit together.
+join the caller's transaction (`conn=`), so a decision and its audit row commit together;
+that transaction should stay at Postgres' default READ COMMITTED level (under REPEATABLE READ
+a concurrent append would make it fail with a serialisation error).
 """
 
 from __future__ import annotations
