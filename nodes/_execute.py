@@ -20,7 +20,6 @@ from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import ReviewRecord
 from interlock.nodes._state import answered_ids, last_ai_message, record_for
 from interlock.nodes._stores import ExecutionRecord
-from interlock.risk import content_hash
 from interlock.risk.errors import ExecutionRefused
 
 __all__ = ["denial_text", "make_execute_node"]
@@ -72,7 +71,8 @@ class _Runner:
             return self._msg(v, denial_text(v), "error")
         if v.kind == "allow":
             digest = gate.digest(name, args, scope, None)
-            key = content_hash({"digest": digest, "tool_call_id": call["id"], "message": ai_id})
+            # One run per proposed call: the thread, the model turn and the call id name it.
+            key = f"allow:{scope.thread_id}:{ai_id}:{call['id']}"
             return self._execute(v, key, digest, approved=False)
         # review: it runs only with an approval for exactly this action.
         if rec is None or rec.get("decision") not in ("approve", "edit"):

@@ -1,0 +1,195 @@
+"""The risk gate on the autonomous path: a gated agent's tool step against the same agent
+without the gate, on the same checkpointer (SQLite file, Postgres).
+
+Target: an allowed tool call costs at most 1.10x the ungated agent's, and adds no
+checkpointed superstep.
+
+What is timed. Both agents run the same scripted model, which proposes one call to a cheap
+read tool per turn for `STEPS` turns and then answers. The gated agent is
+`create_gated_agent` with the bundled policy and in-memory approvals, ledger and audit: its
+router assesses each call, guarded execution assesses it again, opens and closes a ledger
+entry and writes an audit event. The ungated agent has the same model node, the same routing
+shape (model -> tools -> model) and a tool step that just invokes the tool. One sample is
+one whole run on a fresh thread, divided by `STEPS`; runs alternate between the two agents
+after a warm-up, and the reported values are medians. The superstep row counts checkpoints
+per run: the gate must add none.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from statistics import median
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import BaseTool, tool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.constants import END, START
+from langgraph.graph import MessagesState, StateGraph
+
+from bench._common import Row, gc_disabled, row
+from interlock.graphs import ScriptedChatModel, create_gated_agent, open_checkpointer, say
+from interlock.graphs._agent import make_model_node
+from interlock.nodes import gated
+from interlock.risk import default_policy
+
+__all__ = ["run"]
+
+STEPS = 20
+TARGET = 1.10
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@tool
+def lookup(key: str) -> str:
+    """Look a key up in the inventory."""
+    return f"{key}: ok"
+
+
+gated(lookup, effects={"read"}, reversible=True, idempotent=True, environment="staging")
+
+
+def _model() -> ScriptedChatModel:
+    return ScriptedChatModel(
+        steps=[say("Next.", ("lookup", {"key": f"k{i}"})) for i in range(STEPS)], final="Done."
+    )
+
+
+def _ungated(tools: list[BaseTool], saver: BaseCheckpointSaver[str]) -> Any:
+    by_name = {t.name: t for t in tools}
+
+    def run_tools(state: MessagesState) -> dict[str, Any]:
+        ai = state["messages"][-1]
+        assert isinstance(ai, AIMessage)
+        out: list[ToolMessage] = []
+        for call in ai.tool_calls:
+            msg = by_name[call["name"]].invoke({**call, "type": "tool_call"})
+            out.append(
+                msg
+                if isinstance(msg, ToolMessage)
+                else ToolMessage(str(msg), tool_call_id=call["id"] or "")
+            )
+        return {"messages": out}
+
+    def route(state: MessagesState) -> str:
+        ai = state["messages"][-1]
+        return "tools" if isinstance(ai, AIMessage) and ai.tool_calls else END
+
+    model_node: Any = make_model_node(_model(), system_prompt=None, clock=_utcnow)
+    g: Any = StateGraph(MessagesState)
+    g.add_node("model", model_node)
+    g.add_node("tools", run_tools)
+    g.add_edge(START, "model")
+    g.add_conditional_edges("model", route, ["tools", END])
+    g.add_edge("tools", "model")
+    return g.compile(checkpointer=saver)
+
+
+def _gated(saver: BaseCheckpointSaver[str]) -> Any:
+    return create_gated_agent(_model(), [lookup], default_policy(), checkpointer=saver)
+
+
+def _one_run(graph: Any) -> tuple[float, dict[str, Any]]:
+    cfg = {"configurable": {"thread_id": f"b-{uuid.uuid4().hex}"}}
+    t0 = time.perf_counter()
+    out = graph.invoke({"messages": [("user", "Look everything up.")]}, cfg)
+    elapsed = time.perf_counter() - t0
+    tool_msgs = sum(isinstance(m, ToolMessage) for m in out["messages"])
+    if tool_msgs != STEPS or "__interrupt__" in out:
+        msg = f"benchmark run did {tool_msgs} tool steps (expected {STEPS}) or stopped for review"
+        raise RuntimeError(msg)
+    return elapsed * 1000 / STEPS, cfg
+
+
+def _measure(open_saver: Callable[[], Any], runs: int) -> tuple[float, float, float, float]:
+    with open_saver() as saver:
+        gated_graph, plain_graph = _gated(saver), _ungated([lookup], saver)
+        for _ in range(3):  # warm-up: imports, caches, prepared statements
+            _one_run(gated_graph)
+            _one_run(plain_graph)
+        g_samples: list[float] = []
+        p_samples: list[float] = []
+        with gc_disabled():
+            for i in range(runs):
+                pair = (gated_graph, plain_graph) if i % 2 == 0 else (plain_graph, gated_graph)
+                for graph in pair:
+                    ms, _ = _one_run(graph)
+                    (g_samples if graph is gated_graph else p_samples).append(ms)
+        _, g_cfg = _one_run(gated_graph)
+        _, p_cfg = _one_run(plain_graph)
+        g_ck = len(list(saver.list(g_cfg)))
+        p_ck = len(list(saver.list(p_cfg)))
+    return median(g_samples), median(p_samples), g_ck / STEPS, p_ck / STEPS
+
+
+@contextmanager
+def _sqlite(tmp: str) -> Iterator[BaseCheckpointSaver[str]]:
+    with open_checkpointer(f"sqlite:///{tmp}/bench-gate.db") as saver:
+        yield saver
+
+
+@contextmanager
+def _postgres_db() -> Iterator[str]:
+    admin = os.environ.get(
+        "INTERLOCK_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"interlock_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _rows(backend: str, g: float, p: float, g_ck: float, p_ck: float) -> list[Row]:
+    ratio = g / p
+    return [
+        row(
+            f"gate: allowed tool step, {backend}",
+            g,
+            "ms",
+            baseline=p,
+            baseline_name="same agent without the gate",
+            target=f"≤ {TARGET:.2f}× ungated",
+            ok=ratio <= TARGET,
+            note=f"{STEPS} tool steps per run; medians over alternating runs",
+        ),
+        row(
+            f"gate: checkpoints per tool step, {backend}",
+            g_ck,
+            "checkpoints",
+            baseline=p_ck,
+            baseline_name="same agent without the gate",
+            target="no extra superstep",
+            ok=g_ck <= p_ck,
+        ),
+    ]
+
+
+def run(quick: bool = False) -> list[Row]:
+    import tempfile
+
+    runs = 6 if quick else 60
+    out: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out += _rows("SQLite", *_measure(lambda: _sqlite(tmp), runs))
+    with _postgres_db() as url:
+        out += _rows("Postgres", *_measure(lambda: open_checkpointer(url), runs))
+    return out
+
+
+if __name__ == "__main__":
+    for r in run(quick=True):
+        print(r)
