@@ -154,21 +154,25 @@ class Infra:
         data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
         return data
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def _save(self, data: dict[str, Any]) -> None:
+        """Replace the state; the caller holds the exclusive lock."""
         if self.path is None:
             self._memory = data
             return
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".infra-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+        os.replace(tmp, self.path)  # readers see the old file or the new one, never half
+
+    def _write(self, data: dict[str, Any]) -> None:
         with self._locked():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".infra-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-            os.replace(tmp, self.path)
+            self._save(data)
 
     def change(self, op: str, target: str, fn: Callable[[dict[str, Any]], T]) -> T:
-        """Apply `fn` to the state under the lock and log the change as one event."""
+        """Apply `fn` to a copy of the state under the lock; save it, with one event, only if
+        `fn` returns. A failed operation changes nothing."""
         with self._locked():
-            data = self._load() if self.path is None else copy.deepcopy(self._load())
+            data = copy.deepcopy(self._load())
             result = fn(data)
             data["events"].append(
                 {
@@ -178,11 +182,7 @@ class Infra:
                     "at": datetime.now(UTC).isoformat(),
                 }
             )
-            if self.path is not None:
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".infra-", suffix=".json")
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, indent=2, sort_keys=True)
-                os.replace(tmp, self.path)
+            self._save(data)
             return result
 
     # -- reads ------------------------------------------------------------------------------

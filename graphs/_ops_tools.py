@@ -65,10 +65,22 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
             attributes={"exists": bool(env_of("services", "service")(args))},
         )
 
-    def act(token: str | None, environment: str | None) -> str:
-        used = token or default_token
-        infra.authorize(used, environment or "?")
-        return used
+    def act(token: str | None, kind: str, name: str) -> None:
+        """What the cloud checks first: the target exists and the token reaches it."""
+        if kind == "tokens":
+            envs = sorted(infra.token_environments(name))
+            if not envs:
+                msg = f"No credential named {name!r}."
+                raise InfraError(msg)
+            environment = envs[0] if len(envs) == 1 else "*"
+        elif kind == "environments":
+            if name not in infra.read()["environments"]:
+                msg = f"No environment named {name!r}."
+                raise InfraError(msg)
+            environment = name
+        else:
+            environment = str(infra.find(kind, name)["environment"])
+        infra.authorize(token or default_token, environment)
 
     # -- reads ------------------------------------------------------------------------------
     @tool
@@ -100,8 +112,7 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
     @tool
     def restart_service(service: str, token: str | None = None) -> str:
         """Restart a service's replicas."""
-        env = infra.environment_of("services", service)
-        act(token, env)
+        act(token, "services", service)
 
         def apply(state: dict[str, Any]) -> str:
             svc = state["services"][service]
@@ -116,8 +127,7 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
     @tool
     def scale_service(service: str, replicas: int, token: str | None = None) -> str:
         """Set the number of replicas of a service."""
-        env = infra.environment_of("services", service)
-        act(token, env)
+        act(token, "services", service)
 
         def apply(state: dict[str, Any]) -> str:
             before = state["services"][service]["replicas"]
@@ -129,8 +139,7 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
     @tool
     def snapshot_volume(volume_id: str, token: str | None = None) -> str:
         """Take a snapshot of a volume and store it offsite (an independent backup)."""
-        env = infra.environment_of("volumes", volume_id)
-        act(token, env)
+        act(token, "volumes", volume_id)
 
         def apply(state: dict[str, Any]) -> str:
             if volume_id not in state["volumes"]:
@@ -147,8 +156,7 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
     @tool
     def rotate_credential(credential: str, service: str, token: str | None = None) -> str:
         """Issue a new version of an API credential, hand it to a service, revoke the old one."""
-        envs = sorted(infra.token_environments(credential))
-        act(token, envs[0] if len(envs) == 1 else None)
+        act(token, "tokens", credential)
 
         def apply(state: dict[str, Any]) -> str:
             tok = state["tokens"][credential]
@@ -170,8 +178,7 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
     @tool
     def delete_volume(volume_id: str, token: str | None = None) -> str:
         """Delete a volume and everything stored on it."""
-        env = infra.environment_of("volumes", volume_id)
-        act(token, env)
+        act(token, "volumes", volume_id)
 
         def apply(state: dict[str, Any]) -> str:
             vol = state["volumes"].pop(volume_id, None)
@@ -193,7 +200,7 @@ def make_ops_tools(infra: Infra, *, default_token: str = DEFAULT_TOKEN) -> list[
         environment: str, ingress: Literal["internal", "vpn", "public"], token: str | None = None
     ) -> str:
         """Set who may reach an environment's services: internal, vpn or public."""
-        act(token, environment)
+        act(token, "environments", environment)
 
         def apply(state: dict[str, Any]) -> str:
             net = state["environments"][environment]["network"]
