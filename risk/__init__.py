@@ -2,6 +2,14 @@
 
 from interlock.risk._analyze import SIGNALS, Finding, analyze
 from interlock.risk._conditions import Freeze
+from interlock.risk._corpus import (
+    CorpusReport,
+    LabelledAction,
+    Miss,
+    bundled_corpus,
+    evaluate,
+    load_corpus,
+)
 from interlock.risk._engine import assess
 from interlock.risk._model import (
     EFFECTS,
@@ -54,6 +62,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "Context",
+    "CorpusReport",
     "Credential",
     "DecisionError",
     "Effect",
@@ -61,7 +70,9 @@ __all__ = [
     "Finding",
     "Freeze",
     "InterlockError",
+    "LabelledAction",
     "Level",
+    "Miss",
     "NotFoundError",
     "Outcome",
     "Policy",
@@ -72,8 +83,11 @@ __all__ = [
     "ToolDefaults",
     "analyze",
     "assess",
+    "bundled_corpus",
     "canonical_json",
     "content_hash",
     "default_policy",
+    "evaluate",
+    "load_corpus",
     "load_policy",
 ]

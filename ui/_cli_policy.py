@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import Counter
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -21,6 +19,8 @@ from interlock.risk import (
     Context,
     Policy,
     default_policy,
+    evaluate,
+    load_corpus,
     load_policy,
 )
 from interlock.ui._output import assessment_table, console, outcome_text, print_json
@@ -136,34 +136,6 @@ def explain(
     console.print(assessment_table(result, title=f"{parsed.tool} ({parsed.environment or '?'})"))
 
 
-def _load_corpus(path: Path) -> list[tuple[int, dict[str, Any], Action]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        msg = f"cannot read corpus {path}: {exc.strerror}."
-        raise ActionError(msg) from None
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            data = json.loads(line)
-            action = Action.from_dict(data)
-        except (json.JSONDecodeError, ActionError) as exc:
-            msg = f"{path}:{n}: {exc}"
-            raise ActionError(msg) from None
-        if data.get("expected") not in OUTCOMES:
-            got = data.get("expected")
-            msg = f"{path}:{n}: `expected` must be one of {', '.join(OUTCOMES)}, got {got!r}."
-            raise ActionError(msg)
-        out.append((n, data, action))
-    return out
-
-
-def bundled_corpus() -> Path:
-    return Path(str(resources.files("interlock.risk").joinpath("corpus/default.jsonl")))
-
-
 @policy_app.command("test")
 def run_corpus(
     path: PolicyArg = None,
@@ -180,53 +152,46 @@ def run_corpus(
     """Score a labelled corpus; exit 1 if anything labelled review/deny came out allow."""
     policy = _policy(path)
     context = _parse_at(at)
-    rows = _load_corpus(corpus or bundled_corpus())
-    confusion: Counter[tuple[str, str]] = Counter()
-    misses = []
-    for n, data, action in rows:
-        got = policy.assess(action, context).outcome
-        confusion[(data["expected"], got)] += 1
-        if got != data["expected"]:
-            dangerous = got == "allow"
-            misses.append(
-                {
-                    "line": n,
-                    "id": data.get("id"),
-                    "tool": action.tool,
-                    "expected": data["expected"],
-                    "got": got,
-                    "dangerous": dangerous,
-                    "note": data.get("note", ""),
-                }
-            )
-    misses.sort(key=lambda m: (not m["dangerous"], m["line"]))
-    dangerous_misses = [m for m in misses if m["dangerous"]]
+    report = evaluate(policy, load_corpus(corpus), context)
     if as_json:
         print_json(
             {
-                "policy": policy.version,
-                "total": len(rows),
-                "misses": misses,
-                "confusion": {f"{e}->{g}": c for (e, g), c in sorted(confusion.items())},
+                "policy": report.policy_version,
+                "total": report.total,
+                "agreed": report.agreed,
+                "confusion": {f"{e}->{g}": c for (e, g), c in sorted(report.confusion.items())},
+                "misses": [
+                    {
+                        "line": m.item.line,
+                        "id": m.item.id,
+                        "tool": m.item.action.tool,
+                        "expected": m.item.expected,
+                        "got": m.got,
+                        "dangerous": m.dangerous,
+                        "note": m.item.note,
+                    }
+                    for m in report.misses
+                ],
             }
         )
     else:
-        table = Table(title=f"{len(rows)} actions, policy {policy.version}")
+        table = Table(title=f"{report.total} actions, policy {report.policy_version}")
         table.add_column("expected \\ got")
         for g in OUTCOMES:
             table.add_column(g, justify="right")
         for e in OUTCOMES:
-            table.add_row(e, *[str(confusion[(e, g)]) for g in OUTCOMES])
+            table.add_row(e, *[str(report.confusion[(e, g)]) for g in OUTCOMES])
         console.print(table)
-        for m in misses:
-            flag = "[bold red]DANGEROUS[/] " if m["dangerous"] else ""
+        for m in report.misses:
+            flag = "[bold red]DANGEROUS[/] " if m.dangerous else ""
             console.print(
-                f"{flag}line {m['line']} {m['id'] or ''} {m['tool']}: expected "
-                f"{m['expected']}, got ",
-                outcome_text(m["got"]),
-                f" — {m['note']}",
+                f"{flag}line {m.item.line} {m.item.id} {m.item.action.tool}: expected "
+                f"{m.item.expected}, got ",
+                outcome_text(m.got),
+                f" — {m.item.note}",
             )
-        agree = len(rows) - len(misses)
-        console.print(f"{agree}/{len(rows)} agree; {len(dangerous_misses)} dangerous miss(es).")
-    if dangerous_misses:
+        console.print(
+            f"{report.agreed}/{report.total} agree; {len(report.dangerous)} dangerous miss(es)."
+        )
+    if report.dangerous:
         raise typer.Exit(1)

@@ -1,0 +1,118 @@
+"""Labelled corpora: actions with the outcome a platform team expects, and how a policy fares."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from interlock.risk._model import OUTCOMES, Action, Context, Outcome
+from interlock.risk._policy import Policy
+from interlock.risk.errors import ActionError
+
+__all__ = ["CorpusReport", "LabelledAction", "Miss", "bundled_corpus", "evaluate", "load_corpus"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelledAction:
+    """One corpus line: the action, what should happen to it, and why."""
+
+    action: Action
+    expected: Outcome
+    id: str
+    note: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Miss:
+    item: LabelledAction
+    got: Outcome
+
+    @property
+    def dangerous(self) -> bool:
+        """A human should have looked (or it should never run), but the policy allowed it."""
+        return self.got == "allow" and self.item.expected != "allow"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorpusReport:
+    policy_version: str
+    total: int
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    """Corpus id -> outcome under the policy."""
+    misses: tuple[Miss, ...] = ()
+
+    @property
+    def dangerous(self) -> tuple[Miss, ...]:
+        return tuple(m for m in self.misses if m.dangerous)
+
+    @property
+    def agreed(self) -> int:
+        return self.total - len(self.misses)
+
+
+def bundled_corpus() -> Path:
+    """The labelled corpus shipped with the default policy."""
+    return Path(str(resources.files("interlock.risk").joinpath("corpus/default.jsonl")))
+
+
+def load_corpus(path: str | Path | None = None) -> list[LabelledAction]:
+    """Read a JSON Lines corpus (`Action` fields plus `expected`, `id`, `note`)."""
+    where = Path(path) if path is not None else bundled_corpus()
+    try:
+        lines = where.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        msg = f"cannot read corpus {where}: {exc.strerror}. Pass an existing .jsonl file."
+        raise ActionError(msg) from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            data: Any = json.loads(line)
+            action = Action.from_dict(data)
+        except json.JSONDecodeError as exc:
+            msg = f"{where}:{n}: not valid JSON ({exc.msg}); each line is one action object."
+            raise ActionError(msg) from None
+        except ActionError as exc:
+            msg = f"{where}:{n}: {exc}"
+            raise ActionError(msg) from None
+        expected = data.get("expected")
+        if expected not in OUTCOMES:
+            msg = f"{where}:{n}: `expected` must be one of {', '.join(OUTCOMES)}, got {expected!r}."
+            raise ActionError(msg)
+        item_id = str(data.get("id") or f"line-{n}")
+        out.append(
+            LabelledAction(
+                action=action, expected=expected, id=item_id, note=str(data.get("note", "")), line=n
+            )
+        )
+    return out
+
+
+def evaluate(
+    policy: Policy, corpus: list[LabelledAction], context: Context | None = None
+) -> CorpusReport:
+    """Assess every action; misses are ordered dangerous first, then by line."""
+    confusion: Counter[tuple[str, str]] = Counter()
+    outcomes: dict[str, Outcome] = {}
+    misses = []
+    for item in corpus:
+        got = policy.assess(item.action, context).outcome
+        outcomes[item.id] = got
+        confusion[(item.expected, got)] += 1
+        if got != item.expected:
+            misses.append(Miss(item=item, got=got))
+    misses.sort(key=lambda m: (not m.dangerous, m.item.line))
+    return CorpusReport(
+        policy_version=policy.version,
+        total=len(corpus),
+        confusion=confusion,
+        outcomes=outcomes,
+        misses=tuple(misses),
+    )
