@@ -1,0 +1,30 @@
+"""Controls page: the stop switch is for admins only, and each change is confirmed first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_a_reviewer_without_admin_sees_the_stops_but_no_switch(console: Any) -> None:
+    at = console.open("sam", "_console_controls.py")
+    assert "Needs **admin**" in console.texts(at)
+    assert "Nothing is stopped" in console.texts(at)
+    assert not [b for b in at.button if b.key and b.key.startswith("controls_")]
+
+
+def test_an_admin_must_name_the_target_and_give_a_reason_before_confirming(
+    console: Any,
+) -> None:
+    at = console.open("ada", "_console_controls.py")
+    at.button(key="controls_stop").click().run()
+    assert any("Name the agent to stop." in e.value for e in at.error)
+    at.text_input(key="controls_value").input("ops-agent").run()
+    at.button(key="controls_stop").click().run()
+    assert any("Say why" in e.value for e in at.error)
+    at.text_input(key="controls_reason").input("INC-42: deleting volumes").run()
+    at.button(key="controls_stop").click().run()
+    assert "Stop agent ops\\-agent?" in at.warning[0].value
+    assert at.button(key="controls_confirm").label == "Confirm stop"
+    at.button(key="controls_cancel").click().run()
+    assert not at.warning
+    assert "Nothing is stopped" in console.texts(at)

@@ -1,0 +1,143 @@
+"""Who is using the console. The only code that sets the signed-in identity.
+
+- OIDC through `st.login` when `.streamlit/secrets.toml` has an `[auth]` section. The
+  provider's e-mail (or, failing that, its `preferred_username`/`name` claim) must name a
+  reviewer in the reviewers file, which gives the roles; an identity the file does not know
+  may read nothing.
+- Otherwise the local reviewers file: name and password, checked against the scrypt hash.
+
+The identity lives in `st.session_state` under a key no widget uses; decisions take it from
+here (through `signed_in()`), never from a form field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from interlock.risk.errors import AuthorizationError, NotFoundError
+from interlock.runtime import Reviewer
+from interlock.ui._console_render import code_span, esc
+from interlock.ui._console_state import get_runtime
+
+__all__ = ["oidc_providers", "require_reviewer", "sidebar_identity", "sign_in_page", "signed_in"]
+
+_IDENTITY = "interlock.identity"
+_METHOD = "interlock.identity_method"
+
+
+def oidc_providers() -> list[str | None]:
+    """Configured `st.login` providers: `[None]` for a bare `[auth]`, else the named ones."""
+    try:
+        if not st.secrets.load_if_toml_exists():
+            return []
+        section = st.secrets.get("auth")
+    except Exception:  # an unreadable secrets file means no OIDC, not a crash
+        return []
+    if not isinstance(section, Mapping) or not section:
+        return []
+    if "client_id" in section or "server_metadata_url" in section:
+        return [None]
+    return [str(name) for name, sub in section.items() if isinstance(sub, Mapping)]
+
+
+def signed_in() -> Reviewer | None:
+    """The authenticated reviewer of this session, if any."""
+    who = st.session_state.get(_IDENTITY)
+    return who if isinstance(who, Reviewer) else None
+
+
+def require_reviewer() -> Reviewer:
+    """The signed-in reviewer; a page that needs one stops here when nobody is."""
+    who = signed_in()
+    if who is None:
+        st.warning("Sign in first.", icon="🔒")
+        st.stop()
+    assert who is not None
+    return who
+
+
+def _set_identity(reviewer: Reviewer, method: str) -> None:
+    st.session_state[_IDENTITY] = reviewer
+    st.session_state[_METHOD] = method
+
+
+def _sign_out() -> None:
+    method = st.session_state.get(_METHOD)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]  # nothing a previous reviewer typed survives
+    if method == "oidc":
+        st.logout()
+
+
+def _oidc_identity() -> None:
+    """Map a logged-in OIDC user to a reviewer, or explain why that is not possible."""
+    user: Mapping[str, Any] = st.user
+    claims = [user.get(k) for k in ("email", "preferred_username", "name")]
+    names = [str(c) for c in claims if isinstance(c, str) and c]
+    reviewers = get_runtime().reviewers
+    for name in names:
+        if name in reviewers:
+            _set_identity(reviewers.get(name), "oidc")
+            return
+    shown = names[0] if names else "this account"
+    st.error(
+        f"You are signed in as **{esc(shown)}**, but no reviewer of that name exists, so "
+        "the console shows nothing. An administrator can add you with "
+        f"{code_span(f'interlock reviewers add {shown} --role ROLE')}.",
+        icon="⛔",
+    )
+    if st.button("Sign out", key="auth_oidc_unknown_logout"):
+        st.logout()
+    st.stop()
+
+
+def sign_in_page() -> None:
+    """The page shown before anyone is signed in."""
+    st.title("Interlock reviewer console")
+    providers = oidc_providers()
+    if providers:
+        if st.user.get("is_logged_in"):
+            _oidc_identity()
+            st.rerun()
+        st.write("Sign in with your organisation's account.")
+        for provider in providers:
+            label = f"Sign in with {provider}" if provider else "Sign in"
+            if st.button(label, key=f"auth_login_{provider or 'default'}", type="primary"):
+                st.login(provider)
+        return
+    rt = get_runtime()
+    st.write("Sign in with your name and password from the reviewers file.")
+    with st.form("auth_form", border=True):
+        name = st.text_input("Name", key="auth_name", autocomplete="username")
+        password = st.text_input(
+            "Password", key="auth_password", type="password", autocomplete="current-password"
+        )
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            reviewer = rt.reviewers.authenticate(name.strip(), password)
+        except (AuthorizationError, NotFoundError):
+            # One message for both: the form must not reveal which names exist.
+            st.error("Wrong name or password.", icon="🔒")
+        else:
+            _set_identity(reviewer, "password")
+            st.rerun()
+    if not len(rt.reviewers):
+        st.info(
+            f"No reviewers are set up yet ({esc(rt.reviewers.path)}). Add one with "
+            "`interlock reviewers add NAME --role oncall`.",
+            icon="ℹ️",
+        )
+
+
+def sidebar_identity(reviewer: Reviewer) -> None:
+    """Who is signed in, their roles, and the way out."""
+    with st.sidebar:
+        st.markdown(f"Signed in as **{esc(reviewer.label)}**")
+        st.markdown("Roles: " + ", ".join(code_span(r) for r in reviewer.roles))
+        if st.button("Sign out", key="auth_sign_out"):
+            _sign_out()
+            st.rerun()

@@ -1,0 +1,143 @@
+"""Rendering helpers shared by the console pages.
+
+Agent and tool output is untrusted: a model can be talked into writing markdown links,
+images that call home, or HTML. Everything that came from an agent, a tool or a request goes
+through `untrusted()` (plain text, never markdown), `md()` (our own markdown with the
+untrusted parts escaped) or a dataframe cell, which the browser draws as text. Nothing in the
+console uses `unsafe_allow_html`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import psycopg_pool
+import streamlit as st
+
+__all__ = [
+    "DB_ERRORS",
+    "LEVEL_BADGE",
+    "OUTCOME_BADGE",
+    "age_text",
+    "code_span",
+    "db_guard",
+    "esc",
+    "level_badge",
+    "md",
+    "outcome_badge",
+    "untrusted",
+]
+
+# Errors that mean "the database is not answering right now", not "the request is wrong".
+DB_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
+
+LEVEL_BADGE = {"low": "🟢 low", "medium": "🟡 medium", "high": "🟠 high", "critical": "🔴 critical"}
+OUTCOME_BADGE = {"allow": "✅ allow", "review": "✋ review", "deny": "⛔ deny"}
+_LEVEL_COLOUR = {"low": "green", "medium": "orange", "high": "red", "critical": "red"}
+_OUTCOME_COLOUR = {"allow": "green", "review": "orange", "deny": "red"}
+# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it also
+# defuses Streamlit's own syntax (`:red[...]`, `$math$`, `:emoji:`).
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def esc(value: object) -> str:
+    """`value` as markdown that renders literally: no links, images, HTML or directives."""
+    text = str(value)
+    return _PUNCT.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def code_span(value: object) -> str:
+    """`value` as an inline code span (backslash escapes do not work inside one)."""
+    return "`" + str(value).replace("`", "'").replace("\n", " ") + "`"
+
+
+def md(template: str, *values: object) -> None:
+    """Markdown written by us, with each untrusted `{}` value escaped."""
+    st.markdown(template.format(*(esc(v) for v in values)))
+
+
+def untrusted(text: object, *, code: bool = False, language: str | None = None) -> None:
+    """Agent or tool text, shown exactly as written and never interpreted."""
+    value = "" if text is None else str(text)
+    if code:
+        st.code(value, language=language, wrap_lines=True)
+    else:
+        st.text(value)
+
+
+def level_badge(level: str) -> str:
+    """Markdown for a coloured level; `level` is escaped because it comes from a request."""
+    colour = _LEVEL_COLOUR.get(level)
+    return f":{colour}-badge[{esc(level)}]" if colour else esc(level)
+
+
+def outcome_badge(outcome: str) -> str:
+    colour = _OUTCOME_COLOUR.get(outcome)
+    return f":{colour}-badge[{esc(outcome)}]" if colour else esc(outcome)
+
+
+def age_text(delta: timedelta) -> str:
+    """A short human duration: 45 s, 12 min, 3 h 05 min, 2 d 4 h; negative means overdue."""
+    seconds = int(delta.total_seconds())
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    if seconds < 60:
+        return f"{sign}{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{sign}{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{sign}{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{sign}{days} d {hours} h"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+_DOWN_KEY = "interlock.db_down"
+
+
+def db_guard(body: Callable[[], Any]) -> None:
+    """Run a page body; when the database does not answer, say so and retry by itself.
+
+    The page's widgets keep their values in the session, so after recovery the reviewer
+    finds their input where they left it.
+    """
+    try:
+        body()
+    except DB_ERRORS as exc:
+        st.session_state[_DOWN_KEY] = True
+        st.error(
+            "**Database unavailable, retrying.** Interlock cannot reach its database right now "
+            "(it may be restarting). Nothing was changed by this page; it reloads by itself "
+            "when the database answers again.",
+            icon="🔌",
+        )
+        st.caption(f"Detail: {esc(type(exc).__name__)}: {esc(str(exc).strip()[:300])}")
+        _retry_soon()
+    else:
+        if st.session_state.pop(_DOWN_KEY, False):
+            st.toast("The database is back.", icon="✅")
+
+
+@st.fragment(run_every=timedelta(seconds=3))
+def _retry_soon() -> None:
+    # Re-running the whole page is the retry: it runs when the fragment's timer fires.
+    if st.button("Retry now", key="db_retry_now"):
+        st.rerun(scope="app")
+    st.caption(f"Next attempt in a few seconds · {now_utc():%H:%M:%S} UTC")
+    if st.session_state.get("_db_retry_armed"):
+        st.session_state["_db_retry_armed"] = False
+        st.rerun(scope="app")
+    st.session_state["_db_retry_armed"] = True
