@@ -7,7 +7,7 @@ PIP     := $(BIN)/python -m pip
 MYPY_TARGETS := -p interlock.risk -p interlock.nodes -p interlock.graphs -p interlock.runtime -p interlock.ui
 export INTERLOCK_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test bench console install lint typecheck pytest postgres torture clean
+.PHONY: demo test bench console install lint typecheck pytest postgres chromium torture clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: install
 postgres:
 	@bash .ci/ensure-postgres
 
+# The console's browser test and benchmark drive Debian's Chromium (never a Playwright download).
+chromium:
+	@bash .ci/ensure-chromium
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,20 +35,20 @@ lint: install
 typecheck: install
 	$(BIN)/mypy $(MYPY_TARGETS)
 
-pytest: install postgres
+pytest: install postgres chromium
 	$(BIN)/pytest
 
-test: install postgres
+test: install postgres chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(MYPY_TARGETS)
 	$(BIN)/pytest
 
-bench: install postgres
+bench: install postgres chromium
 	$(BIN)/python -m bench
 
 console: install
-	@echo "The reviewer console arrives with the console issue."
+	$(BIN)/interlock console
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
