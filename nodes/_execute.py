@@ -177,7 +177,7 @@ def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any
             cid = call["id"] or ""
             if cid in answered:
                 continue
-            verdict = gate.assess_call(call, scope, rejected)
+            verdict = gate.assess_call(call, scope, rejected, reuse=True)
             out.append(runner.run(verdict, record_for(state, ai, cid), ai.id))
         return {"messages": out} if out else {}
 

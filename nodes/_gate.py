@@ -8,6 +8,7 @@ routing decision is never trusted on its own.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,9 @@ __all__ = [
     "interrupt_id_for",
     "make_router",
 ]
+
+_REUSE_SECONDS = 2.0
+_REUSE_MAX = 4096
 
 VerdictKind = Literal["allow", "review", "deny", "rejected", "unknown_tool"]
 
@@ -160,6 +164,9 @@ class Gate:
     review_ttl: timedelta = timedelta(hours=24)
     approval_ttl: timedelta = timedelta(hours=1)
     issue_on_resume: bool = True
+    _recent: dict[int, tuple[float, ToolCall, tuple[Any, ...], Verdict]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def for_tools(cls, policy: Policy, tools: Sequence[BaseTool], **kwargs: Any) -> Gate:
@@ -218,7 +225,41 @@ class Gate:
         return action, error
 
     def assess_call(
-        self, call: ToolCall, scope: RunScope, rejected: Mapping[str, str] | None = None
+        self,
+        call: ToolCall,
+        scope: RunScope,
+        rejected: Mapping[str, str] | None = None,
+        *,
+        reuse: bool = False,
+    ) -> Verdict:
+        """Assess `call`. With `reuse`, an `allow` this gate computed moments ago for this very
+        call object, in this process and under the same run scope, is returned instead of a
+        second assessment: the object cannot have changed hands, so nothing is trusted from
+        the state. Anything else is assessed afresh."""
+        key = (
+            scope.agent,
+            scope.credential,
+            scope.context.stopped_agents,
+            scope.context.stopped_environments,
+        )
+        if reuse:
+            hit = self._recent.get(id(call))
+            if (
+                hit is not None
+                and hit[1] is call
+                and hit[2] == key
+                and time.monotonic() - hit[0] < _REUSE_SECONDS
+            ):
+                return hit[3]
+        verdict = self._assess(call, scope, rejected)
+        if verdict.kind == "allow":
+            if len(self._recent) >= _REUSE_MAX:
+                self._recent.clear()
+            self._recent[id(call)] = (time.monotonic(), call, key, verdict)
+        return verdict
+
+    def _assess(
+        self, call: ToolCall, scope: RunScope, rejected: Mapping[str, str] | None
     ) -> Verdict:
         name = call["name"]
         if name not in self.tools:
