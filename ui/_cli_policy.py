@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -195,3 +195,100 @@ def run_corpus(
         )
     if report.dangerous:
         raise typer.Exit(1)
+
+
+@policy_app.command("replay")
+def replay(
+    path: Annotated[Path, typer.Argument(help="The candidate policy YAML file.")],
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only actions recorded from this date on (ISO date)."),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL. Default: $INTERLOCK_DATABASE_URL.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-assess every action in the audit log under a candidate policy.
+
+    Exits 1 when any action a human rejected or edited would now run unattended.
+    """
+    from interlock.runtime.audit import AuditLog
+    from interlock.runtime.replay import replay_rows
+    from interlock.runtime.settings import Settings
+    from interlock.runtime.storage import open_database
+
+    candidate = load_policy(path)
+    when = _parse_since(since)
+    with open_database(db or Settings.from_env().database_url, create=False) as database:
+        report = replay_rows(AuditLog(database).rows(since=when), candidate)
+    if as_json:
+        print_json(
+            {
+                "policy": report.policy_version,
+                "actions": len(report.items),
+                "skipped": report.skipped,
+                "moves": {f"{a}->{b}": n for (a, b), n in sorted(report.moves.items())},
+                "reviews_before": report.reviews_before,
+                "reviews_after": report.reviews_after,
+                "dangerous": [_replay_item(i) for i in report.dangerous],
+                "changed": [_replay_item(i) for i in report.changed],
+            }
+        )
+    else:
+        table = Table(title=f"{len(report.items)} recorded actions under {report.policy_version}")
+        table.add_column("recorded \\ candidate")
+        for g in OUTCOMES:
+            table.add_column(g, justify="right")
+        for e in OUTCOMES:
+            table.add_row(e, *[str(report.moves[(e, g)]) for g in OUTCOMES])
+        console.print(table)
+        delta = report.reviews_after - report.reviews_before
+        console.print(
+            f"review load: {report.reviews_before} → {report.reviews_after} ({delta:+d})"
+            + (
+                f"; {report.skipped} row(s) skipped: no rebuildable action"
+                if report.skipped
+                else ""
+            )
+        )
+        for item in report.changed:
+            flag = "[bold red]DANGEROUS[/] " if item.dangerous else ""
+            human = f" — a human chose {item.human}" if item.human else ""
+            console.print(
+                f"{flag}{item.action.tool} {dict(item.action.args)} in "
+                f"{item.action.environment or '?'} (thread {item.thread_id}): ",
+                outcome_text(item.before),
+                " → ",
+                outcome_text(item.after),
+                human,
+            )
+        if not report.changed:
+            console.print("No recorded action would change outcome.")
+    if report.dangerous:
+        raise typer.Exit(1)
+
+
+def _parse_since(since: str | None) -> datetime | None:
+    if since is None:
+        return None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        msg = f"--since takes an ISO date such as 2026-11-01, got {since!r}."
+        raise ActionError(msg) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _replay_item(item: Any) -> dict[str, Any]:
+    return {
+        "seq": item.seq,
+        "thread_id": item.thread_id,
+        "digest": item.digest,
+        "tool": item.action.tool,
+        "args": dict(item.action.args),
+        "environment": item.action.environment,
+        "before": item.before,
+        "after": item.after,
+        "human": item.human,
+    }
