@@ -1,8 +1,10 @@
 """Guarded execution: run a call only if it is allowed now, or approved exactly as it stands.
 
-The node assesses every call again (the router's decision is not trusted), recomputes the
-digest from the call as it is in the state, and consumes the matching approval from the
-store. A state edited by hand, or a model that changed the arguments after an approval,
+The node assesses every call as it finds it in the state; nothing the state says about a
+decision is trusted. (The one shortcut: an `allow` the router computed moments ago, in this
+process, for the very same call object is reused, which keeps the autonomous path to one
+assessment per call.) For a call that needs a human it recomputes the digest from the call
+as it stands and consumes the matching approval from the store. A state edited by hand, or a model that changed the arguments after an approval,
 finds no approval and is refused. The ledger makes each action run at most once: a call whose
 earlier attempt started and never finished is reported in doubt, not retried.
 """
@@ -19,7 +21,7 @@ from langgraph.runtime import Runtime
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import ReviewRecord
 from interlock.nodes._state import answered_ids, last_ai_message, record_for
-from interlock.nodes._stores import ExecutionRecord
+from interlock.nodes._stores import ExecutionRecord, start_approved
 from interlock.risk.errors import ExecutionRefused
 
 __all__ = ["denial_text", "make_execute_node"]
@@ -81,42 +83,54 @@ class _Runner:
         done = scope.ledger.get(digest)
         if done is not None:
             return self._replay(v, done)
-        approval = scope.approvals.consume(digest, now=scope.context.now)
-        if approval is None:
+        # The approval is consumed in the same step (one transaction, where the ledger can)
+        # that opens the ledger row: never one without the other.
+        outcome, prior = start_approved(
+            scope.approvals, scope.ledger, self._record(v, digest, digest), now=scope.context.now
+        )
+        if outcome == "exists" and prior is not None:
+            return self._replay(v, prior)
+        if outcome != "started":
             reason = (
                 f"no valid approval matches this exact action (digest {digest[:12]}...). "
                 "Its arguments, the policy or the review changed since it was approved, or the "
                 "approval was already used or has expired."
             )
             return self.refuse(v, reason, digest)
-        return self._execute(v, digest, digest, approved=True)
+        return self._invoke(v, digest, digest, approved=True, fresh=True)
+
+    def _record(self, v: Verdict, key: str, digest: str) -> ExecutionRecord:
+        return ExecutionRecord(
+            key=key,
+            digest=digest,
+            tool=v.call["name"],
+            thread_id=self.scope.thread_id,
+            tool_call_id=v.call["id"] or "",
+            status="started",
+            started_at=self.scope.context.now,
+        )
 
     def _replay(self, v: Verdict, done: ExecutionRecord) -> ToolMessage:
-        if done.status == "started" and not (v.spec and v.spec.idempotent):
+        unknown = done.status in ("started", "in_doubt")
+        if unknown and not (v.spec and v.spec.idempotent):
             text = (
                 f"IN DOUBT: an earlier attempt to run {v.call['name']} started and never "
                 "reported an outcome. It was not retried; a human must check what happened."
             )
-            self.gate.event(self.scope, "in_doubt", v.call, digest=done.digest, detail=text)
+            if done.status == "started":
+                # A durable ledger also puts the action in front of a human here.
+                mark = getattr(self.scope.ledger, "mark_in_doubt", None)
+                if callable(mark):
+                    mark(done.key, detail=text, now=self.scope.context.now)
+                self.gate.event(self.scope, "in_doubt", v.call, digest=done.digest, detail=text)
             return self._msg(v, text, "error")
-        if done.status == "started":
+        if unknown:
             return self._invoke(v, done.key, done.digest, approved=True, fresh=False)
         status = "success" if done.status == "succeeded" else "error"
         return self._msg(v, done.result or "", status)
 
     def _execute(self, v: Verdict, key: str, digest: str, *, approved: bool) -> ToolMessage:
-        scope = self.scope
-        prior = scope.ledger.start(
-            ExecutionRecord(
-                key=key,
-                digest=digest,
-                tool=v.call["name"],
-                thread_id=scope.thread_id,
-                tool_call_id=v.call["id"] or "",
-                status="started",
-                started_at=scope.context.now,
-            )
-        )
+        prior = self.scope.ledger.start(self._record(v, key, digest))
         if prior is not None:
             return self._replay(v, prior)
         return self._invoke(v, key, digest, approved=approved, fresh=True)

@@ -1,8 +1,8 @@
 """The risk gate: turn a proposed tool call into an `Action`, assess it, and route.
 
 The gate runs as the routing function after the model, so an allowed call adds no
-checkpointed superstep. Guarded execution assesses again before it runs anything: the
-routing decision is never trusted on its own.
+checkpointed superstep. Guarded execution checks again before it runs anything: a routing
+decision carried in the state is never trusted.
 """
 
 from __future__ import annotations
