@@ -4,9 +4,10 @@ The node assesses every call as it finds it in the state; nothing the state says
 decision is trusted. (The one shortcut: an `allow` the router computed moments ago, in this
 process, for the very same call object is reused, which keeps the autonomous path to one
 assessment per call.) For a call that needs a human it recomputes the digest from the call
-as it stands and consumes the matching approval from the store. A state edited by hand, or a model that changed the arguments after an approval,
-finds no approval and is refused. The ledger makes each action run at most once: a call whose
-earlier attempt started and never finished is reported in doubt, not retried.
+as it stands and consumes the matching approval from the store. A state edited by hand, or
+a model that changed the arguments after an approval, finds no approval and is refused. The
+ledger makes each action run at most once: a call whose earlier attempt started and never
+finished is reported in doubt, not retried.
 """
 
 from __future__ import annotations
