@@ -24,7 +24,12 @@ from rich.table import Table
 from rich.text import Text
 
 from interlock.graphs import DEFAULT_DATABASE_URL, Infra, open_checkpointer, sqlite_path
-from interlock.graphs.ops_agent import SCENARIO_REQUEST, OpsAgent, build_ops_agent
+from interlock.graphs.ops_agent import (
+    SCENARIO_REQUEST,
+    OpsAgent,
+    build_ops_agent,
+    default_infra_path,
+)
 from interlock.nodes import DECISION_TYPES, PendingReview, pending_reviews, resume_command
 from interlock.risk.errors import ConfigError, NotFoundError
 from interlock.ui._output import console, level_text, outcome_text
@@ -35,12 +40,16 @@ _SHOW = 160
 
 
 def demo_paths(db: str) -> tuple[Path, Path]:
-    """Where the demo keeps its session and its simulated infrastructure for `db`."""
+    """The demo's session file for `db`, and the simulated infrastructure it runs against.
+
+    The infrastructure is the ops agent's default (`INTERLOCK_OPS_INFRA`, or
+    `.interlock/ops-infra.json`), so anything that resumes the thread later with
+    `build_ops_agent()` acts on the same simulated cloud.
+    """
     base = sqlite_path(db)
     root = base.parent if base is not None and str(base) != ":memory:" else Path(".interlock")
     key = hashlib.sha256(db.encode()).hexdigest()[:10]
-    folder = root / "demo" / key
-    return folder / "session.json", folder / "infra.json"
+    return root / f"demo-session-{key}.json", default_infra_path()
 
 
 def _short(value: Any, limit: int = _SHOW) -> str:
