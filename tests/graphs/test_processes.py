@@ -104,6 +104,8 @@ def test_langgraph_json_names_importable_graphs_compiled_without_a_checkpointer(
         module_name, _, attr = target.partition(":")
         module = importlib.import_module(module_name)
         graph = getattr(module, attr)
-        assert graph.checkpointer is None
-        assert callable(module.build_graph)
-        assert {"model", "tools", "review"} <= set(graph.nodes)
+        assert graph.checkpointer is None  # LangGraph Server brings its own
+        if module_name.startswith("interlock.graphs."):
+            assert attr == "graph"
+            assert callable(module.build_graph)
+            assert {"model", "tools", "review"} <= set(graph.nodes)
