@@ -46,7 +46,7 @@ from interlock.nodes._payloads import (
 )
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
-from interlock.nodes._review import PROPOSED_AT, make_review_node, rejection_text
+from interlock.nodes._review import PROPOSED_AT, check_tool_args, make_review_node, rejection_text
 from interlock.nodes._state import GatedState, last_ai_message, merge_interlock
 from interlock.nodes._stores import (
     Approval,
@@ -57,6 +57,8 @@ from interlock.nodes._stores import (
     InMemoryApprovalStore,
     InMemoryAuditSink,
     InMemoryExecutionLedger,
+    StartOutcome,
+    start_approved,
 )
 from interlock.nodes._toolspec import METADATA_KEY, ToolSpec, gated, spec_of
 
@@ -96,6 +98,7 @@ __all__ = [
     "ReviewResponse",
     "ReviewRound",
     "RunScope",
+    "StartOutcome",
     "ToolResult",
     "ToolSpec",
     "Verdict",
@@ -103,6 +106,7 @@ __all__ = [
     "build_review_request",
     "call_fingerprint",
     "check_args",
+    "check_tool_args",
     "denial_text",
     "fail_closed",
     "gated",
@@ -117,6 +121,7 @@ __all__ = [
     "rejection_text",
     "resume_command",
     "spec_of",
+    "start_approved",
     "validate_decision",
     "validate_response",
 ]

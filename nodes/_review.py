@@ -26,7 +26,7 @@ from interlock.nodes._stores import Approval
 from interlock.risk import LEVELS, ApprovalRequirement
 from interlock.risk.errors import DecisionError
 
-__all__ = ["PROPOSED_AT", "make_review_node", "rejection_text"]
+__all__ = ["PROPOSED_AT", "check_tool_args", "make_review_node", "rejection_text"]
 
 PROPOSED_AT = "interlock_proposed_at"
 
@@ -174,14 +174,17 @@ class _Apply:
         self.edited[call["id"] or ""] = args
         after = self.gate.assess_call(edited, self.scope)  # type: ignore[arg-type]
         if after.kind == "review":
-            why = _exceeds(grant, v, after)
+            digest = self.gate.digest(name, args, self.scope, self.iid)
+            # In strict mode the decision service already judged the edit against the
+            # reviewer's own roles: an approval for the edited digest is its verdict.
+            issued = not self.gate.issue_on_resume and self.scope.approvals.get(digest)
+            why = "" if issued else _exceeds(grant, v, after)
             if why:
                 level = after.assessment.level if after.assessment else "?"
                 self.notes.append(
                     f"{name}: the edited action goes back to review ({level}): {why}."
                 )
                 return
-            digest = self.gate.digest(name, args, self.scope, self.iid)
             if not self._grant(after, d, digest, grant):
                 return
         self._record(v, d, "edit")
@@ -245,14 +248,17 @@ def make_review_node(
         # -- after the interrupt: the answer is here; side effects are allowed from now on.
         nxt = (rnd["round"] if rnd else 1) + 1
         expires = datetime.fromisoformat(request["expires_at"]) if "expires_at" in request else None
+        expired = expires is not None and now >= expires
         try:
-            if expires is not None and now >= expires:
-                msg = f"The review expired at {expires.isoformat()}; it re-opens for a fresh look."
-                raise DecisionError(msg)
             response = validate_response(request, answer)
+            # A late answer may still stop or escalate the call; it may never run it.
+            if expired and any(d["type"] in ("approve", "edit") for d in response["decisions"]):
+                when = request.get("expires_at")
+                msg = f"The review expired at {when}; it re-opens for a fresh look."
+                raise DecisionError(msg)
         except DecisionError as exc:
             gate.event(scope, "decision_refused", pending[0].call, detail=str(exc))
-            fresh = expires is not None and now >= expires
+            fresh = expired
             round_info: ReviewRound = {
                 "round": nxt,
                 "opened_at": now.isoformat()

@@ -23,9 +23,12 @@ __all__ = [
     "InMemoryApprovalStore",
     "InMemoryAuditSink",
     "InMemoryExecutionLedger",
+    "StartOutcome",
+    "start_approved",
 ]
 
-ExecutionStatus = Literal["started", "succeeded", "failed"]
+ExecutionStatus = Literal["started", "succeeded", "failed", "in_doubt"]
+StartOutcome = Literal["started", "exists", "no_approval"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +94,33 @@ class ExecutionLedger(Protocol):
     def get(self, key: str) -> ExecutionRecord | None: ...
 
 
+def start_approved(
+    approvals: ApprovalStore, ledger: ExecutionLedger, record: ExecutionRecord, *, now: datetime
+) -> tuple[StartOutcome, ExecutionRecord | None]:
+    """Consume the approval for `record.digest` and open `record`, together.
+
+    A ledger with `consume_and_start(record, approvals=..., now=...)` does both in one
+    transaction, so a crash can never leave an approval used without a ledger row (the
+    action would silently never run) nor a row without its approval. Otherwise: consume,
+    then start. Returns ("exists", prior) when the key was seen before (nothing consumed),
+    ("no_approval", None) when no valid approval matches (nothing written), else
+    ("started", None).
+    """
+    atomic = getattr(ledger, "consume_and_start", None)
+    if callable(atomic):
+        outcome: tuple[StartOutcome, ExecutionRecord | None] = atomic(
+            record, approvals=approvals, now=now
+        )
+        return outcome
+    prior = ledger.get(record.key)
+    if prior is not None:
+        return "exists", prior
+    if approvals.consume(record.digest, now=now) is None:
+        return "no_approval", None
+    prior = ledger.start(record)
+    return ("exists", prior) if prior is not None else ("started", None)
+
+
 @runtime_checkable
 class AuditSink(Protocol):
     def record(self, event: AuditEvent) -> None:
@@ -150,6 +180,25 @@ class InMemoryExecutionLedger:
 
     def get(self, key: str) -> ExecutionRecord | None:
         return self._items.get(key)
+
+    def consume_and_start(
+        self, record: ExecutionRecord, *, approvals: ApprovalStore, now: datetime
+    ) -> tuple[StartOutcome, ExecutionRecord | None]:
+        with self._lock:
+            found = self._items.get(record.key)
+            if found is not None:
+                return "exists", found
+            if approvals.consume(record.digest, now=now) is None:
+                return "no_approval", None
+            self._items[record.key] = record
+            return "started", None
+
+    def mark_in_doubt(self, key: str, *, detail: str, now: datetime) -> None:
+        """An attempt started and never reported: say so, so nobody mistakes it for running."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found.status == "started":
+                self._items[key] = replace(found, status="in_doubt", result=detail)
 
     def all(self) -> list[ExecutionRecord]:
         return list(self._items.values())
