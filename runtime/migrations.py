@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from interlock.risk.errors import ConfigError
 from interlock.runtime._db import Conn, Dialect, redact
 from interlock.runtime._schema import SCHEMA_TABLE, V1, Step
+from interlock.runtime._schema_v2 import V2
 from interlock.runtime.storage import Database, open_database
 
 __all__ = [
@@ -56,6 +57,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         version=1,
         name="reviews, decisions, approvals, executions, audit log, stop switches",
         steps=V1,
+    ),
+    Migration(
+        version=2,
+        name="threads, resume claims; review kind, rung and outcome; approval and ledger fields",
+        steps=V2,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

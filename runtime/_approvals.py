@@ -1,0 +1,360 @@
+"""Durable stores behind the nodes' seams: approvals, the execution ledger, the audit sink.
+
+`DurableExecutionLedger.consume_and_start` consumes the approval and opens the ledger row in
+ONE transaction (guarded execution calls it through `interlock.nodes.start_approved`): a
+crash leaves either both or neither. An attempt found `started` without an outcome is marked
+`in_doubt` by `mark_in_doubt`, which also opens an in-doubt review so a human sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from interlock.nodes import Approval, AuditEvent, ExecutionRecord, StartOutcome
+from interlock.nodes._stores import ApprovalStore, ExecutionStatus
+from interlock.risk import Policy, canonical_json
+from interlock.risk.errors import NotFoundError
+from interlock.runtime._db import Conn, from_db_ts
+from interlock.runtime._reviews import insert_review, new_id
+from interlock.runtime.audit import AuditLog
+from interlock.runtime.storage import Database
+
+__all__ = [
+    "GATE_EVENTS",
+    "DurableApprovalStore",
+    "DurableAuditSink",
+    "DurableExecutionLedger",
+    "consume_approval",
+]
+
+GATE_EVENTS: Mapping[str, str] = {
+    "executed": "execution_succeeded",
+    "failed": "execution_failed",
+    "in_doubt": "execution_in_doubt",
+    "refused": "execution_refused",
+    "denied": "action_denied",
+    "unknown_tool": "action_denied",
+    "decided": "decision_applied",
+    "escalated": "review_escalated",
+    "approval_issued": "approval_issued",
+    "decision_refused": "decision_refused",
+}
+_APPROVAL_COLS = (
+    "digest, review_id, thread_id, action_index, reviewers, issued_at, expires_at, "
+    "consumed_at, tool, interrupt_id, tool_call_id, roles"
+)
+_LEDGER_COLS = (
+    "digest, thread_id, review_id, tool, status, result, error, started_at, finished_at, "
+    "action_digest, tool_call_id"
+)
+
+
+def _approval(row: Mapping[str, Any]) -> Approval:
+    issued, expires = from_db_ts(row["issued_at"]), from_db_ts(row["expires_at"])
+    assert issued is not None
+    assert expires is not None
+    return Approval(
+        digest=row["digest"],
+        tool=row["tool"],
+        thread_id=row["thread_id"],
+        interrupt_id=row["interrupt_id"],
+        tool_call_id=row["tool_call_id"],
+        reviewers=tuple(json.loads(row["reviewers"])),
+        roles=tuple(json.loads(row["roles"])),
+        issued_at=issued,
+        expires_at=expires,
+        used_at=from_db_ts(row["consumed_at"]),
+    )
+
+
+def _record(row: Mapping[str, Any]) -> ExecutionRecord:
+    started = from_db_ts(row["started_at"])
+    assert started is not None
+    status: ExecutionStatus = row["status"]
+    return ExecutionRecord(
+        key=row["digest"],
+        digest=row["action_digest"] or row["digest"],
+        tool=row["tool"],
+        thread_id=row["thread_id"],
+        tool_call_id=row["tool_call_id"],
+        status=status,
+        started_at=started,
+        finished_at=from_db_ts(row["finished_at"]),
+        result=row["result"] if row["result"] is not None else row["error"],
+    )
+
+
+def consume_approval(conn: Conn, digest: str, now: datetime) -> dict[str, Any] | None:
+    """Mark the approval used when it is unused and unexpired; its row, or None."""
+    changed = conn.execute(
+        "UPDATE interlock_approvals SET consumed_at = ? "
+        "WHERE digest = ? AND consumed_at IS NULL AND expires_at > ?",
+        (now, digest, now),
+    )
+    if changed != 1:
+        return None
+    return conn.one(f"SELECT {_APPROVAL_COLS} FROM interlock_approvals WHERE digest = ?", (digest,))
+
+
+class DurableApprovalStore:
+    """Approvals in `interlock_approvals`. In strict mode only the decision service issues
+    them (inside its decision transaction); `issue` exists for the protocol's sake."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def issue(self, approval: Approval) -> Approval:
+        with self.db.transaction() as conn:
+            found = self.get_in(conn, approval.digest)
+            if found is not None:
+                return found
+            review = conn.one(
+                "SELECT id FROM interlock_reviews WHERE thread_id = ? AND interrupt_id = ? "
+                "ORDER BY round DESC LIMIT 1",
+                (approval.thread_id, approval.interrupt_id),
+            )
+            if review is None:
+                msg = (
+                    f"no review of thread {approval.thread_id!r} for interrupt "
+                    f"{approval.interrupt_id!r}: approvals are issued for registered reviews."
+                )
+                raise NotFoundError(msg)
+            conn.execute(
+                f"INSERT INTO interlock_approvals ({_APPROVAL_COLS}) "
+                "VALUES (?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                (
+                    approval.digest,
+                    review["id"],
+                    approval.thread_id,
+                    canonical_json(list(approval.reviewers)),
+                    approval.issued_at,
+                    approval.expires_at,
+                    approval.tool,
+                    approval.interrupt_id,
+                    approval.tool_call_id,
+                    canonical_json(list(approval.roles)),
+                ),
+            )
+        return approval
+
+    def get_in(self, conn: Conn, digest: str) -> Approval | None:
+        row = conn.one(
+            f"SELECT {_APPROVAL_COLS} FROM interlock_approvals WHERE digest = ?", (digest,)
+        )
+        return None if row is None else _approval(row)
+
+    def get(self, digest: str) -> Approval | None:
+        with self.db.connection() as conn:
+            return self.get_in(conn, digest)
+
+    def consume(self, digest: str, *, now: datetime) -> Approval | None:
+        with self.db.transaction() as conn:
+            row = consume_approval(conn, digest, now)
+        return None if row is None else _approval(row)
+
+
+class DurableExecutionLedger:
+    """The execution ledger in `interlock_executions`, one row per key."""
+
+    def __init__(self, db: Database, audit: AuditLog, policy: Policy) -> None:
+        self.db, self.audit, self.policy = db, audit, policy
+
+    def _insert(self, conn: Conn, record: ExecutionRecord, review_id: str | None) -> bool:
+        changed = conn.execute(
+            f"INSERT INTO interlock_executions ({_LEDGER_COLS}) "
+            "VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, NULL, ?, ?) ON CONFLICT (digest) DO NOTHING",
+            (
+                record.key,
+                record.thread_id,
+                review_id,
+                record.tool,
+                record.status,
+                record.started_at,
+                record.digest,
+                record.tool_call_id,
+            ),
+        )
+        return changed == 1
+
+    def _get(self, conn: Conn, key: str) -> ExecutionRecord | None:
+        row = conn.one(f"SELECT {_LEDGER_COLS} FROM interlock_executions WHERE digest = ?", (key,))
+        return None if row is None else _record(row)
+
+    def _started(self, conn: Conn, record: ExecutionRecord, data: Mapping[str, Any]) -> None:
+        self.audit.append(
+            "execution_started",
+            actor="interlock-executor",
+            thread_id=record.thread_id,
+            digest=record.digest,
+            data={"tool": record.tool, "tool_call_id": record.tool_call_id, **data},
+            conn=conn,
+        )
+
+    def start(self, record: ExecutionRecord) -> ExecutionRecord | None:
+        with self.db.transaction() as conn:
+            if not self._insert(conn, record, None):
+                return self._get(conn, record.key)
+            self._started(conn, record, {"approved": False})
+        return None
+
+    def consume_and_start(
+        self, record: ExecutionRecord, *, approvals: ApprovalStore, now: datetime
+    ) -> tuple[StartOutcome, ExecutionRecord | None]:
+        if not (isinstance(approvals, DurableApprovalStore) and approvals.db is self.db):
+            # Stores on different databases cannot share a transaction: consume, then start.
+            prior = self.get(record.key)
+            if prior is not None:
+                return "exists", prior
+            if approvals.consume(record.digest, now=now) is None:
+                return "no_approval", None
+            prior = self.start(record)
+            return ("exists", prior) if prior is not None else ("started", None)
+        with self.db.transaction() as conn:
+            prior = self._get(conn, record.key)
+            if prior is not None:
+                return "exists", prior
+            used = consume_approval(conn, record.digest, now)
+            if used is None:
+                return "no_approval", None
+            self._insert(conn, record, used["review_id"])
+            self._started(
+                conn,
+                record,
+                {
+                    "approved": True,
+                    "review_id": used["review_id"],
+                    "by": json.loads(used["reviewers"]),
+                },
+            )
+        return "started", None
+
+    def finish(
+        self, key: str, *, status: ExecutionStatus, result: str, now: datetime
+    ) -> ExecutionRecord:
+        ok = status == "succeeded"
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE interlock_executions SET status = ?, result = ?, error = ?, "
+                "finished_at = ? WHERE digest = ?",
+                (status, result if ok else None, None if ok else result, now, key),
+            )
+            found = self._get(conn, key)
+        if found is None:
+            msg = f"no execution-ledger row {key!r} to finish"
+            raise NotFoundError(msg)
+        return found
+
+    def get(self, key: str) -> ExecutionRecord | None:
+        with self.db.connection() as conn:
+            return self._get(conn, key)
+
+    def mark_in_doubt(self, key: str, *, detail: str, now: datetime) -> None:
+        """Mark a started-but-never-finished attempt in doubt and open an in-doubt review
+        with what is known, in one transaction."""
+        with self.db.transaction() as conn:
+            row = conn.one(
+                f"SELECT {_LEDGER_COLS} FROM interlock_executions WHERE digest = ?", (key,)
+            )
+            changed = conn.execute(
+                "UPDATE interlock_executions SET status = 'in_doubt', error = ? "
+                "WHERE digest = ? AND status = 'started'",
+                (detail, key),
+            )
+            if row is None or changed != 1:
+                return
+            self._open_review(conn, row, detail, now)
+
+    def _open_review(self, conn: Conn, row: Mapping[str, Any], detail: str, now: datetime) -> None:
+        origin = None
+        if row["review_id"]:
+            origin = conn.one(
+                "SELECT id, level, score, environment, target, required_roles, required_count, "
+                "rung, payload, graph, agent, requester FROM interlock_reviews WHERE id = ?",
+                (row["review_id"],),
+            )
+        thread = conn.one(
+            "SELECT graph, agent, requester FROM interlock_threads WHERE thread_id = ?",
+            (row["thread_id"],),
+        )
+        action: dict[str, Any] = {"name": row["tool"], "args": {}, "description": detail}
+        if origin is not None:
+            for a in json.loads(origin["payload"]).get("action_requests") or []:
+                if a.get("tool_call_id") == row["tool_call_id"]:
+                    action = {**a, "description": detail}
+        started = from_db_ts(row["started_at"])
+        request = {
+            "action_requests": [action],
+            "review_configs": [{"action_name": row["tool"], "allowed_decisions": []}],
+            "kind": "interlock.in_doubt",
+            "thread_id": row["thread_id"],
+            "execution_key": row["digest"],
+            "digest": row["action_digest"],
+            "started_at": started.isoformat() if started else None,
+            "notes": [detail],
+            "origin_review_id": origin["id"] if origin else None,
+        }
+        src: Mapping[str, Any] = origin or thread or {}
+        rid = new_id()
+        insert_review(
+            conn,
+            {
+                "id": rid,
+                "thread_id": row["thread_id"],
+                "checkpoint_ns": "",
+                "interrupt_id": f"in-doubt:{row['digest']}",
+                "round": 1,
+                "status": "pending",
+                "level": origin["level"] if origin else "high",
+                "score": origin["score"] if origin else None,
+                "environment": origin["environment"] if origin else None,
+                "tool": row["tool"],
+                "target": origin["target"] if origin else None,
+                "agent": src.get("agent"),
+                "requester": src.get("requester"),
+                "graph": src.get("graph"),
+                "required_roles": origin["required_roles"]
+                if origin
+                else canonical_json(list(self.policy.roles)),
+                "required_count": 1,
+                "rung": origin["rung"] if origin else 0,
+                "created_at": now,
+                "payload": canonical_json(request),
+                "kind": "in_doubt",
+            },
+        )
+        self.audit.append(
+            "review_opened",
+            actor="interlock-executor",
+            thread_id=row["thread_id"],
+            review_id=rid,
+            digest=row["action_digest"],
+            data={"kind": "in_doubt", "tool": row["tool"], "detail": detail},
+            conn=conn,
+        )
+
+
+class DurableAuditSink:
+    """Gate events into the audit log; `actor` is the agent the run acts for."""
+
+    def __init__(self, audit: AuditLog, actor: str) -> None:
+        self.audit, self.actor = audit, actor
+
+    def record(self, event: AuditEvent) -> None:
+        kind = event["kind"]
+        self.audit.append(
+            GATE_EVENTS.get(kind, f"gate_{kind}"),
+            actor=event.get("reviewer") or self.actor,
+            thread_id=event.get("thread_id") or None,
+            digest=event.get("digest"),
+            data={
+                "tool": event.get("tool"),
+                "tool_call_id": event.get("tool_call_id"),
+                "outcome": event.get("outcome"),
+                "level": event.get("level"),
+                "detail": event.get("detail"),
+                "gate_event": kind,
+            },
+        )

@@ -1,0 +1,97 @@
+"""Edits: the edited action is a new action, with a new digest and a new assessment.
+
+The decision service approves the edited action on the spot only when the deciding reviewer
+could approve it as it now stands: one approver is enough, the reviewer holds a role at or
+above its rung, and it is not the same risk moved onto a target whose dry run nobody saw.
+Otherwise the edit is recorded, no approval is issued, and the review node re-opens a review
+of the edited action (the thread stops again, with `next_review_id`). An edit the policy now
+denies is recorded and then refused by guarded execution; an allowed edit just runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from interlock.nodes import action_digest, check_tool_args
+from interlock.risk import Policy
+from interlock.risk.errors import DecisionError
+from interlock.runtime._decide import EditPlan, Prepared, level_rise
+from interlock.runtime._engine import Engine
+from interlock.runtime._reviews import qualifies
+from interlock.runtime.reviewers import Reviewer
+
+__all__ = ["plan_edit"]
+
+
+def _target(verdict: Any) -> tuple[Any, ...]:
+    a = verdict.action
+    if a is None:
+        return ()
+    res = a.resource
+    return (a.environment, res.type if res else None, res.id if res else None)
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    keys = sorted(set(before) | set(after))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def plan_edit(
+    engine: Engine,
+    policy: Policy,
+    row: Mapping[str, Any],
+    request: Mapping[str, Any],
+    p: Prepared,
+    reviewer: Reviewer,
+) -> EditPlan:
+    info, built = engine.built_for(row["thread_id"])
+    gate = built.gate
+    name = str(p.action.get("name"))
+    args: dict[str, Any] = dict(p.decision["args"])
+    if name not in gate.tools:
+        msg = f"the edit names tool {name!r}, which this graph does not have."
+        raise DecisionError(msg)
+    problem = check_tool_args(gate, name, args)
+    if problem:
+        msg = f"the edited arguments for {name} were refused: {problem}"
+        raise DecisionError(msg)
+    scope = gate.scope(engine.context(info.agent))
+    call: Any = {
+        "name": name,
+        "args": args,
+        "id": p.action.get("tool_call_id"),
+        "type": "tool_call",
+    }
+    original: Any = {**call, "args": dict(p.action.get("args") or {})}
+    before = gate.assess_call(original, scope)
+    after = gate.assess_call(call, scope)
+    digest = action_digest(
+        name,
+        args,
+        thread_id=row["thread_id"],
+        interrupt_id=row["interrupt_id"],
+        policy_version=str(request.get("policy_version") or gate.policy.version),
+    )
+    level = after.assessment.level if after.assessment else None
+    why = ""
+    if after.kind == "review":
+        need = after.assessment.approval if after.assessment else None
+        roles = list(need.roles) if need else list(policy.roles)
+        count = need.count if need else 1
+        was = before.assessment.level if before.assessment else None
+        if count > 1:
+            why = f"it needs {count} approvers"
+        elif not qualifies(policy, reviewer.roles, {"required_approval": {"roles": roles}}):
+            why = f"it needs {' or '.join(roles)}, which {reviewer.name} does not hold"
+        elif level_rise(was, level) == 0 and _target(before) != _target(after):
+            why = f"it is still {level} and now targets something nobody has seen the dry run of"
+    return EditPlan(
+        args=args,
+        digest=digest,
+        issue=after.kind == "review" and not why,
+        why=why,
+        kind=after.kind,
+        level=level,
+        diff=_diff(dict(p.action.get("args") or {}), args),
+    )

@@ -1,0 +1,357 @@
+"""Running and resuming threads: the only place a graph is invoked by the runtime.
+
+Every run and resume holds the thread's claim (`_locks.ThreadLocks`), runs with the durable
+stores and the active stop switches in the LangGraph run context, and afterwards (outside
+any node) registers the interrupts the thread stopped at as review rows. A resume is
+id-addressed (`Command(resume={interrupt_id: response})`) and built from the decision rows
+alone, so any process can perform it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from langgraph.types import Command
+
+from interlock.nodes import InterlockContext
+from interlock.risk import Policy
+from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.runtime._approvals import (
+    DurableApprovalStore,
+    DurableAuditSink,
+    DurableExecutionLedger,
+)
+from interlock.runtime._db import Conn
+from interlock.runtime._events import describe_update, final_message
+from interlock.runtime._locks import ThreadLocks
+from interlock.runtime._registry import BuiltGraph, GraphRegistry
+from interlock.runtime._reviews import (
+    REVIEW_COLUMNS,
+    cancel_stale,
+    live_interrupts,
+    register_interrupts,
+)
+from interlock.runtime.audit import AuditLog
+from interlock.runtime.storage import Database
+
+__all__ = ["Engine", "RunResult", "ThreadInfo", "Update"]
+
+Update = Callable[[str, Any], None]
+ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadInfo:
+    thread_id: str
+    graph: str
+    options: dict[str, Any]
+    agent: str | None
+    requester: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What one run or resume of a thread did."""
+
+    ran: bool
+    """False when the thread was busy (claimed by another process) or had nothing to do."""
+    busy: bool = False
+    events: tuple[str, ...] = ()
+    review_ids: tuple[str, ...] = ()
+    """The reviews the thread is stopped at now."""
+    thread_status: ThreadStatus = "running"
+    final_message: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        audit: AuditLog,
+        policy: Policy,
+        registry: GraphRegistry,
+        approvals: DurableApprovalStore,
+        ledger: DurableExecutionLedger,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db, self.audit, self.policy, self.registry = db, audit, policy, registry
+        self.approvals, self.ledger, self.clock = approvals, ledger, clock
+        self.locks = ThreadLocks(db)
+
+    # -- reading ------------------------------------------------------------------------------
+    def thread(self, thread_id: str) -> ThreadInfo | None:
+        with self.db.connection() as conn:
+            row = conn.one(
+                "SELECT thread_id, graph, options, agent, requester FROM interlock_threads "
+                "WHERE thread_id = ?",
+                (thread_id,),
+            )
+        if row is None:
+            return None
+        return ThreadInfo(
+            thread_id=row["thread_id"],
+            graph=row["graph"],
+            options=json.loads(row["options"] or "{}"),
+            agent=row["agent"],
+            requester=row["requester"],
+        )
+
+    def built_for(self, thread_id: str) -> tuple[ThreadInfo, BuiltGraph]:
+        info = self.thread(thread_id)
+        if info is None:
+            msg = (
+                f"thread {thread_id!r} was not started by this runtime (no interlock_threads "
+                "row), so it cannot be rebuilt here."
+            )
+            raise NotFoundError(msg)
+        return info, self.registry.get(info.graph, info.options)
+
+    def review_row(self, conn: Conn, review_id: str) -> dict[str, Any] | None:
+        return conn.one(
+            f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id = ?", (review_id,)
+        )
+
+    def stops(self) -> tuple[frozenset[str], frozenset[str]]:
+        with self.db.connection() as conn:
+            rows = conn.all("SELECT scope, value FROM interlock_stops")
+        agents = frozenset(r["value"] for r in rows if r["scope"] == "agent")
+        envs = frozenset(r["value"] for r in rows if r["scope"] == "environment")
+        return agents, envs
+
+    def context(self, agent: str | None) -> InterlockContext:
+        agents, envs = self.stops()
+        return InterlockContext(
+            agent=agent,
+            approvals=self.approvals,
+            ledger=self.ledger,
+            audit=DurableAuditSink(self.audit, agent or "agent"),
+            stopped_agents=agents,
+            stopped_environments=envs,
+        )
+
+    # -- running ------------------------------------------------------------------------------
+    def _stream(
+        self, built: BuiltGraph, payload: Any, thread_id: str, agent: str | None, on: Update | None
+    ) -> list[str]:
+        cfg: Any = {"configurable": {"thread_id": thread_id}}
+        events: list[str] = []
+        for chunk in built.graph.stream(
+            payload, cfg, context=self.context(agent), stream_mode="updates"
+        ):
+            for node, value in chunk.items():
+                if node == "__interrupt__":
+                    continue
+                if on is not None:
+                    on(node, value)
+                events.extend(describe_update(node, value))
+        return events
+
+    def start(
+        self,
+        *,
+        thread_id: str,
+        graph: str,
+        options: Mapping[str, Any],
+        text: str,
+        agent: str | None,
+        requester: str | None,
+        on: Update | None = None,
+    ) -> RunResult:
+        built = self.registry.get(graph, options)
+        agent = agent or built.gate.agent
+        with self.locks.hold(thread_id) as got:
+            if not got:
+                return RunResult(ran=False, busy=True)
+            self._claim_thread(thread_id, graph, options, agent, requester)
+            events = self._stream(built, {"messages": [("user", text)]}, thread_id, agent, on)
+            return self._settle(built, thread_id, graph, agent, requester, events)
+
+    def _claim_thread(
+        self,
+        thread_id: str,
+        graph: str,
+        options: Mapping[str, Any],
+        agent: str | None,
+        requester: str | None,
+    ) -> None:
+        from interlock.risk import canonical_json
+        from interlock.risk.errors import ConflictError
+
+        with self.db.transaction() as conn:
+            found = conn.one(
+                "SELECT graph FROM interlock_threads WHERE thread_id = ?", (thread_id,)
+            )
+            if found is None:
+                conn.execute(
+                    "INSERT INTO interlock_threads (thread_id, graph, options, agent, requester, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        thread_id,
+                        graph,
+                        canonical_json(dict(options)),
+                        agent,
+                        requester,
+                        self.clock(),
+                    ),
+                )
+            elif found["graph"] != graph:
+                msg = f"thread {thread_id!r} runs graph {found['graph']!r}, not {graph!r}."
+                raise ConflictError(msg)
+            waiting = conn.scalar(
+                "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
+                "AND status = 'pending' AND kind = 'review'",
+                (thread_id,),
+            )
+            if waiting:
+                msg = (
+                    f"thread {thread_id!r} is waiting for a review; decide it first "
+                    "(`interlock pending`)."
+                )
+                raise ConflictError(msg)
+            self.audit.append(
+                "run_started",
+                actor=requester or agent or "agent",
+                thread_id=thread_id,
+                data={"graph": graph, "agent": agent, "requester": requester},
+                conn=conn,
+            )
+
+    def resume(self, review_id: str, on: Update | None = None) -> RunResult:
+        """Carry a settled review into its thread, once. Safe to call again or from another
+        process: a resumed review is a no-op, a busy thread reports `busy`."""
+        with self.db.connection() as conn:
+            row = self.review_row(conn, review_id)
+        if row is None:
+            msg = f"no review {review_id!r}"
+            raise NotFoundError(msg)
+        thread_id = row["thread_id"]
+        info, built = self.built_for(thread_id)
+        with self.locks.hold(thread_id) as got:
+            if not got:
+                return RunResult(ran=False, busy=True)
+            with self.db.connection() as conn:
+                row = self.review_row(conn, review_id)
+                assert row is not None
+                if row["resumed_at"] is not None or row["status"] in ("pending", "cancelled"):
+                    return RunResult(ran=False, review_ids=self._pending_ids(conn, thread_id))
+                decisions = conn.all(
+                    "SELECT action_index, reviewer, type, settles, payload "
+                    "FROM interlock_decisions WHERE review_id = ? ORDER BY created_at, id",
+                    (review_id,),
+                )
+            payload = self._payload(built, row, decisions)
+            events: list[str] = []
+            if payload is not _SKIP:
+                events = self._stream(built, payload, thread_id, info.agent, on)
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "UPDATE interlock_reviews SET resumed_at = ? "
+                    "WHERE id = ? AND resumed_at IS NULL",
+                    (self.clock(), review_id),
+                )
+            result = self._settle(built, thread_id, info.graph, info.agent, info.requester, events)
+            if result.review_ids:
+                with self.db.connection() as conn:
+                    conn.execute(
+                        "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
+                        (result.review_ids[0], review_id),
+                    )
+            return result
+
+    def _payload(
+        self, built: BuiltGraph, row: Mapping[str, Any], decisions: list[dict[str, Any]]
+    ) -> Any:
+        live = live_interrupts(built.graph.checkpointer, row["thread_id"])
+        iid = row["interrupt_id"]
+        if iid not in live.interrupts:
+            # The answer was already taken in (a resume that died mid-run): carry on from the
+            # latest checkpoint; the execution ledger keeps every action to at most once.
+            state = built.graph.get_state({"configurable": {"thread_id": row["thread_id"]}})
+            return None if state.next and not state.interrupts else _SKIP
+        by_action: dict[int, dict[str, Any]] = {}
+        approvers: dict[int, list[str]] = {}
+        for d in decisions:
+            i = int(d["action_index"])
+            if d["type"] == "approve":
+                approvers.setdefault(i, []).append(d["reviewer"])
+            if d["settles"]:
+                by_action[i] = json.loads(d["payload"])
+        for i, names in approvers.items():
+            if by_action[i].get("type") == "approve":
+                by_action[i] = {**by_action[i], "reviewer": ", ".join(names)}
+        count = int(row["action_count"])
+        missing = [i for i in range(count) if i not in by_action]
+        if missing:
+            msg = f"review {row['id']} is settled but action(s) {missing} have no decision"
+            raise ConfigError(msg)
+        return Command(resume={iid: {"decisions": [by_action[i] for i in range(count)]}})
+
+    def _pending_ids(self, conn: Conn, thread_id: str) -> tuple[str, ...]:
+        rows = conn.all(
+            "SELECT id FROM interlock_reviews WHERE thread_id = ? AND status = 'pending' "
+            "AND kind = 'review' ORDER BY created_at, id",
+            (thread_id,),
+        )
+        return tuple(r["id"] for r in rows)
+
+    def _settle(
+        self,
+        built: BuiltGraph,
+        thread_id: str,
+        graph: str,
+        agent: str | None,
+        requester: str | None,
+        events: list[str],
+    ) -> RunResult:
+        """Register what the thread stopped at; mark rows whose interrupt is gone."""
+        cfg: Any = {"configurable": {"thread_id": thread_id}}
+        snap = built.graph.get_state(cfg)
+        found: list[tuple[str, str, Any]] = []
+        for task in snap.tasks:
+            ns = ""
+            if isinstance(task.state, dict):
+                ns = str((task.state.get("configurable") or {}).get("checkpoint_ns") or "")
+            found.extend((ns, i.id, i.value) for i in task.interrupts)
+        checkpoint_id = (snap.config.get("configurable") or {}).get("checkpoint_id")
+        now = self.clock()
+        with self.db.transaction() as conn:
+            ids = register_interrupts(
+                conn,
+                self.audit,
+                self.policy,
+                thread_id=thread_id,
+                graph=graph,
+                checkpoint_id=checkpoint_id,
+                interrupts=found,
+                agent=agent,
+                requester=requester,
+                now=now,
+            )
+            cancel_stale(conn, self.audit, thread_id, {iid for _, iid, _ in found}, now)
+            doubt = conn.scalar(
+                "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
+                "AND status = 'pending' AND kind = 'in_doubt'",
+                (thread_id,),
+            )
+        for rid in ids:
+            events.append(f"stopped for review {rid}")
+        status: ThreadStatus = (
+            "pending" if ids else "in_doubt" if doubt else "running" if snap.next else "done"
+        )
+        messages = (snap.values or {}).get("messages") or []
+        return RunResult(
+            ran=True,
+            events=tuple(events),
+            review_ids=tuple(ids),
+            thread_status=status,
+            final_message=final_message(messages) if status == "done" else None,
+        )
+
+
+_SKIP: Any = object()

@@ -1,0 +1,172 @@
+"""Which graph a thread runs: registry keys and `module:attr` factories.
+
+A thread records the name of its graph and the options it was started with, so any process
+(a CLI call, a worker on another machine) can rebuild the same graph and resume it. A name
+is either a registry key (`ops_agent`, or one passed to `Runtime.open(graphs=...)`) or
+`package.module:attr`, where `attr` is a factory with this signature::
+
+    def factory(*, checkpointer, policy, approvals, ledger, audit, issue_on_resume, options):
+        return something_with(.graph, .gate)   # e.g. interlock.graphs.ops_agent.OpsAgent
+
+The runtime needs the gate as well as the compiled graph: the decision service re-assesses
+edits with it, and it must run in strict mode (`issue_on_resume=False`), where only the
+decision service mints approvals. A factory that ignores that flag is refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate
+from interlock.risk import Policy, canonical_json
+from interlock.risk.errors import ConfigError
+
+__all__ = ["BuiltGraph", "GraphFactory", "GraphRegistry", "ops_agent_factory"]
+
+
+class _HasGraphAndGate(Protocol):
+    @property
+    def graph(self) -> Any: ...
+
+    @property
+    def gate(self) -> Gate: ...
+
+
+GraphFactory = Callable[..., _HasGraphAndGate]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuiltGraph:
+    """A compiled graph on the runtime's checkpointer, with its gate."""
+
+    name: str
+    graph: Any
+    gate: Gate
+
+
+def ops_agent_factory(
+    *,
+    checkpointer: BaseCheckpointSaver[str],
+    policy: Policy,
+    approvals: ApprovalStore,
+    ledger: ExecutionLedger,
+    audit: AuditSink,
+    issue_on_resume: bool,
+    options: Mapping[str, Any],
+) -> _HasGraphAndGate:
+    """The PocketOS ops agent. Options: `infra` (path of the simulated infrastructure file;
+    default `INTERLOCK_OPS_INFRA` or `.interlock/ops-infra.json`), `model` (a model string)."""
+    from interlock.graphs import Infra
+    from interlock.graphs.ops_agent import build_ops_agent
+
+    infra = options.get("infra")
+    return build_ops_agent(
+        options.get("model"),
+        infra=Infra(Path(str(infra))) if infra else None,
+        policy=policy,
+        checkpointer=checkpointer,
+        approvals=approvals,
+        ledger=ledger,
+        audit=audit,
+        issue_on_resume=issue_on_resume,
+    )
+
+
+BUILTIN: Mapping[str, GraphFactory] = {"ops_agent": ops_agent_factory}
+
+
+class GraphRegistry:
+    """Resolves graph names to factories and keeps one built graph per name and options."""
+
+    def __init__(
+        self,
+        *,
+        checkpointer: Callable[[], BaseCheckpointSaver[str]],
+        policy: Policy,
+        approvals: ApprovalStore,
+        ledger: ExecutionLedger,
+        audit: AuditSink,
+        extra: Mapping[str, GraphFactory] | None = None,
+    ) -> None:
+        self._checkpointer = checkpointer
+        self._stores = {"policy": policy, "approvals": approvals, "ledger": ledger, "audit": audit}
+        self._factories: dict[str, GraphFactory] = {**BUILTIN, **dict(extra or {})}
+        self._built: dict[tuple[str, str], BuiltGraph] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def register(self, name: str, factory: GraphFactory) -> None:
+        self._factories[name] = factory
+
+    def factory(self, name: str) -> GraphFactory:
+        found = self._factories.get(name)
+        if found is not None:
+            return found
+        if ":" not in name:
+            msg = (
+                f"unknown graph {name!r}. Use a registered name ({', '.join(self.names())}) "
+                "or 'package.module:factory'."
+            )
+            raise ConfigError(msg)
+        module, _, attr = name.partition(":")
+        try:
+            target: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError) as exc:
+            msg = f"cannot load graph factory {name!r}: {type(exc).__name__}: {exc}"
+            raise ConfigError(msg) from None
+        if not callable(target) or hasattr(target, "invoke"):
+            msg = (
+                f"{name!r} is not a graph factory: the runtime needs a function "
+                "factory(*, checkpointer, policy, approvals, ledger, audit, issue_on_resume, "
+                "options) returning an object with .graph and .gate, so that it can plug in "
+                "its durable stores."
+            )
+            raise ConfigError(msg)
+        factory: GraphFactory = target
+        return factory
+
+    def get(self, name: str, options: Mapping[str, Any] | None = None) -> BuiltGraph:
+        """The graph `name` built with `options`, built once per process."""
+        opts = dict(options or {})
+        key = (name, canonical_json(opts))
+        with self._lock:
+            found = self._built.get(key)
+            if found is not None:
+                return found
+            factory = self.factory(name)
+            try:
+                made = factory(
+                    checkpointer=self._checkpointer(),
+                    issue_on_resume=False,
+                    options=opts,
+                    **self._stores,
+                )
+            except ConfigError:
+                raise
+            except Exception as exc:
+                msg = f"graph factory {name!r} failed: {type(exc).__name__}: {exc}"
+                raise ConfigError(msg) from exc
+            gate = getattr(made, "gate", None)
+            if not isinstance(gate, Gate) or getattr(made, "graph", None) is None:
+                msg = f"graph factory {name!r} must return an object with .graph and .gate."
+                raise ConfigError(msg)
+            if gate.issue_on_resume:
+                msg = (
+                    f"graph factory {name!r} ignored issue_on_resume=False: the durable runtime "
+                    "needs strict mode, where only the decision service issues approvals."
+                )
+                raise ConfigError(msg)
+            built = BuiltGraph(name=name, graph=made.graph, gate=gate)
+            self._built[key] = built
+            return built

@@ -1,0 +1,316 @@
+"""The decision service: the ONLY writer of decisions.
+
+`decide()` takes the reviewer from authentication (a `Reviewer`), never from the payload
+(any `reviewer` key sent is replaced). It validates with the nodes' own rules, authorises
+(a role at or above the required rung; nobody approves their own run's action; N-of-M needs
+N different people), checks the review is current (still pending, not expired, its
+interrupt still live on the thread's latest checkpoint), then records the decision, issues
+the single-use approval bound to the action digest and writes the audit row in ONE
+transaction. Only the winner of that transaction resumes the thread, under the thread's
+claim, addressing the interrupt by id. Refusals change nothing; refusals that matter for
+oversight (authorisation, stale or replayed decisions) are audited as `decision_refused`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+from interlock.risk import Policy
+from interlock.risk.errors import (
+    AuthorizationError,
+    ConflictError,
+    DecisionError,
+    InterlockError,
+)
+from interlock.runtime._decide import Prepared, authorise, check_payload, commit, stale_message
+from interlock.runtime._reviews import REVIEW_COLUMNS, live_interrupts
+from interlock.runtime.audit import AuditLog
+from interlock.runtime.inbox import Inbox
+from interlock.runtime.reviewers import Reviewer
+from interlock.runtime.storage import Database
+
+if TYPE_CHECKING:
+    from interlock.runtime._engine import Engine, RunResult, Update
+
+__all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
+
+SYSTEM_ACTOR = "interlock-expiry"
+OutcomeStatus = Literal["resumed", "waiting", "escalated", "queued"]
+ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionOutcome:
+    review_id: str
+    thread_id: str
+    status: OutcomeStatus
+    """resumed; waiting (more approvals or actions to decide); escalated; queued (recorded,
+    a worker or the process holding the thread resumes it)."""
+    approvals: tuple[str, ...] = ()
+    next_review_id: str | None = None
+    thread_status: ThreadStatus = "pending"
+    events: tuple[str, ...] = ()
+    """Human lines: what the agent did after the decision."""
+    final_message: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.__dict__,
+            "approvals": list(self.approvals),
+            "events": list(self.events),
+            "notes": list(self.notes),
+        }
+
+
+def _integrity(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name in ("IntegrityError", "UniqueViolation") or "unique" in str(exc).lower()
+
+
+class DecisionService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        audit: AuditLog,
+        policy: Policy,
+        inbox: Inbox,
+        engine: Callable[[], Engine],
+        clock: Callable[[], datetime],
+        approval_ttl: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.db, self.audit, self.policy, self.inbox = db, audit, policy, inbox
+        self._engine, self.clock, self.approval_ttl = engine, clock, approval_ttl
+
+    # -- refusals ---------------------------------------------------------------------------
+    def _refuse(self, row: Mapping[str, Any], reviewer: Reviewer, exc: InterlockError) -> NoReturn:
+        self.audit.append(
+            "decision_refused",
+            actor=reviewer.name,
+            thread_id=row["thread_id"],
+            review_id=row["id"],
+            data={"error": type(exc).__name__, "reason": str(exc)},
+        )
+        raise exc
+
+    def _row(self, review_id: Any) -> dict[str, Any]:
+        if not isinstance(review_id, str):
+            msg = f"a review id is text such as 'rv-3f9a2c1b7e20', got {type(review_id).__name__}."
+            raise DecisionError(msg)
+        with self.db.connection() as conn:
+            return self.inbox.row(conn, review_id)
+
+    # -- deciding ---------------------------------------------------------------------------
+    def decide(
+        self,
+        review_id: str,
+        decision: Any,
+        *,
+        reviewer: Reviewer,
+        action: int = 0,
+        resume: bool = True,
+        on_update: Update | None = None,
+    ) -> DecisionOutcome:
+        """Decide one action of a review (`action` counts from 0)."""
+        if isinstance(action, bool) or not isinstance(action, int):
+            msg = f"action is the index of an action (0, 1, ...), got {action!r}."
+            raise DecisionError(msg)
+        return self._decide(review_id, {action: decision}, reviewer, resume, on_update)
+
+    def decide_all(
+        self,
+        review_id: str,
+        decisions: Sequence[Any],
+        *,
+        reviewer: Reviewer,
+        resume: bool = True,
+        on_update: Update | None = None,
+    ) -> DecisionOutcome:
+        """Decide every action of a review at once, in order, in one transaction."""
+        if not isinstance(decisions, list | tuple):
+            got = type(decisions).__name__
+            msg = f"decide_all takes a list with one decision per action, got {got}."
+            raise DecisionError(msg)
+        row = self._row(review_id)
+        if len(decisions) != int(row["action_count"]):
+            msg = (
+                f"review {row['id']} holds {row['action_count']} action(s) and needs one "
+                f"decision each, in order; received {len(decisions)}."
+            )
+            raise DecisionError(msg)
+        return self._decide(row["id"], dict(enumerate(decisions)), reviewer, resume, on_update)
+
+    def _prepare(
+        self, request: Mapping[str, Any], index: int, raw: Any, reviewer: Reviewer
+    ) -> Prepared:
+        from interlock.nodes import validate_decision
+
+        raw = check_payload(raw)
+        if isinstance(raw, Mapping):
+            raw = {k: v for k, v in raw.items() if k != "reviewer"}  # identity is not input
+        decision = dict(validate_decision(request, raw, index=index))  # type: ignore[arg-type]
+        decision["reviewer"] = reviewer.name
+        action = request["action_requests"][index]
+        if action.get("digest"):
+            decision.setdefault("digest", action["digest"])
+        return Prepared(index=index, decision=decision, action=action)
+
+    def _decide(
+        self,
+        review_id: str,
+        items: Mapping[int, Any],
+        reviewer: Reviewer,
+        resume: bool,
+        on: Update | None,
+    ) -> DecisionOutcome:
+        who: object = reviewer  # callers outside mypy may pass anything
+        if not isinstance(who, Reviewer):
+            msg = "a decision needs an authenticated Reviewer (rt.reviewers.authenticate)."
+            raise AuthorizationError(msg)
+        row = self._row(review_id)
+        if row["kind"] == "in_doubt":
+            msg = (
+                f"review {row['id']} is an execution in doubt, not a proposal: say what happened "
+                f"with `interlock resolve {row['id']} --ran|--did-not-run`."
+            )
+            raise DecisionError(msg)
+        if row["status"] != "pending":
+            with self.db.connection() as conn:
+                self._refuse(row, reviewer, ConflictError(stale_message(conn, row)))
+        request = json.loads(row["payload"])
+        prepared = [self._prepare(request, i, raw, reviewer) for i, raw in sorted(items.items())]
+        for p in prepared:
+            try:
+                authorise(self.policy, row, p, reviewer)
+            except AuthorizationError as exc:
+                self._refuse(row, reviewer, exc)
+        now = self.clock()
+        expires = self.inbox.summary(row["id"]).expires_at
+        if expires is not None and now >= expires:
+            msg = (
+                f"review {row['id']} expired at {expires.isoformat()}; it is escalated or "
+                "denied by expiry and cannot be decided any more."
+            )
+            self._refuse(row, reviewer, ConflictError(msg))
+        engine = self._engine()
+        live = live_interrupts(engine.db.checkpointer(), row["thread_id"])
+        if row["interrupt_id"] not in live.interrupts:
+            msg = (
+                f"review {row['id']} is no longer current: thread {row['thread_id']} moved on "
+                "(its interrupt is not pending on the latest checkpoint). Nothing was changed; "
+                "run `interlock pending` for what is open now."
+            )
+            self._refuse(row, reviewer, ConflictError(msg))
+        from interlock.runtime._edits import plan_edit
+
+        prepared = [
+            p
+            if p.decision["type"] != "edit"
+            else Prepared(
+                index=p.index,
+                decision=p.decision,
+                action=p.action,
+                edit=plan_edit(engine, self.policy, row, request, p, reviewer),
+            )
+            for p in prepared
+        ]
+        try:
+            with self.db.transaction() as conn:
+                done = commit(
+                    conn,
+                    self.audit,
+                    row,
+                    prepared,
+                    reviewer,
+                    now=now,
+                    approval_ttl=self.approval_ttl,
+                )
+        except (ConflictError, AuthorizationError) as exc:
+            self._refuse(row, reviewer, exc)
+        except Exception as exc:
+            if not _integrity(exc):
+                raise
+            msg = f"another decision on review {row['id']} won the race; yours was not applied."
+            self._refuse(row, reviewer, ConflictError(msg))
+        notes = tuple(
+            f"{p.action.get('name')}: the edited action goes back to review: {p.edit.why}"
+            for p in prepared
+            if p.edit is not None and p.edit.why
+        )
+        base = DecisionOutcome(
+            review_id=row["id"],
+            thread_id=row["thread_id"],
+            status="waiting",
+            approvals=done.approvals,
+            notes=notes,
+        )
+        if not done.settled:
+            return base
+        if not resume:
+            return _replace(base, status="queued", thread_status="pending")
+        status: OutcomeStatus = "escalated" if done.escalated else "resumed"
+        return self.carry(base, status, on)
+
+    def carry(
+        self, base: DecisionOutcome, status: OutcomeStatus, on: Update | None
+    ) -> DecisionOutcome:
+        result: RunResult = self._engine().resume(base.review_id, on)
+        if result.busy or not result.ran:
+            return _replace(
+                base, status="queued", thread_status="running" if result.busy else "pending"
+            )
+        return _replace(
+            base,
+            status=status,
+            next_review_id=result.review_ids[0] if result.review_ids else None,
+            thread_status=result.thread_status,
+            events=result.events,
+            final_message=result.final_message,
+        )
+
+    # -- for workers ------------------------------------------------------------------------
+    def resume(self, review_id: str, *, on_update: Update | None = None) -> DecisionOutcome:
+        """Carry a settled review into its thread (what a worker does with a queued one)."""
+        row = self._row(review_id)
+        base = DecisionOutcome(review_id=row["id"], thread_id=row["thread_id"], status="queued")
+        return self.carry(base, "resumed", on_update)
+
+    def resume_due(self, *, limit: int = 100) -> list[DecisionOutcome]:
+        """Resume settled reviews whose thread has not run on yet, oldest first."""
+        with self.db.connection() as conn:
+            rows = conn.all(
+                "SELECT id FROM interlock_reviews WHERE resumed_at IS NULL "
+                "AND status IN ('decided', 'escalated', 'expired') ORDER BY decided_at LIMIT ?",
+                (limit,),
+            )
+        return [self.resume(r["id"]) for r in rows]
+
+    def expire_due(self, now: datetime | None = None, *, limit: int = 100) -> list[DecisionOutcome]:
+        from interlock.runtime._expiry import expire_due
+
+        return expire_due(self, now or self.clock(), limit)
+
+    def resolve(self, review_id: str, *, ran: bool, reviewer: Reviewer, note: str = "") -> str:
+        from interlock.runtime._expiry import resolve_in_doubt
+
+        return resolve_in_doubt(self, review_id, ran=ran, reviewer=reviewer, note=note)
+
+    def rows_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        with self.db.connection() as conn:
+            return conn.all(
+                f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE status = 'pending' "
+                "AND kind = 'review' AND expires_at IS NOT NULL AND expires_at <= ? "
+                "ORDER BY expires_at LIMIT ?",
+                (now, limit),
+            )
+
+
+def _replace(base: DecisionOutcome, **changes: Any) -> DecisionOutcome:
+    from dataclasses import replace
+
+    return replace(base, **changes)

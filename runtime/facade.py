@@ -1,0 +1,234 @@
+"""`Runtime`: one object for everything durable, opened from one URL.
+
+    with Runtime.open() as rt:                       # INTERLOCK_DATABASE_URL or the default
+        run = rt.run("ops_agent", "Staging deploys fail with 401...")
+        (review,) = rt.inbox.pending()
+        me = rt.reviewers.authenticate("sre-lead-demo", "demo")
+        out = rt.decisions.decide(review.id, {"type": "reject", "message": "..."}, reviewer=me)
+
+`open` runs the migrations (idempotent), builds the checkpointer on the same pool, the
+durable stores, the audit log, the reviewers file and the policy. Graphs run in strict mode
+(`issue_on_resume=False`): approvals come only from the decision service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from interlock.risk import Policy, default_policy, load_policy
+from interlock.risk.errors import ConflictError
+from interlock.runtime.audit import AuditLog
+from interlock.runtime.decisions import DecisionService
+from interlock.runtime.inbox import Inbox
+from interlock.runtime.migrations import upgrade_database
+from interlock.runtime.reviewers import Reviewers
+from interlock.runtime.settings import Settings
+from interlock.runtime.stops import StopSwitch
+from interlock.runtime.storage import Database, open_database
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from interlock.runtime._engine import Engine, Update
+    from interlock.runtime._registry import BuiltGraph, GraphFactory
+
+__all__ = ["RunOutcome", "Runtime"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOutcome:
+    """What a new run did, and where it stopped."""
+
+    thread_id: str
+    graph: str
+    status: Literal["pending", "done", "running", "in_doubt"]
+    review_ids: tuple[str, ...] = ()
+    """The reviews the thread stopped at (registered in the inbox)."""
+    events: tuple[str, ...] = ()
+    final_message: str | None = None
+
+    @property
+    def review_id(self) -> str | None:
+        return self.review_ids[0] if self.review_ids else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "review_ids": list(self.review_ids), "events": list(self.events)}
+
+
+class Runtime:
+    """The durable oversight runtime on one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        policy: Policy,
+        reviewers: Reviewers,
+        graphs: Mapping[str, GraphFactory] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        approval_ttl: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.db = db
+        self.url = db.url
+        self.policy = policy
+        self.reviewers = reviewers
+        self.clock = clock
+        self.audit = AuditLog(db)
+        self.inbox = Inbox(db, policy, self.checkpointer, clock, self.audit)
+        self.stops = StopSwitch(db, self.audit)
+        self._graphs = dict(graphs or {})
+        self._engine: Engine | None = None
+        self.decisions = DecisionService(
+            db=db,
+            audit=self.audit,
+            policy=policy,
+            inbox=self.inbox,
+            engine=self.engine,
+            clock=clock,
+            approval_ttl=approval_ttl,
+        )
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        policy: Policy | None = None,
+        reviewers_path: str | Path | None = None,
+        graphs: Mapping[str, GraphFactory] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        approval_ttl: timedelta = timedelta(hours=1),
+        create: bool = True,
+    ) -> Runtime:
+        """Open `url` (default: settings), migrate it, and load the policy and reviewers.
+
+        `graphs` adds graph factories by name (see `interlock.runtime._registry`). With
+        `create=False` a missing SQLite file is an error instead of a new database.
+        """
+        settings = Settings.from_env()
+        if policy is None:
+            policy = load_policy(settings.policy) if settings.policy else default_policy()
+        reviewers = Reviewers.load(Path(reviewers_path) if reviewers_path else settings.reviewers)
+        db = open_database(url or settings.database_url, create=create)
+        try:
+            upgrade_database(db)
+            db.checkpointer()
+        except BaseException:
+            db.close()
+            raise
+        return cls(
+            db,
+            policy=policy,
+            reviewers=reviewers,
+            graphs=graphs,
+            clock=clock or _utcnow,
+            approval_ttl=approval_ttl,
+        )
+
+    def checkpointer(self) -> BaseCheckpointSaver[str]:
+        """The LangGraph saver on the same database (and, on Postgres, the same pool)."""
+        return self.db.checkpointer()
+
+    def engine(self) -> Engine:
+        """Runs and resumes threads (built on first use: it loads LangGraph)."""
+        if self._engine is None:
+            from interlock.runtime._approvals import (
+                DurableApprovalStore,
+                DurableAuditSink,
+                DurableExecutionLedger,
+            )
+            from interlock.runtime._engine import Engine
+            from interlock.runtime._registry import GraphRegistry
+
+            approvals = DurableApprovalStore(self.db)
+            ledger = DurableExecutionLedger(self.db, self.audit, self.policy)
+            registry = GraphRegistry(
+                checkpointer=self.checkpointer,
+                policy=self.policy,
+                approvals=approvals,
+                ledger=ledger,
+                audit=DurableAuditSink(self.audit, "agent"),
+                extra=self._graphs,
+            )
+            self._engine = Engine(
+                db=self.db,
+                audit=self.audit,
+                policy=self.policy,
+                registry=registry,
+                approvals=approvals,
+                ledger=ledger,
+                clock=self.clock,
+            )
+        return self._engine
+
+    def graph(self, name: str, options: Mapping[str, Any] | None = None) -> BuiltGraph:
+        """The compiled graph `name` (with its gate) as this runtime runs it."""
+        return self.engine().registry.get(name, options)
+
+    def register_graph(self, name: str, factory: GraphFactory) -> None:
+        self._graphs[name] = factory
+        if self._engine is not None:
+            self._engine.registry.register(name, factory)
+
+    def run(
+        self,
+        graph_name: str,
+        user_request: str,
+        *,
+        thread_id: str | None = None,
+        agent: str | None = None,
+        requester: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        on_update: Update | None = None,
+    ) -> RunOutcome:
+        """Start a gated graph thread on `user_request`; register any review it stops at.
+
+        `options` are kept with the thread and given to the graph factory again whenever
+        another process rebuilds the graph to resume it (e.g. the ops agent's `infra` file).
+        `on_update(node, update)` sees each step as it happens (the demo prints them).
+        """
+        thread = thread_id or f"{graph_name.split(':')[-1]}-{uuid.uuid4().hex[:10]}"
+        result = self.engine().start(
+            thread_id=thread,
+            graph=graph_name,
+            options=dict(options or {}),
+            text=user_request,
+            agent=agent,
+            requester=requester,
+            on=on_update,
+        )
+        if result.busy:
+            msg = f"thread {thread!r} is being run by another process right now; try again later."
+            raise ConflictError(msg)
+        return RunOutcome(
+            thread_id=thread,
+            graph=graph_name,
+            status=result.thread_status,
+            review_ids=result.review_ids,
+            events=result.events,
+            final_message=result.final_message,
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

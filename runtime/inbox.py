@@ -1,0 +1,428 @@
+"""The review inbox: the read side. Lists come from `interlock_reviews` in SQL only (the
+partial index on pending rows), never from scanning checkpoints.
+
+A pending row always stands for a live interrupt on its thread's latest checkpoint: rows
+are written after the graph stopped, the decision service re-checks that the interrupt is
+still live before accepting a decision, and `reconcile()` cancels rows whose interrupt went
+away behind the runtime's back (and registers live interrupts that have no row). Rows of
+kind `in_doubt` are the exception: they stand for an execution whose outcome is unknown,
+waiting for a human to say what happened (`DecisionService.resolve`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from interlock.risk import LEVELS, Policy
+from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.runtime._db import Conn, from_db_ts
+from interlock.runtime._reviews import REVIEW_COLUMNS, reconcile
+from interlock.runtime._timeline import TimelineEntry, timeline
+from interlock.runtime.audit import AuditLog
+from interlock.runtime.reviewers import Reviewer
+from interlock.runtime.storage import Database
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from interlock.nodes import ReviewRequest
+
+__all__ = [
+    "DecisionRow",
+    "Inbox",
+    "ReconcileResult",
+    "ReviewDetail",
+    "ReviewSummary",
+    "TimelineEntry",
+]
+
+ReviewStatus = Literal["pending", "decided", "expired", "escalated", "cancelled", "in_doubt"]
+SortKey = Literal["urgency", "age", "expiry", "level"]
+_LEVEL_ORDER = (
+    "CASE level WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+)
+_SORTS: Mapping[str, str] = {
+    "urgency": f"{_LEVEL_ORDER}, (expires_at IS NULL), expires_at, created_at, id",
+    "age": "created_at, id",
+    "expiry": "(expires_at IS NULL), expires_at, created_at, id",
+    "level": f"{_LEVEL_ORDER}, created_at, id",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewSummary:
+    """One row of the inbox."""
+
+    id: str
+    thread_id: str
+    graph: str
+    status: ReviewStatus
+    level: str
+    score: int
+    tool: str
+    target: str
+    environment: str | None
+    agent: str | None
+    requester: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    required_roles: tuple[str, ...]
+    required_count: int
+    approvals: tuple[str, ...]
+    """Reviewers who approved so far (N-of-M progress)."""
+    escalated_to: str | None
+    action_count: int
+    kind: str = "review"
+    """`review` (a live interrupt) or `in_doubt` (an execution whose outcome is unknown)."""
+    round: int = 1
+    outcome: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    next_review_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        for key in ("created_at", "expires_at", "decided_at"):
+            out[key] = out[key].isoformat() if out[key] else None
+        out["required_roles"] = list(self.required_roles)
+        out["approvals"] = list(self.approvals)
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionRow:
+    """One recorded decision (the decision service is its only writer)."""
+
+    id: str
+    review_id: str
+    action_index: int
+    reviewer: str
+    type: str
+    settles: bool
+    """True when this decision settled its action (the last approval of N, or any other)."""
+    digest: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "created_at": self.created_at.isoformat()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewDetail:
+    summary: ReviewSummary
+    request: ReviewRequest
+    """The interrupt payload (for an in-doubt row: what is known about the execution)."""
+    decisions: tuple[DecisionRow, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary.to_dict(),
+            "request": dict(self.request),
+            "decisions": [d.to_dict() for d in self.decisions],
+            "timeline": [t.to_dict() for t in self.timeline],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileResult:
+    cancelled: tuple[str, ...] = ()
+    """Pending rows whose interrupt was no longer live."""
+    registered: tuple[str, ...] = ()
+    """Live review interrupts that had no row."""
+
+
+def summary_of(row: Mapping[str, Any], approvals: Sequence[str] = ()) -> ReviewSummary:
+    created = from_db_ts(row["created_at"])
+    assert created is not None
+    status = row["status"]
+    if row["kind"] == "in_doubt" and status == "pending":
+        status = "in_doubt"
+    return ReviewSummary(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        graph=row["graph"] or "",
+        status=status,
+        level=row["level"],
+        score=int(row["score"] or 0),
+        tool=row["tool"],
+        target=row["target"] or "",
+        environment=row["environment"],
+        agent=row["agent"],
+        requester=row["requester"],
+        created_at=created,
+        expires_at=from_db_ts(row["expires_at"]),
+        required_roles=tuple(json.loads(row["required_roles"] or "[]")),
+        required_count=int(row["required_count"]),
+        approvals=tuple(approvals),
+        escalated_to=row["escalated_to"],
+        action_count=int(row["action_count"]),
+        kind=row["kind"],
+        round=int(row["round"]),
+        outcome=row["outcome"],
+        decided_by=row["decided_by"],
+        decided_at=from_db_ts(row["decided_at"]),
+        next_review_id=row["next_review_id"],
+    )
+
+
+def approvals_of(conn: Conn, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Who approved each review so far, in order."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = conn.all(
+        f"SELECT review_id, reviewer FROM interlock_decisions WHERE review_id IN ({marks}) "
+        "AND type = 'approve' ORDER BY created_at, id",
+        tuple(ids),
+    )
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        names = out.setdefault(r["review_id"], [])
+        if r["reviewer"] not in names:
+            names.append(r["reviewer"])
+    return out
+
+
+def rung_of(policy: Policy, roles: Sequence[str]) -> int:
+    ranks = [policy.rank(r) for r in roles if policy.rank(r) >= 0]
+    return min(ranks) if ranks else (1000 if roles else 0)
+
+
+class Inbox:
+    """Pending reviews, filtered and sorted in SQL; one review in full."""
+
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        checkpointer: Callable[[], BaseCheckpointSaver[str]],
+        clock: Callable[[], datetime],
+        audit: AuditLog,
+    ) -> None:
+        self.db, self.policy, self._checkpointer, self.clock = db, policy, checkpointer, clock
+        self.audit = audit
+
+    def _where(
+        self,
+        *,
+        level: str | Sequence[str] | None,
+        environment: str | None,
+        tool: str | None,
+        role: str | None,
+        reviewer: Reviewer | None,
+        expiring_within: timedelta | None,
+        min_age: timedelta | None,
+        thread_id: str | None,
+    ) -> tuple[str, list[Any]]:
+        where: list[str] = ["status = 'pending'"]
+        params: list[Any] = []
+        if level is not None:
+            wanted = [level] if isinstance(level, str) else list(level)
+            bad = [lv for lv in wanted if lv not in LEVELS]
+            if bad or not wanted:
+                msg = f"unknown level(s) {bad or wanted}; choose from {', '.join(LEVELS)}."
+                raise ConfigError(msg)
+            where.append(f"level IN ({', '.join('?' for _ in wanted)})")
+            params += wanted
+        for column, value in (
+            ("environment", environment),
+            ("tool", tool),
+            ("thread_id", thread_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        roles = [role] if role is not None else list(reviewer.roles) if reviewer else []
+        if role is not None or reviewer is not None:
+            ors = []
+            for r in roles:
+                rank = self.policy.rank(r)
+                if rank >= 0:
+                    ors.append("rung <= ?")
+                    params.append(rank)
+                ors.append("required_roles LIKE ?")
+                params.append(f'%"{r}"%')
+            where.append(f"({' OR '.join(ors) or '1 = 0'})")
+        if reviewer is not None:
+            where.append("coalesce(requester, '') <> ? AND coalesce(agent, '') <> ?")
+            params += [reviewer.name, reviewer.name]
+            where.append(
+                "NOT EXISTS (SELECT 1 FROM interlock_decisions d "
+                "WHERE d.review_id = interlock_reviews.id AND d.reviewer = ?)"
+            )
+            params.append(reviewer.name)
+        now = self.clock()
+        if expiring_within is not None:
+            where.append("expires_at IS NOT NULL AND expires_at <= ?")
+            params.append(now + expiring_within)
+        if min_age is not None:
+            where.append("created_at <= ?")
+            params.append(now - min_age)
+        return " AND ".join(where), params
+
+    def pending(
+        self,
+        *,
+        level: str | Sequence[str] | None = None,
+        environment: str | None = None,
+        tool: str | None = None,
+        role: str | None = None,
+        reviewer: Reviewer | None = None,
+        expiring_within: timedelta | None = None,
+        min_age: timedelta | None = None,
+        sort: SortKey = "urgency",
+        limit: int = 200,
+        offset: int = 0,
+        thread_id: str | None = None,
+    ) -> list[ReviewSummary]:
+        """Pending reviews (and in-doubt executions), most urgent first by default:
+        critical first, then the soonest expiry, then the oldest."""
+        if sort not in _SORTS:
+            msg = f"unknown sort {sort!r}; choose from {', '.join(_SORTS)}."
+            raise ConfigError(msg)
+        if not (0 < limit <= 10_000) or offset < 0:
+            msg = f"limit must be 1-10000 and offset >= 0, got limit={limit}, offset={offset}."
+            raise ConfigError(msg)
+        where, params = self._where(
+            level=level,
+            environment=environment,
+            tool=tool,
+            role=role,
+            reviewer=reviewer,
+            expiring_within=expiring_within,
+            min_age=min_age,
+            thread_id=thread_id,
+        )
+        with self.db.snapshot() as conn:
+            rows = conn.all(
+                f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE {where} "
+                f"ORDER BY {_SORTS[sort]} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+            approved = approvals_of(conn, [r["id"] for r in rows])
+        return [summary_of(r, approved.get(r["id"], ())) for r in rows]
+
+    def count(
+        self,
+        *,
+        level: str | Sequence[str] | None = None,
+        environment: str | None = None,
+        tool: str | None = None,
+        role: str | None = None,
+        reviewer: Reviewer | None = None,
+        expiring_within: timedelta | None = None,
+        min_age: timedelta | None = None,
+        thread_id: str | None = None,
+        **_ignored: Any,
+    ) -> int:
+        """How many reviews `pending()` would list with the same filters (sort/limit ignored)."""
+        where, params = self._where(
+            level=level,
+            environment=environment,
+            tool=tool,
+            role=role,
+            reviewer=reviewer,
+            expiring_within=expiring_within,
+            min_age=min_age,
+            thread_id=thread_id,
+        )
+        with self.db.connection() as conn:
+            return int(
+                conn.scalar(f"SELECT count(*) AS n FROM interlock_reviews WHERE {where}", params)
+            )
+
+    def row(self, conn: Conn, review_id: str) -> dict[str, Any]:
+        """The review row for an id or a unique prefix of one (at least 6 characters)."""
+        text = str(review_id).strip()
+        row = conn.one(f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id = ?", (text,))
+        if row is None and len(text) >= 6 and text.replace("-", "").isalnum():
+            found = conn.all(
+                f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id LIKE ? LIMIT 2",
+                (f"{text}%",),
+            )
+            row = found[0] if len(found) == 1 else None
+        if row is None:
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            msg = (
+                f"no review {shown!r}. List the open ones with `interlock pending` "
+                "and use an id from the first column."
+            )
+            raise NotFoundError(msg)
+        return row
+
+    def summary(self, review_id: str) -> ReviewSummary:
+        with self.db.connection() as conn:
+            row = self.row(conn, review_id)
+            return summary_of(row, approvals_of(conn, [row["id"]]).get(row["id"], ()))
+
+    def get(self, review_id: str) -> ReviewDetail:
+        """One review in full: its request, the decisions so far, and the thread's history."""
+        with self.db.snapshot() as conn:
+            row = self.row(conn, review_id)
+            rid = row["id"]
+            summary = summary_of(row, approvals_of(conn, [rid]).get(rid, ()))
+            decisions = tuple(
+                DecisionRow(
+                    id=d["id"],
+                    review_id=d["review_id"],
+                    action_index=int(d["action_index"]),
+                    reviewer=d["reviewer"],
+                    type=d["type"],
+                    settles=bool(d["settles"]),
+                    digest=d["digest"],
+                    payload=json.loads(d["payload"]),
+                    created_at=from_db_ts(d["created_at"]) or summary.created_at,
+                )
+                for d in conn.all(
+                    "SELECT id, review_id, action_index, reviewer, type, settles, digest, "
+                    "payload, created_at FROM interlock_decisions WHERE review_id = ? "
+                    "ORDER BY created_at, id",
+                    (rid,),
+                )
+            )
+            events = timeline(conn, self._checkpointer(), row["thread_id"])
+        request: ReviewRequest = json.loads(row["payload"])
+        return ReviewDetail(
+            summary=summary, request=request, decisions=decisions, timeline=tuple(events)
+        )
+
+    def can_decide(self, summary: ReviewSummary, reviewer: Reviewer) -> bool:
+        """The reviewer holds a role at or above the required rung, is not the requester
+        or the agent, and has not approved this review already."""
+        if summary.status not in ("pending", "in_doubt"):
+            return False
+        if reviewer.name in (summary.requester, summary.agent):
+            return False
+        if reviewer.name in summary.approvals:
+            return False
+        rung = rung_of(self.policy, summary.required_roles)
+        return any(
+            r in summary.required_roles or 0 <= rung <= self.policy.rank(r) for r in reviewer.roles
+        )
+
+    def reconcile(self, thread_id: str | None = None) -> ReconcileResult:
+        """Fix rows that no longer match their thread (one thread, or every thread with a
+        pending review): the only inbox call that reads checkpoints, one per thread."""
+        with self.db.connection() as conn:
+            if thread_id is not None:
+                threads = [thread_id]
+            else:
+                threads = [
+                    r["thread_id"]
+                    for r in conn.all(
+                        "SELECT DISTINCT thread_id FROM interlock_reviews "
+                        "WHERE status = 'pending' AND kind = 'review'"
+                    )
+                ]
+        saver = self._checkpointer()
+        with self.db.transaction() as conn:
+            cancelled, registered = reconcile(
+                conn, self.audit, self.policy, saver, threads, self.clock()
+            )
+        return ReconcileResult(cancelled=tuple(cancelled), registered=tuple(registered))
