@@ -10,6 +10,7 @@ alone, so any process can perform it.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ from interlock.runtime._locks import ThreadLocks
 from interlock.runtime._registry import BuiltGraph, GraphRegistry
 from interlock.runtime._reviews import (
     REVIEW_COLUMNS,
+    LiveState,
     cancel_stale,
     live_interrupts,
     register_interrupts,
@@ -38,7 +40,7 @@ from interlock.runtime._reviews import (
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.storage import Database
 
-__all__ = ["Engine", "RunResult", "ThreadInfo", "Update"]
+__all__ = ["Engine", "RunResult", "Snapshot", "ThreadInfo", "Update", "cancel_stale"]
 
 Update = Callable[[str, Any], None]
 ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
@@ -51,6 +53,17 @@ class ThreadInfo:
     options: dict[str, Any]
     agent: str | None
     requester: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """Where a thread stands after a run: what `_settle` registers and reports."""
+
+    checkpoint_id: str | None
+    interrupts: tuple[tuple[str, str, Any], ...]
+    """(checkpoint_ns, interrupt id, payload) of every live interrupt."""
+    next: tuple[str, ...]
+    messages: tuple[Any, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +96,29 @@ class Engine:
         self.db, self.audit, self.policy, self.registry = db, audit, policy, registry
         self.approvals, self.ledger, self.clock = approvals, ledger, clock
         self.locks = ThreadLocks(db)
+
+    # -- seams (a server-backed engine overrides these) ---------------------------------------
+    def new_thread_id(self, graph: str) -> str:
+        return f"{graph.split(':')[-1]}-{uuid.uuid4().hex[:10]}"
+
+    def live(self, thread_id: str) -> LiveState:
+        """The interrupts live on the thread's latest checkpoint (one indexed lookup)."""
+        return live_interrupts(self.db.checkpointer(), thread_id)
+
+    def snapshot(self, built: BuiltGraph, thread_id: str) -> Snapshot:
+        snap = built.graph.get_state({"configurable": {"thread_id": thread_id}})
+        found: list[tuple[str, str, Any]] = []
+        for task in snap.tasks:
+            ns = ""
+            if isinstance(task.state, dict):
+                ns = str((task.state.get("configurable") or {}).get("checkpoint_ns") or "")
+            found.extend((ns, i.id, i.value) for i in task.interrupts)
+        return Snapshot(
+            checkpoint_id=(snap.config.get("configurable") or {}).get("checkpoint_id"),
+            interrupts=tuple(found),
+            next=tuple(snap.next),
+            messages=tuple((snap.values or {}).get("messages") or ()),
+        )
 
     # -- reading ------------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadInfo | None:
@@ -267,12 +303,12 @@ class Engine:
     def _payload(
         self, built: BuiltGraph, row: Mapping[str, Any], decisions: list[dict[str, Any]]
     ) -> Any:
-        live = live_interrupts(built.graph.checkpointer, row["thread_id"])
+        live = self.live(row["thread_id"])
         iid = row["interrupt_id"]
         if iid not in live.interrupts:
             # The answer was already taken in (a resume that died mid-run): carry on from the
             # latest checkpoint; the execution ledger keeps every action to at most once.
-            state = built.graph.get_state({"configurable": {"thread_id": row["thread_id"]}})
+            state = self.snapshot(built, row["thread_id"])
             return None if state.next and not state.interrupts else _SKIP
         by_action: dict[int, dict[str, Any]] = {}
         approvers: dict[int, list[str]] = {}
@@ -310,15 +346,9 @@ class Engine:
         events: list[str],
     ) -> RunResult:
         """Register what the thread stopped at; mark rows whose interrupt is gone."""
-        cfg: Any = {"configurable": {"thread_id": thread_id}}
-        snap = built.graph.get_state(cfg)
-        found: list[tuple[str, str, Any]] = []
-        for task in snap.tasks:
-            ns = ""
-            if isinstance(task.state, dict):
-                ns = str((task.state.get("configurable") or {}).get("checkpoint_ns") or "")
-            found.extend((ns, i.id, i.value) for i in task.interrupts)
-        checkpoint_id = (snap.config.get("configurable") or {}).get("checkpoint_id")
+        snap = self.snapshot(built, thread_id)
+        found = list(snap.interrupts)
+        checkpoint_id = snap.checkpoint_id
         now = self.clock()
         with self.db.transaction() as conn:
             ids = register_interrupts(
@@ -344,7 +374,7 @@ class Engine:
         status: ThreadStatus = (
             "pending" if ids else "in_doubt" if doubt else "running" if snap.next else "done"
         )
-        messages = (snap.values or {}).get("messages") or []
+        messages = snap.messages
         return RunResult(
             ran=True,
             events=tuple(events),

@@ -27,7 +27,7 @@ from interlock.risk.errors import (
     InterlockError,
 )
 from interlock.runtime._decide import Prepared, authorise, check_payload, commit, stale_message
-from interlock.runtime._reviews import REVIEW_COLUMNS, live_interrupts
+from interlock.runtime._reviews import REVIEW_COLUMNS
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.inbox import Inbox
 from interlock.runtime.reviewers import Reviewer
@@ -198,7 +198,7 @@ class DecisionService:
             )
             self._refuse(row, reviewer, ConflictError(msg))
         engine = self._engine()
-        live = live_interrupts(engine.db.checkpointer(), row["thread_id"])
+        live = engine.live(row["thread_id"])
         if row["interrupt_id"] not in live.interrupts:
             msg = (
                 f"review {row['id']} is no longer current: thread {row['thread_id']} moved on "

@@ -13,7 +13,6 @@ durable stores, the audit log, the reviewers file and the policy. Graphs run in 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -197,8 +196,9 @@ class Runtime:
         another process rebuilds the graph to resume it (e.g. the ops agent's `infra` file).
         `on_update(node, update)` sees each step as it happens (the demo prints them).
         """
-        thread = thread_id or f"{graph_name.split(':')[-1]}-{uuid.uuid4().hex[:10]}"
-        result = self.engine().start(
+        engine = self.engine()
+        thread = thread_id or engine.new_thread_id(graph_name)
+        result = engine.start(
             thread_id=thread,
             graph=graph_name,
             options=dict(options or {}),
