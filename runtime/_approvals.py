@@ -269,11 +269,19 @@ class DurableExecutionLedger:
 
     def _open_review(self, conn: Conn, row: Mapping[str, Any], detail: str, now: datetime) -> None:
         origin = None
-        if row["review_id"]:
+        review_id = row["review_id"]
+        if not review_id and row["action_digest"]:
+            # An attempt opened without consuming (a retry): the approval still names it.
+            found = conn.one(
+                "SELECT review_id FROM interlock_approvals WHERE digest = ?",
+                (row["action_digest"],),
+            )
+            review_id = found["review_id"] if found else None
+        if review_id:
             origin = conn.one(
                 "SELECT id, level, score, environment, target, required_roles, required_count, "
                 "rung, payload, graph, agent, requester FROM interlock_reviews WHERE id = ?",
-                (row["review_id"],),
+                (review_id,),
             )
         thread = conn.one(
             "SELECT graph, agent, requester FROM interlock_threads WHERE thread_id = ?",
