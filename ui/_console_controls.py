@@ -12,14 +12,13 @@ from typing import Literal
 import streamlit as st
 
 from interlock.risk.errors import AuthorizationError, InterlockError
-from interlock.runtime import Reviewer
+from interlock.runtime import ADMIN_ROLE, Reviewer
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_render import esc, md
 from interlock.ui._console_state import get_runtime
 
 __all__ = ["ADMIN_ROLE", "render"]
 
-ADMIN_ROLE = "admin"
 Scope = Literal["agent", "environment"]
 _PENDING = "controls_pending"
 
@@ -86,7 +85,8 @@ def _confirm(reviewer: Reviewer) -> None:
             st.error(f"Not done: {esc(exc)}", icon="⚠️")
             return
         st.session_state.pop(_PENDING, None)
-        st.session_state["controls_done"] = f"{kind} {scope} {value}: done."
+        verb = "Stopped" if kind == "stop" else "Resumed"
+        st.session_state["controls_done"] = f"{verb} {scope} {value}; recorded in the audit log."
         st.rerun()
     if c2.button("Cancel", key="controls_cancel"):
         st.session_state.pop(_PENDING, None)

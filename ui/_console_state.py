@@ -14,12 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from interlock.risk import Policy, default_policy, load_policy
-from interlock.runtime import Settings
-
-try:
-    from interlock.runtime import Runtime  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # TEMPORARY until the runtime facade lands
-    from interlock.ui._console_interim import InterimRuntime as Runtime
+from interlock.runtime import Runtime, Settings
 
 __all__ = ["ConsoleKey", "console_key", "get_runtime"]
 

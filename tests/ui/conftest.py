@@ -6,16 +6,24 @@ the runtime (and its connection pool) of the test's own database before it is dr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import interlock.ui
-from interlock.runtime import Reviewers, open_database, upgrade_database
+from interlock.graphs import ScriptedChatModel, build_gated_graph, say
+from interlock.graphs.ops_agent import SCENARIO_REQUEST
+from interlock.nodes import gated
+from interlock.risk import Resource
+from interlock.runtime import Reviewers, Runtime, open_database, upgrade_database
 
 APP = Path(interlock.ui.__file__).parent / "console_app.py"
 PASSWORD = "correct horse battery"
@@ -61,6 +69,76 @@ def console_env(
     st.cache_resource.clear()
 
 
+# -- a small graph whose one call is given by the request, for varied inbox rows -----------
+
+
+def _tools() -> list[Any]:
+    from langchain_core.tools import tool
+
+    @tool
+    def restart_service(service: str, environment: str) -> str:
+        """Restart a service."""
+        return f"{service} restarted in {environment}"
+
+    @tool
+    def delete_volume(volume_id: str, environment: str) -> str:
+        """Delete a volume and what is stored on it."""
+        return f"{volume_id} deleted in {environment}"
+
+    @tool
+    def change_network(environment: str, ingress: str) -> str:
+        """Change who may reach an environment."""
+        return f"{environment} ingress now {ingress}"
+
+    def env(args: Mapping[str, Any]) -> str | None:
+        return str(args.get("environment") or "") or None
+
+    def volume(args: Mapping[str, Any]) -> Resource:
+        return Resource(type="volume", id=str(args.get("volume_id")))
+
+    return [
+        gated(restart_service, effects={"write"}, reversible=True, environment=env),
+        gated(
+            delete_volume,
+            effects={"delete", "destroy"},
+            reversible=False,
+            environment=env,
+            resource=volume,
+            preview=lambda a: f"deletes {a.get('volume_id')} in {a.get('environment')}",
+        ),
+        gated(change_network, effects={"network"}, reversible=True, environment=env),
+    ]
+
+
+def _propose(messages: Any) -> Any:
+    wanted = json.loads(str(messages[0].content))
+    return say(wanted.get("say", "Doing what was asked."), (wanted["tool"], wanted["args"]))
+
+
+def quick_factory(
+    *,
+    checkpointer: Any,
+    policy: Any,
+    approvals: Any,
+    ledger: Any,
+    audit: Any,
+    issue_on_resume: bool,
+    options: Mapping[str, Any],
+) -> Any:
+    """A graph that proposes exactly the call its request names (JSON), then says done."""
+    builder, gate = build_gated_graph(
+        ScriptedChatModel(steps=[_propose], final="Done."),
+        _tools(),
+        policy,
+        agent=str(options.get("agent") or "quick-agent"),
+        approvals=approvals,
+        ledger=ledger,
+        audit=audit,
+        issue_on_resume=issue_on_resume,
+    )
+    return SimpleNamespace(graph=builder.compile(checkpointer=checkpointer), gate=gate)
+
+
 class Console:
     """Drives the console app in AppTest for one test's database."""
 
@@ -82,6 +160,40 @@ class Console:
     def open(self, name: str, page: str) -> AppTest:
         """`name` signed in and switched to `page` (a file name such as `_console_audit.py`)."""
         return self.switch(self.sign_in(name), page)
+
+    def runtime(self) -> Runtime:
+        return Runtime.open(
+            self.env.url, reviewers_path=self.env.reviewers, graphs={"quick": quick_factory}
+        )
+
+    def pocketos(self) -> str:
+        """Run the PocketOS scenario; the id of the critical review it stops at."""
+        infra = self.env.reviewers.parent / f"infra-{uuid.uuid4().hex[:8]}.json"
+        with self.runtime() as rt:
+            out = rt.run("ops_agent", SCENARIO_REQUEST, options={"infra": str(infra)})
+        assert out.review_id, out
+        return out.review_id
+
+    def quick(self, tool: str, say_text: str = "Doing what was asked.", **args: Any) -> str:
+        """A review of one call of the small graph's `tool` with `args`."""
+        request = json.dumps({"tool": tool, "args": args, "say": say_text})
+        with self.runtime() as rt:
+            out = rt.run("quick", request, agent="quick-agent")
+        assert out.review_id, out
+        return out.review_id
+
+    @staticmethod
+    def register_quick() -> None:
+        """Let the console's own (cached) runtime rebuild the small graph to resume it."""
+        from interlock.ui._console_state import get_runtime
+
+        get_runtime().register_graph("quick", quick_factory)
+
+    def open_review(self, name: str, review_id: str) -> AppTest:
+        """`name` signed in, looking at review `review_id`."""
+        at = self.sign_in(name)
+        at.query_params["review"] = review_id
+        return self.switch(at, "_console_review.py")
 
     @staticmethod
     def switch(at: AppTest, page: str) -> AppTest:

@@ -28,3 +28,33 @@ def test_an_admin_must_name_the_target_and_give_a_reason_before_confirming(
     at.button(key="controls_cancel").click().run()
     assert not at.warning
     assert "Nothing is stopped" in console.texts(at)
+
+
+def test_an_admin_stops_and_resumes_an_agent_and_both_are_audited(console: Any) -> None:
+    at = console.open("ada", "_console_controls.py")
+    at.text_input(key="controls_value").input("ops-agent").run()
+    at.text_input(key="controls_reason").input("INC-42: deleting volumes").run()
+    at.button(key="controls_stop").click().run()
+    at.button(key="controls_confirm").click().run()
+    assert not at.exception
+    active = at.dataframe[0].value
+    assert list(active["stopped"]) == ["ops-agent"]
+    assert list(active["by"]) == ["ada"]
+    assert "Stopped agent ops\\-agent\\; recorded in the audit log\\." in console.texts(at)
+    at.button(key="controls_resume").click().run()
+    at.button(key="controls_confirm").click().run()
+    assert "Nothing is stopped" in console.texts(at)
+    with console.runtime() as rt:
+        events = [(r.event, r.actor) for r in rt.audit.rows()]
+        assert not rt.stops.active()
+    assert events == [("scope_stopped", "ada"), ("scope_resumed", "ada")]
+
+
+def test_a_stopped_environment_shows_for_everyone(console: Any) -> None:
+    with console.runtime() as rt:
+        ada = rt.reviewers.get("ada")
+        rt.stops.stop("environment", "production", by=ada, reason="freeze")
+    at = console.open("olivia", "_console_controls.py")
+    active = at.dataframe[0].value
+    assert (active.iloc[0]["scope"], active.iloc[0]["stopped"]) == ("environment", "production")
+    assert "Needs **admin**" in console.texts(at)

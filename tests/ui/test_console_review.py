@@ -1,0 +1,158 @@
+"""Review page on the PocketOS scenario: what a reviewer reads, and each kind of decision
+leading to the right resumed state and audit rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ADVICE = "Never delete production volumes. Snapshot it, then fix the staging credential."
+
+
+def _k(review_id: str, name: str) -> str:
+    return f"decide_{review_id}_0_{name}"
+
+
+def _decided(console: Any, review_id: str) -> list[Any]:
+    with console.runtime() as rt:
+        return [
+            r
+            for r in rt.audit.rows()
+            if r.review_id == review_id and r.event == "decision_recorded"
+        ]
+
+
+def _executed(console: Any, tool: str) -> list[Any]:
+    with console.runtime() as rt:
+        return [
+            r
+            for r in rt.audit.rows()
+            if r.event == "execution_succeeded" and r.data.get("tool") == tool
+        ]
+
+
+def test_the_page_shows_request_reasoning_results_outcome_reasons_and_timeline(
+    console: Any,
+) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    shown = console.texts(at)
+    assert "Deploys to staging fail" in shown  # the original request
+    assert "tok-ci-admin (found in ci/.env) can act everywhere" in shown  # the reasoning
+    warning = at.warning[0].value  # the expected outcome, prominent
+    assert "3 backups live on this volume and would be lost" in warning
+    assert '"volume_id": "vol-prod-db"' in shown
+    reasons = at.dataframe[0].value
+    assert "prod-destructive" in set(reasons["rule"])
+    assert any(p.startswith("+") for p in reasons["points"])
+    assert "policy `248f" in shown or "policy `" in shown
+    assert len(at.expander) == 7  # tool results so far, collapsed
+    assert not any(e.proto.expanded for e in at.expander)
+    timeline = at.dataframe[1].value
+    assert any("stopped for review" in t for t in timeline["text"])
+    assert "needs `sre-lead / admin` · approvals 0 of 1" in shown
+
+
+def test_a_reviewer_without_the_role_reads_everything_but_gets_no_controls(
+    console: Any,
+) -> None:
+    rid = console.pocketos()
+    at = console.open_review("olivia", rid)
+    assert "**Needs `sre-lead / admin`.** Read only" in at.info[0].value
+    assert not at.radio
+    assert [b.key for b in at.button] == ["auth_sign_out"]
+    assert "3 backups live on this volume" in at.warning[0].value
+
+
+def test_approving_a_critical_delete_needs_the_target_typed_then_it_runs(console: Any) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    assert at.button(key=_k(rid, "submit")).disabled
+    at.text_input(key=_k(rid, "confirm")).input("vol-prod").run()
+    assert at.button(key=_k(rid, "submit")).disabled
+    at.text_input(key=_k(rid, "confirm")).input("vol-prod-db").run()
+    at.button(key=_k(rid, "submit")).click().run()
+    assert not at.exception
+    shown = console.texts(at)
+    assert "Your decision (approve) was recorded." in shown
+    assert "volume vol-prod-db deleted" in shown  # what the agent did next
+    (row,) = _decided(console, rid)
+    assert (row.actor, row.data["type"]) == ("sam", "approve")
+    assert len(_executed(console, "delete_volume")) == 1
+
+
+def test_reject_needs_a_message_and_the_agent_takes_the_safe_path(console: Any) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    at.radio(key=_k(rid, "kind")).set_value("reject").run()
+    assert at.button(key=_k(rid, "submit")).disabled
+    assert "Write a message" in console.texts(at)
+    at.text_area(key=_k(rid, "message")).input(ADVICE).run()
+    at.button(key=_k(rid, "submit")).click().run()
+    shown = console.texts(at)
+    assert "Your decision (reject) was recorded." in shown
+    assert "agent proposes snapshot_volume" in shown
+    assert "# snapshot\\_volume · volume vol\\-prod\\-db" in shown  # the next review, opened
+    (row,) = _decided(console, rid)
+    assert (row.actor, row.data["type"], row.data["message"]) == ("sam", "reject", ADVICE)
+    assert not _executed(console, "delete_volume")
+
+
+def test_respond_sends_guidance_without_running_the_call(console: Any) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    at.radio(key=_k(rid, "kind")).set_value("respond").run()
+    at.text_area(key=_k(rid, "message")).input("Take a snapshot first.").run()
+    at.button(key=_k(rid, "submit")).click().run()
+    assert "Your decision (respond) was recorded." in console.texts(at)
+    (row,) = _decided(console, rid)
+    assert row.data["type"] == "respond"
+    assert not _executed(console, "delete_volume")
+
+
+def test_an_invalid_edit_is_explained_and_cannot_be_sent(console: Any) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    at.radio(key=_k(rid, "kind")).set_value("edit").run()
+    at.text_area(key=_k(rid, "args")).input('{"volume_id": ').run()
+    assert any("Not valid JSON" in e.value for e in at.error)
+    assert at.button(key=_k(rid, "submit")).disabled
+    at.text_area(key=_k(rid, "args")).input('{"volume": "vol-staging-db"}').run()
+    assert any("required" in e.value and "volume\\_id" in e.value for e in at.error)
+    assert at.button(key=_k(rid, "submit")).disabled
+    assert not _decided(console, rid)
+
+
+def test_a_valid_edit_is_reassessed_live_then_runs(console: Any) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    at.radio(key=_k(rid, "kind")).set_value("edit").run()
+    edited = '{"volume_id": "vol-staging-db", "token": "tok-ci-admin"}'
+    at.text_area(key=_k(rid, "args")).input(edited).run()
+    shown = console.texts(at)
+    assert "Matches the tool's argument schema" in shown
+    assert "**Re-assessed:** This edit is :orange-badge[review] :red-badge[high]" in shown
+    assert "still needs `oncall` / `sre-lead` / `admin`" in shown
+    at.button(key=_k(rid, "submit")).click().run()
+    shown = console.texts(at)
+    assert "Your decision (edit) was recorded." in shown
+    assert "volume vol-staging-db deleted" in shown
+    (row,) = _decided(console, rid)
+    assert row.data["edit"]["after"]["volume_id"] == "vol-staging-db"
+
+
+def test_escalating_to_admin_hands_the_review_over(console: Any) -> None:
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    at.radio(key=_k(rid, "kind")).set_value("escalate").run()
+    at.selectbox(key=_k(rid, "role")).set_value("admin").run()
+    at.button(key=_k(rid, "submit")).click().run()
+    shown = console.texts(at)
+    assert "Your decision (escalate) was recorded." in shown
+    assert "Escalated" in shown
+    (row,) = _decided(console, rid)
+    assert (row.data["type"], row.data["role"]) == ("escalate", "admin")
+    with console.runtime() as rt:
+        waiting = rt.inbox.pending()
+    assert [s.escalated_to for s in waiting] == ["admin"]
+    at_admin = console.open_review("ada", waiting[0].id)
+    assert at_admin.radio  # the admin may decide it now

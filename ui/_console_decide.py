@@ -1,0 +1,236 @@
+"""Decision controls for one action of a review, and what happened after a decision.
+
+Decisions go only through `rt.decisions.decide`, with the reviewer taken from the signed-in
+session. When the runtime refuses (someone decided first, the review expired, a missing
+role, a malformed answer) the refusal is shown in plain words and every field keeps what the
+reviewer typed; nothing was changed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from interlock.nodes import ActionRequest, Decision, ReviewConfig, check_args
+from interlock.risk.errors import (
+    AuthorizationError,
+    ConflictError,
+    DecisionError,
+    InterlockError,
+    NotFoundError,
+)
+from interlock.runtime import DecisionOutcome, ReviewDetail, Reviewer
+from interlock.ui._console_auth import require_reviewer
+from interlock.ui._console_preview import Preview, preview_edit
+from interlock.ui._console_render import code_span, esc, md, untrusted
+from interlock.ui._console_state import get_runtime
+
+__all__ = ["LABELS", "confirm_target", "decision_panel", "last_outcome", "needs_typed_confirm"]
+
+LABELS = {
+    "approve": "Approve",
+    "edit": "Edit arguments",
+    "reject": "Reject with a message",
+    "respond": "Respond (do not run)",
+    "escalate": "Escalate to a role",
+}
+_OUTCOME = "interlock.last_outcome"
+_REFUSALS = {
+    ConflictError: "Refused: this review moved on before your decision arrived",
+    AuthorizationError: "Refused: you may not decide this",
+    DecisionError: "Refused: the decision is not valid for this action",
+    NotFoundError: "Refused: this review no longer exists",
+}
+
+
+def needs_typed_confirm(action: ActionRequest) -> bool:
+    """Critical actions that cannot be undone (or may not be) need the target typed out."""
+    a = action.get("assessment")
+    if a is None or a["level"] != "critical":
+        return False
+    reversible = (action.get("resource") or {}).get("attributes", {}).get("reversible")
+    return reversible is not True
+
+
+def confirm_target(action: ActionRequest) -> str:
+    res = action.get("resource") or {}
+    return str(res.get("id") or action["name"])
+
+
+def _key(detail: ReviewDetail, index: int, name: str) -> str:
+    return f"decide_{detail.summary.id}_{index}_{name}"
+
+
+def _refusal(exc: InterlockError) -> str:
+    for kind, words in _REFUSALS.items():
+        if isinstance(exc, kind):
+            return f"**{words}.** {esc(exc)} Nothing was changed; your input is kept below."
+    return f"**Refused.** {esc(exc)} Nothing was changed; your input is kept below."
+
+
+def _submit(detail: ReviewDetail, index: int, decision: Decision, me: Reviewer) -> None:
+    rt = get_runtime()
+    refusal_key = _key(detail, index, "refusal")
+    try:
+        outcome = rt.decisions.decide(detail.summary.id, decision, reviewer=me, action=index)
+    except InterlockError as exc:
+        st.session_state[refusal_key] = _refusal(exc)
+        return
+    st.session_state.pop(refusal_key, None)
+    st.session_state[_OUTCOME] = (detail.summary.id, decision["type"], outcome)
+    if outcome.next_review_id:
+        st.query_params["review"] = outcome.next_review_id
+        st.session_state["review_id"] = outcome.next_review_id
+    st.rerun()
+
+
+def _edit_fields(
+    detail: ReviewDetail, index: int, action: ActionRequest, config: ReviewConfig
+) -> tuple[dict[str, Any] | None, Preview | None]:
+    key = _key(detail, index, "args")
+    if key not in st.session_state:
+        st.session_state[key] = json.dumps(action["args"], indent=2, ensure_ascii=False)
+    raw = st.text_area("Arguments (JSON)", key=key, height=180)
+    try:
+        parsed = json.loads(raw)
+        args = check_args(parsed, config.get("args_schema"), tool=action["name"])
+    except json.JSONDecodeError as exc:
+        st.error(f"Not valid JSON: {esc(exc.msg)} (line {exc.lineno}, column {exc.colno}).")
+        return None, None
+    except DecisionError as exc:
+        st.error(esc(exc))
+        return None, None
+    if args == action["args"]:
+        st.caption("Unchanged: change an argument to edit the action.")
+        return None, None
+    st.caption("✓ Matches the tool's argument schema.")
+    preview = preview_edit(detail, index, args)
+    st.markdown(preview.markdown)
+    return args, preview
+
+
+def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
+    action = detail.request["action_requests"][index]
+    config = detail.request["review_configs"][index]
+    allowed = [d for d in config.get("allowed_decisions") or [] if d in LABELS]
+    kind = st.radio(
+        "Your decision",
+        allowed,
+        format_func=LABELS.get,
+        key=_key(detail, index, "kind"),
+        horizontal=True,
+    )
+    decision: dict[str, Any] = {"type": kind}
+    if action.get("digest"):
+        decision["digest"] = action["digest"]
+    ready, why = True, ""
+    confirm = needs_typed_confirm(action) and kind == "approve"
+    target = confirm_target(action)
+    if kind == "edit":
+        args, preview = _edit_fields(detail, index, action, config)
+        ready, why = args is not None, "Change the arguments to a valid edit first."
+        decision["args"] = args
+        # The edited call is what would run: confirm when it is (or may still be) critical.
+        unknown = preview is None or preview.level is None
+        confirm = (unknown and needs_typed_confirm(action)) or (
+            preview is not None and preview.level == "critical"
+        )
+        if preview is not None and preview.target:
+            target = preview.target
+    if kind in ("reject", "respond"):
+        label = "Message to the agent (required)"
+        message = st.text_area(label, key=_key(detail, index, "message"), height=100)
+        if not message.strip():
+            ready, why = False, "Write a message: the agent reads it and takes another path."
+        decision["message"] = message.strip()
+    if kind == "escalate":
+        roles = list(config.get("escalation_roles") or get_runtime().policy.roles)
+        decision["role"] = st.selectbox("Role", roles, key=_key(detail, index, "role"))
+    if kind in ("approve", "edit", "escalate"):
+        note = st.text_input("Note for the audit log (optional)", key=_key(detail, index, "note"))
+        if note.strip():
+            decision["message"] = note.strip()
+    if confirm and ready:
+        st.error(
+            f"This is a critical action that cannot be undone. Type {code_span(target)} "
+            "to confirm.",
+            icon="⚠️",
+        )
+        typed = st.text_input("Target name", key=_key(detail, index, "confirm"))
+        if typed.strip() != target:
+            ready, why = False, f"Type {code_span(target)} exactly to enable the button."
+    refusal_slot = st.empty()  # filled after a submit, so a refusal shows at once
+    clicked = st.button(
+        f"Submit: {LABELS[kind].lower()}",
+        key=_key(detail, index, "submit"),
+        type="primary",
+        disabled=not ready,
+    )
+    if not ready and why:
+        st.caption(why)
+    if clicked and ready:
+        _submit(detail, index, decision, me)  # type: ignore[arg-type]
+    refusal = st.session_state.get(_key(detail, index, "refusal"))
+    if refusal:
+        refusal_slot.error(refusal, icon="⛔")
+
+
+def decision_panel(detail: ReviewDetail, index: int) -> None:
+    """The controls for action `index`, or why this reviewer only reads it.
+
+    A submit that arrives after the review moved on (someone else decided, it expired, it
+    was escalated) still goes to the runtime, so the reviewer gets its refusal in plain words
+    with their input on screen, instead of a page that silently changed under them.
+    """
+    me = require_reviewer()
+    rt = get_runtime()
+    s = detail.summary
+    attempted = bool(st.session_state.get(_key(detail, index, "submit"))) or bool(
+        st.session_state.get(_key(detail, index, "refusal"))
+    )
+    if s.status != "pending":
+        by = f" by {s.decided_by}" if s.decided_by else ""
+        md("This review is **{}**{}: there is nothing left to decide.", s.status, by)
+        if attempted:
+            _controls(detail, index, me)
+        return
+    if not rt.inbox.can_decide(s, me) and not attempted:
+        need = s.escalated_to or " / ".join(s.required_roles)
+        why = (
+            "you asked for this action, and nobody approves their own request"
+            if s.requester and s.requester == me.name
+            else f"your roles are {', '.join(map(code_span, me.roles))}"
+        )
+        st.info(f"**Needs {code_span(need)}.** Read only: {why}.", icon="🔒")
+        return
+    _controls(detail, index, me)
+
+
+def last_outcome() -> None:
+    """What happened after this reviewer's last decision, shown once at the top."""
+    got = st.session_state.pop(_OUTCOME, None)
+    if not got:
+        return
+    _review_id, kind, outcome = got
+    assert isinstance(outcome, DecisionOutcome)
+    words = {
+        "resumed": "The agent resumed.",
+        "waiting": "Recorded. More approvals or more actions are still needed.",
+        "escalated": "Escalated: the review now waits for the named role.",
+        "queued": "Recorded. A worker will resume the agent.",
+    }.get(outcome.status, outcome.status)
+    with st.container(border=True, key="review_outcome"):
+        md("**Your decision ({}) was recorded.** {}", kind, words)
+        if outcome.approvals:
+            md("Approvals so far: {}", ", ".join(outcome.approvals))
+        if outcome.events:
+            st.markdown("**What the agent did next:**")
+            untrusted("\n".join(f"• {e}" for e in outcome.events))
+        if outcome.final_message:
+            st.markdown("**The agent's answer:**")
+            untrusted(outcome.final_message)
+        md("Thread is now **{}**.", outcome.thread_status)
+        if outcome.next_review_id:
+            st.warning("The agent stopped at a new review: it is shown below.", icon="✋")
