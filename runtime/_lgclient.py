@@ -148,7 +148,7 @@ class ServerClient:
         return ThreadState(
             thread_id=thread_id,
             checkpoint_id=str(found) if found else None,
-            interrupts=_interrupts([state.get("interrupts") or []]),
+            interrupts=_interrupts(state.get("interrupts") or []),
             values=values if isinstance(values, Mapping) else {},
             next=tuple(str(n) for n in state.get("next") or ()),
         )

@@ -76,14 +76,22 @@ class Runtime:
         graphs: Mapping[str, GraphFactory] | None = None,
         clock: Callable[[], datetime] = _utcnow,
         approval_ttl: timedelta = timedelta(hours=1),
+        langgraph_url: str | None = None,
     ) -> None:
         self.db = db
+        self.langgraph_url = langgraph_url
         self.url = db.url
         self.policy = policy
         self.reviewers = reviewers
         self.clock = clock
         self.audit = AuditLog(db)
         self.inbox = Inbox(db, policy, self.checkpointer, clock, self.audit)
+        if langgraph_url:
+            from interlock.runtime._server_inbox import ServerInbox
+
+            self.inbox = ServerInbox(
+                db, policy, self.checkpointer, clock, self.audit, sync=self._sync_server
+            )
         self.stops = StopSwitch(db, self.audit)
         self._graphs = dict(graphs or {})
         self._engine: Engine | None = None
@@ -108,11 +116,14 @@ class Runtime:
         clock: Callable[[], datetime] | None = None,
         approval_ttl: timedelta = timedelta(hours=1),
         create: bool = True,
+        langgraph_url: str | None = None,
     ) -> Runtime:
         """Open `url` (default: settings), migrate it, and load the policy and reviewers.
 
         `graphs` adds graph factories by name (see `interlock.runtime._registry`). With
         `create=False` a missing SQLite file is an error instead of a new database.
+        `langgraph_url` (default `INTERLOCK_LANGGRAPH_URL`) runs the graphs on that LangGraph
+        Server instead of in this process (`interlock.runtime.server`).
         """
         settings = Settings.from_env()
         if policy is None:
@@ -132,6 +143,7 @@ class Runtime:
             graphs=graphs,
             clock=clock or _utcnow,
             approval_ttl=approval_ttl,
+            langgraph_url=langgraph_url or settings.langgraph_url,
         )
 
     def checkpointer(self) -> BaseCheckpointSaver[str]:
@@ -159,7 +171,15 @@ class Runtime:
                 audit=DurableAuditSink(self.audit, "agent"),
                 extra=self._graphs,
             )
-            self._engine = Engine(
+            engine_cls: Any = Engine
+            kwargs: dict[str, Any] = {}
+            if self.langgraph_url:
+                from interlock.runtime._lgclient import ServerClient
+                from interlock.runtime._server_engine import ServerEngine
+
+                engine_cls, kwargs = ServerEngine, {"client": ServerClient(self.langgraph_url)}
+            self._engine = engine_cls(
+                **kwargs,
                 db=self.db,
                 audit=self.audit,
                 policy=self.policy,
@@ -219,7 +239,16 @@ class Runtime:
             final_message=result.final_message,
         )
 
+    def _sync_server(self) -> None:
+        """Register interrupts that appeared on the LangGraph Server (server backend only)."""
+        sync = getattr(self.engine(), "sync", None)
+        if callable(sync):
+            sync()
+
     def close(self) -> None:
+        client = getattr(self._engine, "client", None)
+        if client is not None:
+            client.close()
         self.db.close()
 
     def __enter__(self) -> Runtime:

@@ -28,11 +28,14 @@ class Settings:
       absolute one) or `postgresql://user@host:port/db`.
     - `policy`: `INTERLOCK_POLICY`; None means the policy bundled with Interlock.
     - `reviewers`: `INTERLOCK_REVIEWERS`; the TOML file of reviewers and password hashes.
+    - `langgraph_url`: `INTERLOCK_LANGGRAPH_URL`; when set, threads run on that LangGraph
+      Server (`interlock.runtime.server`) instead of in this process.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     policy: Path | None = None
     reviewers: Path = Path(DEFAULT_REVIEWERS)
+    langgraph_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,4 +46,5 @@ class Settings:
             database_url=_get(env, "INTERLOCK_DATABASE_URL") or DEFAULT_DATABASE_URL,
             policy=Path(policy) if policy else None,
             reviewers=Path(_get(env, "INTERLOCK_REVIEWERS") or DEFAULT_REVIEWERS),
+            langgraph_url=_get(env, "INTERLOCK_LANGGRAPH_URL"),
         )

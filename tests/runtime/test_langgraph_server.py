@@ -16,7 +16,8 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from typing import Any
 import pytest
 
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
+from interlock.risk.errors import AuthorizationError, ConflictError
+from interlock.runtime import DEMO_PASSWORD, Runtime, ensure_demo_reviewers
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGGRAPH = Path(sys.executable).with_name("langgraph")
@@ -68,14 +71,13 @@ def _wait_ok(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     pytest.fail(f"langgraph dev did not answer /ok in {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`langgraph dev` on the repository's langgraph.json, with a SQLite database of its own.
+@contextmanager
+def serve(db_url: str, where: Path) -> Iterator[Server]:
+    """`langgraph dev` on the repository's langgraph.json, its environment naming `db_url`.
 
     The process runs in its own process group, which is always terminated (then killed),
     whatever the test did; its output is kept in `log` and shown when something fails."""
-    where = tmp_path_factory.mktemp("langgraph-server")
-    db_url = f"sqlite:///{where}/interlock.db"
+    where.mkdir(parents=True, exist_ok=True)
     infra = where / "ops-infra.json"
     log = where / "server.log"
     port = _free_port()
@@ -115,6 +117,38 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _stop(proc)
 
 
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
+    """A server per test, on SQLite and on Postgres."""
+    with serve(db_url, tmp_path / "server") as found:
+        yield found
+
+
+@pytest.fixture
+def sqlite_server(sqlite_url: str, tmp_path: Path) -> Iterator[Server]:
+    with serve(sqlite_url, tmp_path / "server") as found:
+        yield found
+
+
+@pytest.fixture
+def rt_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Server], Runtime]]:
+    """Opens a Runtime on a server's database with the server backend, and demo reviewers."""
+    opened: list[Runtime] = []
+
+    def open_on(server: Server) -> Runtime:
+        reviewers = tmp_path / "reviewers.toml"
+        ensure_demo_reviewers(reviewers, server.db_url, force=True)
+        # The graph is built here too (never run): the decision service re-assesses edits.
+        monkeypatch.setenv("INTERLOCK_OPS_INFRA", str(server.infra))
+        rt = Runtime.open(server.db_url, reviewers_path=reviewers, langgraph_url=server.url)
+        opened.append(rt)
+        return rt
+
+    yield open_on
+    for rt in opened:
+        rt.close()
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
         try:
@@ -144,22 +178,29 @@ def _start(server: Server, graph: str) -> tuple[str, dict[str, Any]]:
     return thread, state
 
 
-def test_the_server_serves_the_reference_graph_and_its_governed_form(server: Server) -> None:
+def test_the_server_serves_the_reference_graph_and_its_governed_form(
+    sqlite_server: Server,
+) -> None:
+    server = sqlite_server
     graphs = {a["graph_id"] for a in _client(server).assistants.search()}
     assert graphs == {"ops_agent", "ops_agent_governed"}, server.logs()
 
 
-def test_an_approve_sent_straight_to_the_server_runs_nothing(server: Server) -> None:
-    from interlock.runtime import AuditLog, open_database
-
+def test_an_approve_sent_straight_to_the_server_runs_nothing(
+    sqlite_server: Server, rt_on: Callable[[Server], Runtime]
+) -> None:
+    server = sqlite_server
     thread, state = _start(server, "ops_agent_governed")
     (pending,) = state["interrupts"]
     assert pending["value"]["kind"] == "interlock.review"
     assert pending["value"]["action_requests"][0]["name"] == "delete_volume"
     # The steps the policy allows ran inside the server and were audited in our database.
-    with open_database(server.db_url) as db:
-        events = [r.event for r in AuditLog(db).rows() if r.thread_id == thread]
+    rt = rt_on(server)
+    events = [r.event for r in rt.audit.rows() if r.thread_id == thread]
     assert "execution_succeeded" in events
+    # The inbox lists the thread that started without Interlock (Studio, another client).
+    (review,) = rt.inbox.pending()
+    assert (review.thread_id, review.tool, review.level) == (thread, "delete_volume", "critical")
 
     # Studio (or any client) answering the interrupt directly: strict mode mints nothing.
     client = _client(server)
@@ -169,3 +210,66 @@ def test_an_approve_sent_straight_to_the_server_runs_nothing(server: Server) -> 
     assert again["value"]["action_requests"][0]["name"] == "delete_volume"
     assert "decision service" in again["value"]["notes"][0]
     assert VOLUME in server.volumes()
+
+    # The runtime's review stood for the interrupt that was answered: it is stale now, and a
+    # decision on it is refused and changes nothing; the inbox shows the re-opened review.
+    lead = rt.reviewers.authenticate("sre-lead-demo", DEMO_PASSWORD)
+    with pytest.raises(ConflictError, match="no longer"):
+        rt.decisions.decide(review.id, {"type": "approve"}, reviewer=lead)
+    (fresh,) = rt.inbox.pending()
+    assert fresh.id != review.id
+    assert rt.inbox.summary(review.id).status == "cancelled"
+    assert VOLUME in server.volumes()
+
+
+def test_the_pocketos_scenario_on_the_server_decided_through_the_runtime(
+    server: Server, rt_on: Callable[[Server], Runtime]
+) -> None:
+    rt = rt_on(server)
+    run = rt.run("ops_agent", SCENARIO_REQUEST, requester="dev-on-call")
+    assert run.status == "pending", server.logs()
+    (review,) = rt.inbox.pending()
+    assert review.id == run.review_id
+    assert (review.tool, review.target, review.level) == (
+        "delete_volume",
+        f"volume {VOLUME}",
+        "critical",
+    )
+    assert server.ops() == ["restart_service", "scale_service"]
+
+    # Authorisation is still the decision service's: on-call may not decide a critical review.
+    oncall = rt.reviewers.authenticate("oncall-demo", DEMO_PASSWORD)
+    with pytest.raises(AuthorizationError):
+        rt.decisions.decide(review.id, {"type": "approve"}, reviewer=oncall)
+    assert VOLUME in server.volumes()
+
+    lead = rt.reviewers.authenticate("sre-lead-demo", DEMO_PASSWORD)
+    message = "Never delete production volumes. Snapshot it, then fix the staging credential."
+    out = rt.decisions.decide(review.id, {"type": "reject", "message": message}, reviewer=lead)
+    assert out.status == "resumed", server.logs()
+    assert any("snapshot_volume" in e for e in out.events), out.events
+    # The agent takes the safe path on the server; what it asks on the way is approved.
+    reviewed: list[str] = []
+    while out.next_review_id is not None:
+        nxt = rt.inbox.summary(out.next_review_id)
+        reviewed.append(nxt.tool)
+        assert len(reviewed) < 6, reviewed
+        out = rt.decisions.decide(nxt.id, {"type": "approve"}, reviewer=lead)
+        assert out.status == "resumed", server.logs()
+    assert out.thread_status == "done", out
+    assert "delete_volume" not in reviewed
+    assert "rotate_credential" in reviewed
+    assert VOLUME in server.volumes()
+    assert server.ops() == [
+        "restart_service",
+        "scale_service",
+        "snapshot_volume",
+        "rotate_credential",
+        "restart_service",
+    ]
+    assert rt.inbox.pending() == []
+    verified = rt.audit.verify()
+    assert verified.ok, verified
+    events = [r.event for r in rt.audit.rows() if r.thread_id == run.thread_id]
+    for expected in ("run_started", "review_opened", "decision_recorded", "execution_succeeded"):
+        assert expected in events, events
