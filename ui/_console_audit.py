@@ -107,13 +107,13 @@ def _show_verify() -> None:
             f"**Chain intact.** All {result.rows} rows follow each other and match their "
             f"hashes. Head: row {result.head_seq}, hash `{result.head_hash[:16]}…` (keep it "
             "somewhere else to detect a rewrite later).",
-            icon="✅",
+            icon=":material/check_circle:",
         )
     else:
         st.error(
             f"**Chain broken at row {result.first_bad_seq}.** {esc(result.problem or '')}. "
             f"{result.rows} rows were checked before the problem.",
-            icon="🚨",
+            icon=":material/report:",
         )
 
 

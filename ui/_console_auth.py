@@ -53,7 +53,7 @@ def require_reviewer() -> Reviewer:
     """The signed-in reviewer; a page that needs one stops here when nobody is."""
     who = signed_in()
     if who is None:
-        st.warning("Sign in first.", icon="🔒")
+        st.warning("Sign in first.", icon=":material/lock:")
         st.stop()
     assert who is not None
     return who
@@ -87,7 +87,7 @@ def _oidc_identity() -> None:
         f"You are signed in as **{esc(shown)}**, but no reviewer of that name exists, so "
         "the console shows nothing. An administrator can add you with "
         f"{code_span(f'interlock reviewers add {shown} --role ROLE')}.",
-        icon="⛔",
+        icon=":material/block:",
     )
     if st.button("Sign out", key="auth_oidc_unknown_logout"):
         st.logout()
@@ -121,7 +121,7 @@ def sign_in_page() -> None:
             reviewer = rt.reviewers.authenticate(name.strip(), password)
         except (AuthorizationError, NotFoundError):
             # One message for both: the form must not reveal which names exist.
-            st.error("Wrong name or password.", icon="🔒")
+            st.error("Wrong name or password.", icon=":material/lock:")
         else:
             _set_identity(reviewer, "password")
             st.rerun()
@@ -129,7 +129,7 @@ def sign_in_page() -> None:
         st.info(
             f"No reviewers are set up yet ({esc(rt.reviewers.path)}). Add one with "
             "`interlock reviewers add NAME --role oncall`.",
-            icon="ℹ️",
+            icon=":material/info:",
         )
 
 

@@ -27,7 +27,9 @@ def _active() -> None:
     stops = get_runtime().stops.active()
     st.subheader("Active stops")
     if not stops:
-        st.success("Nothing is stopped: agents run as the policy allows.", icon="🟢")
+        st.success(
+            "Nothing is stopped: agents run as the policy allows.", icon=":material/check_circle:"
+        )
         return
     st.dataframe(
         [
@@ -66,7 +68,7 @@ def _confirm(reviewer: Reviewer) -> None:
         st.warning(
             f"**Stop {esc(scope)} {esc(value)}?** Every action it proposes will be refused "
             "until an admin resumes it. Reason: " + esc(reason),
-            icon="⚠️",
+            icon=":material/warning:",
         )
     else:
         md("**Resume {} {}?** Its actions will be assessed normally again.", scope, value)
@@ -79,10 +81,10 @@ def _confirm(reviewer: Reviewer) -> None:
             else:
                 stops.resume(scope, value, by=reviewer)
         except AuthorizationError as exc:
-            st.error(f"Refused: {esc(exc)}", icon="⛔")
+            st.error(f"Refused: {esc(exc)}", icon=":material/block:")
             return
         except InterlockError as exc:
-            st.error(f"Not done: {esc(exc)}", icon="⚠️")
+            st.error(f"Not done: {esc(exc)}", icon=":material/warning:")
             return
         st.session_state.pop(_PENDING, None)
         verb = "Stopped" if kind == "stop" else "Resumed"
@@ -115,7 +117,7 @@ def _forms(reviewer: Reviewer) -> None:
             st.error(problem)
         done = st.session_state.pop("controls_done", None)
         if done:
-            st.success(esc(done), icon="✅")
+            st.success(esc(done), icon=":material/check_circle:")
         _confirm(reviewer)
 
 
@@ -127,7 +129,7 @@ def render() -> None:
         st.info(
             f"Needs **{ADMIN_ROLE}**: only an administrator may stop or resume agents and "
             "environments.",
-            icon="🔒",
+            icon=":material/lock:",
         )
         return
     _forms(reviewer)

@@ -156,7 +156,7 @@ def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
         st.error(
             f"This is a critical action that cannot be undone. Type {code_span(target)} "
             "to confirm.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
         typed = st.text_input("Target name", key=_key(detail, index, "confirm"))
         if typed.strip() != target:
@@ -174,7 +174,7 @@ def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
         _submit(detail, index, decision, me)  # type: ignore[arg-type]
     refusal = st.session_state.get(_key(detail, index, "refusal"))
     if refusal:
-        refusal_slot.error(refusal, icon="⛔")
+        refusal_slot.error(refusal, icon=":material/block:")
 
 
 def decision_panel(detail: ReviewDetail, index: int) -> None:
@@ -203,7 +203,7 @@ def decision_panel(detail: ReviewDetail, index: int) -> None:
             if s.requester and s.requester == me.name
             else f"your roles are {', '.join(map(code_span, me.roles))}"
         )
-        st.info(f"**Needs {code_span(need)}.** Read only: {why}.", icon="🔒")
+        st.info(f"**Needs {code_span(need)}.** Read only: {why}.", icon=":material/lock:")
         return
     _controls(detail, index, me)
 
@@ -233,4 +233,6 @@ def last_outcome() -> None:
             untrusted(outcome.final_message)
         md("Thread is now **{}**.", outcome.thread_status)
         if outcome.next_review_id:
-            st.warning("The agent stopped at a new review: it is shown below.", icon="✋")
+            st.warning(
+                "The agent stopped at a new review: it is shown below.", icon=":material/pan_tool:"
+            )

@@ -17,7 +17,13 @@ import streamlit as st
 
 from interlock.runtime import Reviewer, ReviewSummary
 from interlock.ui._console_auth import require_reviewer
-from interlock.ui._console_render import LEVEL_BADGE, age_text, esc, now_utc
+from interlock.ui._console_render import (
+    LEVEL_COLOURS,
+    LEVELS_URGENT_FIRST,
+    age_text,
+    esc,
+    now_utc,
+)
 from interlock.ui._console_state import get_runtime
 
 __all__ = ["EXPIRING_SOON", "REFRESH", "inbox_rows", "open_review", "render"]
@@ -41,7 +47,7 @@ def inbox_rows(items: Sequence[ReviewSummary], me: Reviewer) -> list[dict[str, A
         needs = s.escalated_to or " / ".join(s.required_roles)
         rows.append(
             {
-                "level": LEVEL_BADGE.get(s.level, s.level),
+                "level": [s.level],  # a coloured pill (see column_config)
                 "action": f"{s.tool} · {s.target}",
                 "environment": s.environment or "",
                 "agent": s.agent or "",
@@ -75,9 +81,7 @@ def _filters(me: Reviewer) -> dict[str, Any]:
     envs = sorted({s.environment for s in everything if s.environment})
     tools = sorted({s.tool for s in everything})
     c = st.columns([3, 2, 2, 2, 2, 2])
-    levels = c[0].multiselect(
-        "Level", ["critical", "high", "medium", "low"], key="inbox_level", placeholder="any"
-    )
+    levels = c[0].multiselect("Level", LEVELS_URGENT_FIRST, key="inbox_level", placeholder="any")
     env = c[1].selectbox("Environment", [_ANY, *envs], key="inbox_env")
     tool = c[2].selectbox("Tool", [_ANY, *tools], key="inbox_tool")
     role = c[3].selectbox("Role", [_ANY, *rt.policy.roles], key="inbox_role")
@@ -105,7 +109,7 @@ def _table(me: Reviewer, filters: dict[str, Any]) -> None:
         + (f" · showing the first {len(items)}" if total > len(items) else "")
     )
     if not items:
-        st.success("Nothing waits for a decision here.", icon="✅")
+        st.success("Nothing waits for a decision here.", icon=":material/check_circle:")
         return
     st.dataframe(
         inbox_rows(items, me),
@@ -116,6 +120,9 @@ def _table(me: Reviewer, filters: dict[str, Any]) -> None:
         on_select=_picked,
         selection_mode="single-row",
         column_config={
+            "level": st.column_config.MultiselectColumn(
+                "level", options=LEVELS_URGENT_FIRST, color=LEVEL_COLOURS
+            ),
             "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100),
             "yours": st.column_config.TextColumn("yours", help="Your roles may decide it."),
         },

@@ -21,8 +21,8 @@ import streamlit as st
 
 __all__ = [
     "DB_ERRORS",
-    "LEVEL_BADGE",
-    "OUTCOME_BADGE",
+    "LEVELS_URGENT_FIRST",
+    "LEVEL_COLOURS",
     "age_text",
     "code_span",
     "db_guard",
@@ -40,8 +40,9 @@ DB_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.OperationalError,
 )
 
-LEVEL_BADGE = {"low": "🟢 low", "medium": "🟡 medium", "high": "🟠 high", "critical": "🔴 critical"}
-OUTCOME_BADGE = {"allow": "✅ allow", "review": "✋ review", "deny": "⛔ deny"}
+LEVELS_URGENT_FIRST = ("critical", "high", "medium", "low")
+# Pill colours for the level column of tables, in LEVELS_URGENT_FIRST order.
+LEVEL_COLOURS = ("#d32f2f", "#ef6c00", "#f9a825", "#2e7d32")
 _LEVEL_COLOUR = {"low": "green", "medium": "orange", "high": "red", "critical": "red"}
 _OUTCOME_COLOUR = {"allow": "green", "review": "orange", "deny": "red"}
 # CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it also
@@ -122,13 +123,13 @@ def db_guard(body: Callable[[], Any]) -> None:
             "**Database unavailable, retrying.** Interlock cannot reach its database right now "
             "(it may be restarting). Nothing was changed by this page; it reloads by itself "
             "when the database answers again.",
-            icon="🔌",
+            icon=":material/cloud_off:",
         )
         st.caption(f"Detail: {esc(type(exc).__name__)}: {esc(str(exc).strip()[:300])}")
         _retry_soon()
     else:
         if st.session_state.pop(_DOWN_KEY, False):
-            st.toast("The database is back.", icon="✅")
+            st.toast("The database is back.", icon=":material/check_circle:")
 
 
 @st.fragment(run_every=timedelta(seconds=3))

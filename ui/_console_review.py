@@ -89,7 +89,7 @@ def _header(detail: ReviewDetail) -> None:
     st.markdown(" · ".join(facts))
     st.caption(f"thread {code_span(s.thread_id)} · review {code_span(s.id)}")
     for note in detail.request.get("notes") or []:
-        st.info(esc(note), icon="ℹ️")
+        st.info(esc(note), icon=":material/info:")
 
 
 def _action(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
@@ -97,7 +97,9 @@ def _action(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
     with st.container(border=True, key=f"review_action_{index}"):
         md("### Action {} of {}: {}", index + 1, total, action["name"])
         st.markdown("**If this runs:**")
-        st.warning(esc(action.get("expected_outcome") or "No dry run available."), icon="💥")
+        st.warning(
+            esc(action.get("expected_outcome") or "No dry run available."), icon=":material/bolt:"
+        )
         res = action.get("resource") or {}
         md(
             "Target **{} {}** in **{}**",
@@ -154,7 +156,7 @@ def _choose() -> None:
     st.title("Review")
     items = rt.inbox.pending(limit=200)
     if not items:
-        st.success("Nothing waits for a decision.", icon="✅")
+        st.success("Nothing waits for a decision.", icon=":material/check_circle:")
         return
     labels = {s.id: f"{s.level} · {s.tool} · {s.target} · {s.thread_id}" for s in items}
     pick = st.selectbox(
@@ -179,7 +181,7 @@ def render() -> None:
     try:
         detail = get_runtime().inbox.get(rid)
     except NotFoundError as exc:
-        st.error(f"This review cannot be found: {esc(exc)}", icon="🔎")
+        st.error(f"This review cannot be found: {esc(exc)}", icon=":material/search:")
         st.session_state.pop("review_id", None)
         st.query_params.clear()
         return

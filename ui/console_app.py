@@ -49,12 +49,12 @@ def _app() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Interlock console", page_icon="🛡️", layout="wide")
+    st.set_page_config(page_title="Interlock console", page_icon=":material/shield:", layout="wide")
     try:
         db_guard(_app)
     except InterlockError as exc:
         # Configuration problems (bad URL, unreadable reviewers or policy file): one clear line.
-        st.error(f"**The console cannot start:** {esc(exc)}", icon="⚠️")
+        st.error(f"**The console cannot start:** {esc(exc)}", icon=":material/warning:")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ docs/review-page.png for the README. Every wait is for a rendered element, never
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from interlock.graphs.ops_agent import SCENARIO_REQUEST
+from interlock.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -58,6 +63,17 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"interlock console did not answer on {base}:\n{log.read_text()}", pytrace=False)
 
 
+def _leave_pocketos_pending(url: str) -> None:
+    """What `interlock demo` leaves behind: the PocketOS thread stopped at its critical review.
+
+    Through the runtime, so the review is in the inbox the console reads.
+    """
+    with Runtime.open(url) as rt:
+        out = rt.run("ops_agent", SCENARIO_REQUEST, agent="ops-agent")
+        assert out.review_id, out
+        assert [s.tool for s in rt.inbox.pending()] == ["delete_volume"]
+
+
 @pytest.fixture
 def live_console(
     tmp_path: Path, reviewers_template: Path, monkeypatch: pytest.MonkeyPatch
@@ -74,9 +90,9 @@ def live_console(
         "NO_COLOR": "1",
     }
     env.pop("INTERLOCK_POLICY", None)
-    subprocess.run(
-        [INTERLOCK, "demo", "--db", url], env=env, cwd=tmp_path, check=True, capture_output=True
-    )
+    for key in ("INTERLOCK_DATABASE_URL", "INTERLOCK_REVIEWERS", "INTERLOCK_OPS_INFRA"):
+        monkeypatch.setenv(key, env[key])
+    _leave_pocketos_pending(url)
     port = _free_port()
     log = tmp_path / "console.log"
     with log.open("wb") as out:
@@ -133,6 +149,56 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
+ADVICE = "Never delete production volumes. Snapshot it, then fix the staging credential."
+
+
+def _open_first_row(page: Page) -> None:
+    """Click the first row of the inbox table (a canvas grid): its row-selection cell."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # below the header, first row
+
+
+def test_reject_the_pocketos_delete_in_a_real_browser(
+    live_console: str, browser: Browser, password: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, live_console, "sam", password)
+
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(page.get_by_text("1 pending · 1 yours to decide")).to_be_visible()
+    shot(page, "inbox.png")
+
+    _open_first_row(page)
+    expect(page.get_by_role("heading", name="delete_volume · volume vol-prod-db")).to_be_visible()
+    expect(page.get_by_text("3 backups live on this volume and would be lost")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/review\?review=rv-"))
+    shutil.copyfile(shot(page, "review.png"), ROOT / "docs" / "review-page.png")
+
+    page.get_by_text("Reject with a message").click()
+    message = page.get_by_role("textbox", name="Message to the agent (required)")
+    message.fill(ADVICE)
+    message.press("Control+Enter")  # commits the text area, as a reviewer's Ctrl+Enter does
+    submit = page.get_by_role("button", name="Submit: reject with a message")
+    expect(submit).to_be_enabled()
+    submit.click()
+
+    expect(page.get_by_text("Your decision (reject) was recorded.")).to_be_visible()
+    expect(page.get_by_text("agent proposes snapshot_volume", exact=False)).to_be_visible()
+    expect(page.get_by_role("heading", name="snapshot_volume · volume vol-prod-db")).to_be_visible()
+    shot(page, "after-reject.png")
+    with Runtime.open() as rt:
+        (waiting,) = rt.inbox.pending()
+        decided = [r for r in rt.audit.rows() if r.event == "decision_recorded"]
+    assert waiting.tool == "snapshot_volume"  # the safe path, waiting for its own review
+    assert [(r.actor, r.data["type"], r.data["message"]) for r in decided] == [
+        ("sam", "reject", ADVICE)
+    ]
+
+
 def test_sign_in_and_read_the_policy_in_a_real_browser(
     live_console: str, browser: Browser, password: str
 ) -> None:
@@ -140,7 +206,6 @@ def test_sign_in_and_read_the_policy_in_a_real_browser(
     page.set_default_timeout(TIMEOUT_MS)
     sign_in(page, live_console, "sam", password)
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
-    shot(page, "inbox.png")
     page.get_by_role("link", name="Policy").click()
     expect(page.get_by_text("Try an action")).to_be_visible()
     shot(page, "policy.png")
