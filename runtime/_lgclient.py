@@ -21,6 +21,7 @@ from interlock.risk.errors import ConfigError, ConflictError, InterlockError, No
 __all__ = ["ServerClient", "ServerThread", "ThreadState", "interrupt_items"]
 
 _PAGE = 100
+_CONNECT_RETRIES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,13 +63,27 @@ class ServerClient:
     """One LangGraph Server deployment, reached at `url`."""
 
     def __init__(self, url: str, *, api_key: str | None = None, timeout: float = 60.0) -> None:
+        import httpx
         from langgraph_sdk import get_sync_client
+        from langgraph_sdk.client import SyncLangGraphClient
 
         self.url = url.rstrip("/")
         kwargs: dict[str, Any] = {"url": self.url, "timeout": timeout}
         if api_key:
             kwargs["api_key"] = api_key
-        self._client = get_sync_client(**kwargs)
+        # The SDK's client (it finds the API key in the environment), on a transport that
+        # retries a refused connection once instead of five times (7.5 s): an inbox must
+        # not hang on a server that is down.
+        sdk = get_sync_client(**kwargs)
+        base = sdk.http.client
+        quick = httpx.Client(
+            base_url=base.base_url,
+            headers=base.headers,
+            timeout=base.timeout,
+            transport=httpx.HTTPTransport(retries=_CONNECT_RETRIES),
+        )
+        base.close()
+        self._client = SyncLangGraphClient(quick)
 
     def __repr__(self) -> str:
         return f"ServerClient({self.url!r})"

@@ -5,16 +5,24 @@ asks the server backend to register interrupts that appeared on the server witho
 runtime (`ServerEngine.sync`, at most once a second), so a thread started from Studio or
 another client shows up like any other. Reading one review needs no sync: its id came
 from a listing.
+
+A server that does not answer does not empty the inbox: listing falls back to the rows
+already registered, logs a warning and keeps the reason in `sync_error` for a UI to show.
+Deciding still asks the server whether the review is current, and refuses if it cannot.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from interlock.risk.errors import ConfigError
 from interlock.runtime.inbox import Inbox, ReviewSummary
 
 __all__ = ["ServerInbox"]
+
+_log = logging.getLogger("interlock.runtime.server")
 
 
 class ServerInbox(Inbox):
@@ -22,7 +30,19 @@ class ServerInbox(Inbox):
 
     def __init__(self, *args: Any, sync: Callable[[], object], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._sync = sync
+        self._sync_fn = sync
+        self.sync_error: str | None = None
+        """Why the last sync with the server failed; None when it worked."""
+
+    def _sync(self) -> None:
+        try:
+            self._sync_fn()
+        except ConfigError as exc:
+            if self.sync_error != str(exc):
+                _log.warning("listing reviews without the server's latest state: %s", exc)
+            self.sync_error = str(exc)
+        else:
+            self.sync_error = None
 
     def pending(self, **filters: Any) -> list[ReviewSummary]:
         self._sync()

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
-from interlock.risk.errors import AuthorizationError, ConflictError
+from interlock.risk.errors import AuthorizationError, ConfigError, ConflictError
 from interlock.runtime import DEMO_PASSWORD, Runtime, ensure_demo_reviewers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,3 +273,22 @@ def test_the_pocketos_scenario_on_the_server_decided_through_the_runtime(
     events = [r.event for r in rt.audit.rows() if r.thread_id == run.thread_id]
     for expected in ("run_started", "review_opened", "decision_recorded", "execution_succeeded"):
         assert expected in events, events
+
+
+def test_a_server_that_does_not_answer_leaves_the_inbox_readable_and_changes_nothing(
+    sqlite_url: str, tmp_path: Path, rt_on: Callable[[Server], Runtime]
+) -> None:
+    with serve(sqlite_url, tmp_path / "server") as server:
+        rt = rt_on(server)
+        run = rt.run("ops_agent", SCENARIO_REQUEST)
+    # The server is gone: listing shows what is registered and says why it may be stale.
+    (review,) = rt.inbox.pending()
+    assert review.id == run.review_id
+    assert "does not answer" in (getattr(rt.inbox, "sync_error", None) or "")
+    # Deciding needs the server to say the review is current: refused, nothing recorded.
+    lead = rt.reviewers.authenticate("sre-lead-demo", DEMO_PASSWORD)
+    with pytest.raises(ConfigError, match="does not answer"):
+        rt.decisions.decide(review.id, {"type": "reject", "message": "Not now."}, reviewer=lead)
+    assert rt.inbox.summary(review.id).status == "pending"
+    assert rt.inbox.get(review.id).decisions == ()
+    assert VOLUME in server.volumes()
