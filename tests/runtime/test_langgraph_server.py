@@ -30,6 +30,7 @@ from interlock.runtime import DEMO_PASSWORD, Runtime, ensure_demo_reviewers
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGGRAPH = Path(sys.executable).with_name("langgraph")
+INTERLOCK = Path(sys.executable).with_name("interlock")
 VOLUME = "vol-prod-db"
 START_TIMEOUT_S = 60.0
 
@@ -292,3 +293,70 @@ def test_a_server_that_does_not_answer_leaves_the_inbox_readable_and_changes_not
     assert rt.inbox.summary(review.id).status == "pending"
     assert rt.inbox.get(review.id).decisions == ()
     assert VOLUME in server.volumes()
+
+
+def _cli(server: Server, where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`interlock ...` as a reviewer runs it, pointed at the server and its database."""
+    env = {
+        **os.environ,
+        "INTERLOCK_DATABASE_URL": server.db_url,
+        "INTERLOCK_LANGGRAPH_URL": server.url,
+        "INTERLOCK_REVIEWERS": str(where / "reviewers.toml"),
+        "INTERLOCK_REVIEWER_PASSWORD": DEMO_PASSWORD,
+        "INTERLOCK_OPS_INFRA": str(server.infra),
+    }
+    return subprocess.run(
+        [str(INTERLOCK), *args],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _pending_cli(server: Server, where: Path) -> list[dict[str, Any]]:
+    listed = _cli(server, where, "pending", "--json")
+    assert listed.returncode == 0, listed.stderr
+    found: list[dict[str, Any]] = json.loads(listed.stdout)
+    return found
+
+
+def test_the_pocketos_scenario_on_the_server_decided_through_the_cli(
+    sqlite_server: Server, tmp_path: Path
+) -> None:
+    server = sqlite_server
+    ensure_demo_reviewers(tmp_path / "reviewers.toml", server.db_url, force=True)
+    # The agent runs on the server to the critical review, started as any client would.
+    thread, _ = _start(server, "ops_agent_governed")
+    (review,) = _pending_cli(server, tmp_path)
+    assert (review["thread_id"], review["tool"]) == (thread, "delete_volume")
+
+    message = "Never delete production volumes. Snapshot it, then fix the staging credential."
+    decided = _cli(
+        server, tmp_path, "decide", review["id"], "--as", "sre-lead-demo", "--reject", message
+    )
+    assert decided.returncode == 0, decided.stderr + server.logs()
+    # Whatever the agent asks on the safe path is approved, through the CLI as well.
+    reviewed: list[str] = []
+    while pending := _pending_cli(server, tmp_path):
+        (nxt,) = pending
+        reviewed.append(nxt["tool"])
+        assert len(reviewed) < 6, reviewed
+        step = _cli(server, tmp_path, "decide", nxt["id"], "--as", "sre-lead-demo", "--approve")
+        assert step.returncode == 0, step.stderr
+    assert "delete_volume" not in reviewed
+    assert "rotate_credential" in reviewed
+
+    state = _client(server).threads.get_state(thread)
+    assert state["next"] == []
+    assert state["interrupts"] == []
+    rejected = [m for m in state["values"]["messages"] if m.get("name") == "delete_volume"]
+    assert message in rejected[-1]["content"]
+    assert VOLUME in server.volumes()
+    ops = server.ops()
+    assert ops.index("snapshot_volume") < ops.index("rotate_credential")
+    assert "delete_volume" not in ops
+    verified = _cli(server, tmp_path, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
