@@ -25,8 +25,8 @@ from typing import Any
 from langchain_core.messages import convert_to_messages
 from langgraph.types import Command
 
-from interlock.risk.errors import NotFoundError
-from interlock.runtime._engine import Engine, Snapshot, Update, cancel_stale
+from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.runtime._engine import Engine, RunResult, Snapshot, Update, cancel_stale
 from interlock.runtime._events import describe_update
 from interlock.runtime._lgclient import ServerClient
 from interlock.runtime._registry import BuiltGraph
@@ -70,6 +70,16 @@ class ServerEngine(Engine):
     def new_thread_id(self, graph: str) -> str:
         del graph
         return str(uuid.uuid4())  # LangGraph Server takes UUIDs only
+
+    def start(self, *, options: Mapping[str, Any], **kwargs: Any) -> RunResult:
+        if options:
+            msg = (
+                f"graph options {sorted(options)} cannot be sent to LangGraph Server: the "
+                "served graph is built once by the server, from langgraph.json and the "
+                "server's environment (e.g. INTERLOCK_OPS_INFRA). Start the run without them."
+            )
+            raise ConfigError(msg)
+        return super().start(options=options, **kwargs)
 
     # -- where a thread stands ----------------------------------------------------------------
     def live(self, thread_id: str) -> LiveState:

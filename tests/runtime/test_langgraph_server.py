@@ -227,6 +227,9 @@ def test_the_pocketos_scenario_on_the_server_decided_through_the_runtime(
     server: Server, rt_on: Callable[[Server], Runtime]
 ) -> None:
     rt = rt_on(server)
+    # The served graph is the server's: per-run graph options cannot reach it.
+    with pytest.raises(ConfigError, match="cannot be sent"):
+        rt.run("ops_agent", SCENARIO_REQUEST, options={"infra": "elsewhere.json"})
     run = rt.run("ops_agent", SCENARIO_REQUEST, requester="dev-on-call")
     assert run.status == "pending", server.logs()
     (review,) = rt.inbox.pending()
