@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from interlock.risk.errors import ConfigError, ConflictError, InterlockError, NotFoundError
@@ -21,6 +22,7 @@ from interlock.risk.errors import ConfigError, ConflictError, InterlockError, No
 __all__ = ["ServerClient", "ServerThread", "ThreadState", "interrupt_items"]
 
 _PAGE = 100
+_SINCE_PAGE = 20
 _CONNECT_RETRIES = 1
 
 
@@ -33,6 +35,7 @@ class ServerThread:
     metadata: Mapping[str, Any]
     interrupts: Mapping[str, Any]
     """interrupt id -> payload."""
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +49,15 @@ class ThreadState:
     values: Mapping[str, Any] = field(default_factory=dict)
     next: tuple[str, ...] = ()
     """The nodes that would run next; empty when the thread is done."""
+
+
+def _when(raw: Any) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw
+    try:
+        return datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def _interrupts(raw: Any) -> dict[str, Any]:
@@ -124,21 +136,29 @@ class ServerClient:
             found = self._client.assistants.search(limit=_PAGE)
         return sorted({str(a["graph_id"]) for a in found})
 
-    def interrupted(self, *, limit: int = 1000) -> list[ServerThread]:
-        """Threads whose latest checkpoint waits on an interrupt, newest first."""
+    def interrupted(
+        self, *, since: datetime | None = None, limit: int = 10_000
+    ) -> list[ServerThread]:
+        """Threads whose latest checkpoint waits on an interrupt, most recently updated
+        first; with `since`, only those updated at or after it (one short page when little
+        changed)."""
         out: list[ServerThread] = []
         offset = 0
         while len(out) < limit:
+            size = min(_PAGE if since is None else _SINCE_PAGE, limit - len(out))
             with self._errors("list interrupted threads"):
                 page = self._client.threads.search(
                     status="interrupted",
-                    limit=min(_PAGE, limit - len(out)),
+                    limit=size,
                     offset=offset,
                     sort_by="updated_at",
                     sort_order="desc",
-                    select=["thread_id", "metadata", "interrupts"],
+                    select=["thread_id", "metadata", "interrupts", "updated_at"],
                 )
             for t in page:
+                updated = _when(t.get("updated_at"))
+                if since is not None and updated is not None and updated < since:
+                    return out
                 meta = t.get("metadata") or {}
                 out.append(
                     ServerThread(
@@ -146,9 +166,10 @@ class ServerClient:
                         graph_id=meta.get("graph_id"),
                         metadata=meta,
                         interrupts=_interrupts(t.get("interrupts") or {}),
+                        updated_at=updated,
                     )
                 )
-            if len(page) < _PAGE:
+            if len(page) < size:
                 break
             offset += len(page)
         return out

@@ -11,7 +11,12 @@ here): the decision service needs its gate to re-assess edits.
 
 `sync()` registers interrupts that appeared on the server without this runtime (a thread
 started from Studio, another client, a run this process did not see end) as review rows,
-so the SQL inbox lists them; the inbox calls it before listing, at most once a second.
+so the SQL inbox lists them; the inbox calls it before listing, at most once a second. It
+asks only for threads updated since its last look (newest first, one short page when
+little changed), and sweeps every interrupted thread every `FULL_SYNC_S`; a thread whose
+rows already match costs nothing but that page. Only graphs Interlock governs are taken in
+(`SERVED_GRAPHS`, or a graph registered with the runtime under its served id): threads of
+the reference `ops_agent`, which approves on resume, are not Interlock's to decide.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.messages import convert_to_messages
@@ -33,9 +39,11 @@ from interlock.runtime._registry import BuiltGraph
 from interlock.runtime._reviews import LiveState, is_review, register_interrupts
 from interlock.runtime._served import SERVED_GRAPHS, served_graph_id
 
-__all__ = ["SYNC_EVERY_S", "ServerEngine"]
+__all__ = ["FULL_SYNC_S", "SYNC_EVERY_S", "ServerEngine"]
 
 SYNC_EVERY_S = 1.0
+FULL_SYNC_S = 30.0
+_OVERLAP = timedelta(seconds=1)
 _STALE_CHECKS = 50
 
 
@@ -65,6 +73,8 @@ class ServerEngine(Engine):
         super().__init__(**kwargs)
         self.client = client
         self._synced_at = 0.0
+        self._full_at = 0.0
+        self._seen_upto: datetime | None = None
         self._sync_lock = threading.Lock()
 
     def new_thread_id(self, graph: str) -> str:
@@ -169,25 +179,35 @@ class ServerEngine(Engine):
         return out
 
     def _sync(self) -> list[str]:
+        """Look only at threads updated since the last look (a short page), except for a
+        full sweep every `FULL_SYNC_S`, which also finds rows whose thread left the
+        interrupted state behind our back (a decision re-checks its own thread anyway)."""
         now = self.clock()
+        full = self._seen_upto is None or time.monotonic() - self._full_at >= FULL_SYNC_S
+        since = None if full or self._seen_upto is None else self._seen_upto - _OVERLAP
+        threads = self.client.interrupted(since=since)
         rows = self._pending()
-        seen: set[str] = set()
         created: list[str] = []
-        for t in self.client.interrupted():
+        for t in threads:
+            if t.updated_at is not None and (
+                self._seen_upto is None or t.updated_at > self._seen_upto
+            ):
+                self._seen_upto = t.updated_at
             name = self._runtime_name(t.graph_id)
             if name is None:
                 continue
-            seen.add(t.thread_id)
             reviews = {iid for iid, v in t.interrupts.items() if is_review(v)}
             if reviews != rows.get(t.thread_id, set()):
                 created += self._reconcile(t.thread_id, name, t.interrupts, now)
-        # Threads with pending rows that the server no longer lists as interrupted.
-        for thread_id in [t for t in rows if t not in seen][:_STALE_CHECKS]:
-            try:
-                live = self.client.thread(thread_id).interrupts
-            except NotFoundError:
-                continue  # not a thread of this server
-            self._reconcile(thread_id, None, live, now)
+        if full:
+            listed = {t.thread_id for t in threads}
+            for thread_id in [t for t in rows if t not in listed][:_STALE_CHECKS]:
+                try:
+                    live = self.client.thread(thread_id).interrupts
+                except NotFoundError:
+                    continue  # not a thread of this server
+                self._reconcile(thread_id, None, live, now)
+            self._full_at = time.monotonic()
         return created
 
     def _reconcile(

@@ -26,7 +26,7 @@ import pytest
 
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.risk.errors import AuthorizationError, ConfigError, ConflictError
-from interlock.runtime import DEMO_PASSWORD, Runtime, ensure_demo_reviewers
+from interlock.runtime import DEMO_PASSWORD, Runtime, _server_engine, ensure_demo_reviewers
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGGRAPH = Path(sys.executable).with_name("langgraph")
@@ -188,7 +188,7 @@ def test_the_server_serves_the_reference_graph_and_its_governed_form(
 
 
 def test_an_approve_sent_straight_to_the_server_runs_nothing(
-    sqlite_server: Server, rt_on: Callable[[Server], Runtime]
+    sqlite_server: Server, rt_on: Callable[[Server], Runtime], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = sqlite_server
     thread, state = _start(server, "ops_agent_governed")
@@ -221,6 +221,13 @@ def test_an_approve_sent_straight_to_the_server_runs_nothing(
     assert fresh.id != review.id
     assert rt.inbox.summary(review.id).status == "cancelled"
     assert VOLUME in server.volumes()
+
+    # A thread that reaches a review later shows up at the next listing; a thread of the
+    # reference graph (which approves on resume, ungoverned) never does.
+    monkeypatch.setattr(_server_engine, "SYNC_EVERY_S", 0.0)
+    later, _ = _start(server, "ops_agent_governed")
+    _start(server, "ops_agent")
+    assert {r.thread_id for r in rt.inbox.pending()} == {thread, later}
 
 
 def test_the_pocketos_scenario_on_the_server_decided_through_the_runtime(
