@@ -19,6 +19,8 @@ import psycopg
 import psycopg_pool
 import streamlit as st
 
+from interlock.risk.errors import ConfigError
+
 __all__ = [
     "DB_ERRORS",
     "LEVELS_URGENT_FIRST",
@@ -107,6 +109,38 @@ def now_utc() -> datetime:
 
 
 _DOWN_KEY = "interlock.db_down"
+_SAVED_KEY = "interlock.saved_inputs"
+# Inputs a reviewer typed or picked. Streamlit forgets a widget's value after a run that did
+# not draw it, which is what happens when the database fails halfway through a page.
+_KEEP = re.compile(
+    r"^(decide_.+_(kind|args|message|role|note|confirm)"
+    r"|inbox_(level|env|tool|role|mine|soon)"
+    r"|audit_(thread|actor|event|decision|dates)"
+    r"|controls_(scope|value|reason)"
+    r"|policy_(example|try_json))$"
+)
+
+
+def _keep_inputs() -> None:
+    saved = dict(st.session_state.get(_SAVED_KEY) or {})
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and _KEEP.match(key):
+            saved[key] = st.session_state[key]
+    st.session_state[_SAVED_KEY] = saved
+
+
+def _restore_inputs() -> None:
+    # Before any widget of this run exists: a value set now becomes the widget's value.
+    for key, value in (st.session_state.pop(_SAVED_KEY, None) or {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DB_ERRORS):
+        return True
+    # Opening the runtime while the server is down: the driver's error arrives wrapped.
+    return isinstance(exc, ConfigError) and str(exc).startswith("cannot connect to")
 
 
 def db_guard(body: Callable[[], Any]) -> None:
@@ -115,14 +149,19 @@ def db_guard(body: Callable[[], Any]) -> None:
     The page's widgets keep their values in the session, so after recovery the reviewer
     finds their input where they left it.
     """
+    _restore_inputs()
     try:
         body()
-    except DB_ERRORS as exc:
+    except Exception as exc:
+        if not _unavailable(exc):
+            raise
+        _keep_inputs()
         st.session_state[_DOWN_KEY] = True
         st.error(
             "**Database unavailable, retrying.** Interlock cannot reach its database right now "
-            "(it may be restarting). Nothing was changed by this page; it reloads by itself "
-            "when the database answers again.",
+            "(it may be restarting). The page reloads by itself when the database answers "
+            "again, with what you typed still in place. If you had just submitted a decision, "
+            "the review will show whether it was recorded.",
             icon=":material/cloud_off:",
         )
         st.caption(f"Detail: {esc(type(exc).__name__)}: {esc(str(exc).strip()[:300])}")

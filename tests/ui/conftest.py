@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,19 +53,32 @@ def reviewers_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _env_for(url: str, folder: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> ConsoleEnv:
+    reviewers = folder / "reviewers.toml"
+    reviewers.write_bytes(template.read_bytes())
+    with open_database(url) as db:
+        upgrade_database(db)
+    monkeypatch.setenv("INTERLOCK_DATABASE_URL", url)
+    monkeypatch.setenv("INTERLOCK_REVIEWERS", str(reviewers))
+    monkeypatch.delenv("INTERLOCK_POLICY", raising=False)
+    return ConsoleEnv(url=url, reviewers=reviewers)
+
+
 @pytest.fixture
 def console_env(
     db_url: str, tmp_path: Path, reviewers_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ConsoleEnv]:
     """The console's settings point at a fresh, migrated database and a reviewers file."""
-    reviewers = tmp_path / "reviewers.toml"
-    reviewers.write_bytes(reviewers_template.read_bytes())
-    with open_database(db_url) as db:
-        upgrade_database(db)
-    monkeypatch.setenv("INTERLOCK_DATABASE_URL", db_url)
-    monkeypatch.setenv("INTERLOCK_REVIEWERS", str(reviewers))
-    monkeypatch.delenv("INTERLOCK_POLICY", raising=False)
-    yield ConsoleEnv(url=db_url, reviewers=reviewers)
+    yield _env_for(db_url, tmp_path, reviewers_template, monkeypatch)
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def console_on(
+    tmp_path: Path, reviewers_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], Console]]:
+    """A console on a database URL of the test's choosing (a private Postgres, say)."""
+    yield lambda url: Console(_env_for(url, tmp_path, reviewers_template, monkeypatch))
     st.cache_resource.clear()
 
 
