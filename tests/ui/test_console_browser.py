@@ -3,7 +3,9 @@
 PocketOS review pending.
 
 Screenshots go to tests/artifacts/ (git-ignored); the review page's is copied to
-docs/review-page.png for the README. Every wait is for a rendered element, never a sleep.
+docs/review-page.png for the README when that file is missing or INTERLOCK_UPDATE_DOCS=1
+(so a test run does not dirty the working tree). Every wait is for a rendered element, never
+a sleep.
 """
 
 from __future__ import annotations
@@ -176,7 +178,10 @@ def test_reject_the_pocketos_delete_in_a_real_browser(
     expect(page.get_by_role("heading", name="delete_volume · volume vol-prod-db")).to_be_visible()
     expect(page.get_by_text("3 backups live on this volume and would be lost")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/review\?review=rv-"))
-    shutil.copyfile(shot(page, "review.png"), ROOT / "docs" / "review-page.png")
+    review_png = shot(page, "review.png")
+    readme_png = ROOT / "docs" / "review-page.png"
+    if os.environ.get("INTERLOCK_UPDATE_DOCS") == "1" or not readme_png.exists():
+        shutil.copyfile(review_png, readme_png)  # the README's screenshot, refreshed on demand
 
     page.get_by_text("Reject with a message").click()
     message = page.get_by_role("textbox", name="Message to the agent (required)")
