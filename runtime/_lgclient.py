@@ -19,11 +19,15 @@ from typing import Any
 
 from interlock.risk.errors import ConfigError, ConflictError, InterlockError, NotFoundError
 
-__all__ = ["ServerClient", "ServerThread", "ThreadState", "interrupt_items"]
+__all__ = ["ServerBusy", "ServerClient", "ServerThread", "ThreadState", "interrupt_items"]
 
 _PAGE = 100
 _SINCE_PAGE = 20
 _CONNECT_RETRIES = 1
+
+
+class ServerBusy(ConflictError):
+    """The server refused a run: another run holds the thread."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +127,7 @@ class ServerClient:
             body = response.text.strip().replace("\n", " ")[:300]
             if code == 409:
                 msg = f"LangGraph Server refused to {what}: the thread is busy ({body})."
-                raise ConflictError(msg) from None
+                raise ServerBusy(msg) from None
             if code == 404:
                 msg = f"LangGraph Server at {self.url} has no such thread or graph: {what}."
                 raise NotFoundError(msg) from None

@@ -34,7 +34,7 @@ from langgraph.types import Command
 from interlock.risk.errors import ConfigError, NotFoundError
 from interlock.runtime._engine import Engine, RunResult, Snapshot, Update, cancel_stale
 from interlock.runtime._events import describe_update
-from interlock.runtime._lgclient import ServerClient
+from interlock.runtime._lgclient import ServerBusy, ServerClient
 from interlock.runtime._registry import BuiltGraph
 from interlock.runtime._reviews import LiveState, is_review, register_interrupts
 from interlock.runtime._served import SERVED_GRAPHS, served_graph_id
@@ -90,6 +90,14 @@ class ServerEngine(Engine):
             )
             raise ConfigError(msg)
         return super().start(options=options, **kwargs)
+
+    def resume(self, review_id: str, on: Update | None = None) -> RunResult:
+        try:
+            return super().resume(review_id, on)
+        except ServerBusy:
+            # A run Interlock did not start holds the thread: the decision stays recorded and
+            # is carried in later (a worker, or `decisions.resume`), as with a local claim.
+            return RunResult(ran=False, busy=True)
 
     # -- where a thread stands ----------------------------------------------------------------
     def live(self, thread_id: str) -> LiveState:

@@ -179,18 +179,12 @@ def _start(server: Server, graph: str) -> tuple[str, dict[str, Any]]:
     return thread, state
 
 
-def test_the_server_serves_the_reference_graph_and_its_governed_form(
-    sqlite_server: Server,
-) -> None:
-    server = sqlite_server
-    graphs = {a["graph_id"] for a in _client(server).assistants.search()}
-    assert graphs == {"ops_agent", "ops_agent_governed"}, server.logs()
-
-
 def test_an_approve_sent_straight_to_the_server_runs_nothing(
     sqlite_server: Server, rt_on: Callable[[Server], Runtime], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = sqlite_server
+    graphs = {a["graph_id"] for a in _client(server).assistants.search()}
+    assert graphs == {"ops_agent", "ops_agent_governed"}, server.logs()
     thread, state = _start(server, "ops_agent_governed")
     (pending,) = state["interrupts"]
     assert pending["value"]["kind"] == "interlock.review"
@@ -370,3 +364,28 @@ def test_the_pocketos_scenario_on_the_server_decided_through_the_cli(
     assert "delete_volume" not in ops
     verified = _cli(server, tmp_path, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_decision_on_a_thread_the_server_is_busy_with_is_recorded_and_carried_in_later(
+    sqlite_server: Server, rt_on: Callable[[Server], Runtime]
+) -> None:
+    server = sqlite_server
+    rt = rt_on(server)
+    run = rt.run("ops_agent", SCENARIO_REQUEST)
+    review = rt.inbox.summary(run.review_id or "")
+    # Another client has a run waiting on the thread: the server refuses a second one.
+    client = _client(server)
+    held = client.runs.create(run.thread_id, "ops_agent_governed", input=None, after_seconds=600)
+    lead = rt.reviewers.authenticate("sre-lead-demo", DEMO_PASSWORD)
+    message = "Never delete production volumes. Snapshot it, then fix the staging credential."
+    out = rt.decisions.decide(review.id, {"type": "reject", "message": message}, reviewer=lead)
+    assert out.status == "queued"
+    assert rt.inbox.summary(review.id).status == "decided"
+    assert server.ops() == ["restart_service", "scale_service"]
+    # Once the thread is free, the recorded decision is carried in (what a worker does).
+    client.runs.cancel(run.thread_id, held["run_id"])
+    later = rt.decisions.resume(review.id)
+    assert later.status == "resumed", server.logs()
+    assert any("snapshot_volume" in e for e in later.events), later.events
+    assert "delete_volume" not in server.ops()
+    assert VOLUME in server.volumes()
