@@ -61,7 +61,7 @@ def _checkpoints(saver: BaseCheckpointSaver[str], thread_id: str) -> list[Timeli
         waits = any(w[1] == "__interrupt__" for w in tup.pending_writes or ())
         updated = tup.checkpoint.get("updated_channels") or []
         nxt = [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
-        ran_next = ", ".join(nxt) or "?"
+        ran_next = ", ".join(nxt) or ("start" if "__start__" in updated else "?")
         text = f"step {step}: {node}"
         if waits:
             text += " (stopped for review)"

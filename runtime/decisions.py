@@ -8,7 +8,9 @@ interrupt still live on the thread's latest checkpoint), then records the decisi
 the single-use approval bound to the action digest and writes the audit row in ONE
 transaction. Only the winner of that transaction resumes the thread, under the thread's
 claim, addressing the interrupt by id. Refusals change nothing; refusals that matter for
-oversight (authorisation, stale or replayed decisions) are audited as `decision_refused`.
+oversight (stale or replayed decisions: someone decided first, the thread moved on, the
+review expired) are audited as `decision_refused`; a malformed decision, a missing role or a
+self-approval leaves the database exactly as it was.
 """
 
 from __future__ import annotations
@@ -185,10 +187,7 @@ class DecisionService:
         request = json.loads(row["payload"])
         prepared = [self._prepare(request, i, raw, reviewer) for i, raw in sorted(items.items())]
         for p in prepared:
-            try:
-                authorise(self.policy, row, p, reviewer)
-            except AuthorizationError as exc:
-                self._refuse(row, reviewer, exc)
+            authorise(self.policy, row, p, reviewer)
         now = self.clock()
         expires = self.inbox.summary(row["id"]).expires_at
         if expires is not None and now >= expires:
@@ -230,7 +229,7 @@ class DecisionService:
                     now=now,
                     approval_ttl=self.approval_ttl,
                 )
-        except (ConflictError, AuthorizationError) as exc:
+        except ConflictError as exc:
             self._refuse(row, reviewer, exc)
         except Exception as exc:
             if not _integrity(exc):

@@ -1,21 +1,29 @@
 """`interlock demo`: the PocketOS scenario, run for real on an embedded database.
 
-`interlock demo` starts a fresh thread of the ops agent: the unattended steps print as they
-happen, and the run stops at the critical review, which it prints with the next command.
-`interlock demo --decide reject --message "..."` (or approve, `edit --args JSON`, respond,
-escalate) resumes that thread from its checkpoint in a new process. `--db URL` picks SQLite
-(default) or Postgres. Nothing here prompts, so the demo runs in CI as well.
+`interlock demo` starts a fresh thread of the ops agent through the durable runtime: the
+unattended steps print as they happen, and the run stops at the critical review, which is
+registered in the review inbox (`interlock pending`, `interlock show`) and printed with the
+next commands. `interlock demo --decide reject --message "..."` (or approve, `edit --args
+JSON`, respond, escalate) decides it as a demo reviewer and resumes that thread from its
+checkpoint in a new process; `interlock decide REVIEW --as sre-lead-demo ...` does the same
+as a named reviewer. `--db URL` picks SQLite (default) or Postgres. Nothing here prompts, so
+the demo runs in CI as well.
+
+Demo reviewers (`oncall-demo`, `sre-lead-demo`, `admin-demo`, password `demo`) are added to
+the reviewers file on the embedded SQLite default. On Postgres they are never added there:
+`demo --decide` then uses a separate demo-only reviewers file next to the session file.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
 import shlex
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 from rich.markup import escape
@@ -23,16 +31,23 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interlock.graphs import DEFAULT_DATABASE_URL, Infra, open_checkpointer, sqlite_path
-from interlock.graphs.ops_agent import (
-    SCENARIO_REQUEST,
-    OpsAgent,
-    build_ops_agent,
-    default_infra_path,
-)
-from interlock.nodes import DECISION_TYPES, PendingReview, pending_reviews, resume_command
+from interlock.graphs import DEFAULT_DATABASE_URL, Infra, sqlite_path
+from interlock.graphs.ops_agent import SCENARIO_REQUEST, default_infra_path
+from interlock.nodes import DECISION_TYPES, Gate
 from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.runtime import (
+    DEMO_PASSWORD,
+    Reviewer,
+    Reviewers,
+    Runtime,
+    Settings,
+    ensure_demo_reviewers,
+)
+from interlock.runtime._db import parse_url
 from interlock.ui._output import console, level_text, outcome_text
+
+if TYPE_CHECKING:
+    from interlock.runtime import ReviewDetail
 
 __all__ = ["demo_paths", "run_demo"]
 
@@ -63,9 +78,9 @@ def _call(name: str, args: dict[str, Any]) -> str:
 
 
 class _Printer:
-    def __init__(self, agent: OpsAgent) -> None:
-        self.agent = agent
-        self.scope = agent.gate.scope()
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.scope = gate.scope()
 
     def update(self, node: str, value: Any) -> None:
         for msg in (value or {}).get("messages", []) if isinstance(value, dict) else []:
@@ -78,7 +93,7 @@ class _Printer:
         if msg.content:
             console.print(Text(f"agent: {_short(msg.content, 400)}", style="italic"))
         for call in msg.tool_calls:
-            v = self.agent.gate.assess_call(call, self.scope)
+            v = self.gate.assess_call(call, self.scope)
             verdict = Text("  → ")
             if v.assessment is not None:
                 verdict.append_text(outcome_text(v.assessment.outcome)).append(" ")
@@ -98,12 +113,15 @@ class _Printer:
         console.print(mark)
 
 
-def _review_panel(review: PendingReview, db: str) -> Panel:
+def _review_panel(review: ReviewDetail) -> Panel:
     req = review.request
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("thread", f"{review.thread_id}   (interrupt {review.interrupt_id})")
+    grid.add_row("review", Text(review.summary.id, style="bold cyan"))
+    grid.add_row(
+        "thread", f"{review.summary.thread_id}   (interrupt {req.get('interrupt_id', '?')})"
+    )
     grid.add_row("expires", req.get("expires_at", "-"))
     for note in req.get("notes") or []:
         grid.add_row("note", Text(note, style="yellow"))
@@ -133,10 +151,11 @@ def _review_panel(review: PendingReview, db: str) -> Panel:
     return Panel(grid, title="[bold]Pending review[/]", border_style="yellow")
 
 
+_DEMO_ORDER = ("oncall-demo", "sre-lead-demo", "admin-demo")  # junior first
 _ADVICE = "Never delete production volumes. Snapshot it, then fix the staging credential."
 
 
-def _next_steps(review: PendingReview, db: str) -> None:
+def _next_steps(review: ReviewDetail, db: str, who: str | None) -> None:
     extra = "" if db == DEFAULT_DATABASE_URL else f" --db {shlex.quote(db)}"
     names = {a["name"] for a in review.request["action_requests"]}
     lines = [f"interlock demo --decide approve{extra}"]
@@ -147,18 +166,25 @@ def _next_steps(review: PendingReview, db: str) -> None:
         )
     else:
         lines.append(f"interlock demo --decide reject --message {shlex.quote('Not now.')}{extra}")
+    if who:
+        advice = shlex.quote(_ADVICE if "delete_volume" in names else "Not now.")
+        lines.append(
+            f"INTERLOCK_REVIEWER_PASSWORD={DEMO_PASSWORD} interlock decide {review.summary.id} "
+            f"--as {who} --reject {advice}{extra}"
+        )
     console.print("[bold]Next[/], from any terminal (a new process resumes the same thread):")
     for line in lines:
         console.print(f"  {escape(line)}")
+    console.print(f"  (or list what waits with: interlock pending{extra})")
 
 
-def _summary(agent: OpsAgent, final: Any) -> None:
-    state = agent.infra.read()
-    if isinstance(final, AIMessage) and final.content:
-        console.print(Text(f"agent: {final.content}", style="italic"))
+def _summary(infra: Infra, final: str | None) -> None:
+    state = infra.read()
+    if final:
+        console.print(Text(f"agent: {final}", style="italic"))
     vols = ", ".join(sorted(state["volumes"])) or "none"
     console.print(f"[bold]infrastructure[/]  volumes: {vols}")
-    backups = agent.infra.backups_of("vol-prod-db")
+    backups = infra.backups_of("vol-prod-db")
     console.print(
         f"  vol-prod-db backups: {len(backups)} "
         f"({sum(b['stored_on'] == 'offsite' for b in backups)} offsite)"
@@ -169,7 +195,7 @@ def _summary(agent: OpsAgent, final: Any) -> None:
 
 
 def _decision(
-    kind: str, message: str | None, args: str | None, role: str | None, review: PendingReview
+    kind: str, message: str | None, args: str | None, role: str | None, review: ReviewDetail
 ) -> list[dict[str, Any]]:
     if kind not in DECISION_TYPES:
         msg = f"--decide {kind!r} is not a decision; use one of: {', '.join(DECISION_TYPES)}."
@@ -198,12 +224,37 @@ def _decision(
     return out
 
 
-def _stream(agent: OpsAgent, payload: Any, config: Any) -> None:
-    printer = _Printer(agent)
-    for chunk in agent.graph.stream(payload, config, stream_mode="updates"):
-        for node, value in chunk.items():
-            if node != "__interrupt__":
-                printer.update(node, value)
+def _demo_reviewers(rt: Runtime, db: str, session_file: Path) -> Reviewers:
+    """The reviewers `demo --decide` acts as: the configured file on SQLite (demo accounts are
+    added there), a demo-only file next to the session on any other database."""
+    if parse_url(db).dialect == "sqlite":
+        made = ensure_demo_reviewers(rt.reviewers.path, db)
+        if made:
+            names = ", ".join(r.name for r in made)
+            console.print(
+                f"[dim]demo reviewers added to {rt.reviewers.path}: {names} "
+                f"(password: {DEMO_PASSWORD})[/]"
+            )
+        rt.reviewers = Reviewers.load(rt.reviewers.path)
+        return rt.reviewers
+    path = session_file.with_name(session_file.stem + "-reviewers.toml")
+    ensure_demo_reviewers(path, db, force=True)
+    return Reviewers.load(path)
+
+
+def _acting(rt: Runtime, book: Reviewers, review: ReviewDetail) -> Reviewer | None:
+    """The most junior demo reviewer who may decide `review`."""
+    for name in _DEMO_ORDER:
+        if name in book:
+            who = book.authenticate(name, DEMO_PASSWORD)
+            if rt.inbox.can_decide(review.summary, who):
+                return who
+    return None
+
+
+def _waiting(rt: Runtime, thread: str) -> ReviewDetail | None:
+    found = [s for s in rt.inbox.pending(thread_id=thread, sort="age") if s.kind == "review"]
+    return rt.inbox.get(found[0].id) if found else None
 
 
 def run_demo(
@@ -217,41 +268,63 @@ def run_demo(
 ) -> None:
     db = db or os.environ.get("INTERLOCK_DATABASE_URL") or DEFAULT_DATABASE_URL
     session_file, infra_file = demo_paths(db)
-    with open_checkpointer(db) as saver:
-        agent = build_ops_agent(infra=Infra(infra_file), checkpointer=saver)
-        policy = agent.gate.policy
+    options = {"infra": str(infra_file.resolve())}
+    with Runtime.open(db, reviewers_path=Settings.from_env().reviewers) as rt:
+        book = _demo_reviewers(rt, db, session_file)
+        gate = rt.graph("ops_agent", options).gate
+        printer = _Printer(gate)
+        policy = gate.policy
         console.rule(f"[bold]Interlock demo[/] · PocketOS · policy {policy.name} {policy.version}")
         console.print(f"[dim]database {db}[/]")
         if decide is None:
             thread = thread or f"demo-{uuid.uuid4().hex[:8]}"
-            agent.infra.reset()
+            Infra(infra_file).reset()
             session_file.parent.mkdir(parents=True, exist_ok=True)
             session_file.write_text(json.dumps({"thread_id": thread, "db": db}), encoding="utf-8")
-            config: Any = {"configurable": {"thread_id": thread}}
             console.print(Text(f"user: {SCENARIO_REQUEST}", style="bold cyan"))
-            _stream(agent, {"messages": [("user", SCENARIO_REQUEST)]}, config)
+            run = rt.run(
+                "ops_agent",
+                SCENARIO_REQUEST,
+                thread_id=thread,
+                options=options,
+                requester=getpass.getuser(),
+                on_update=printer.update,
+            )
+            final = run.final_message
         else:
             if thread is None:
                 if not session_file.exists():
                     msg = f"No demo thread found for {db}; run `interlock demo` first."
                     raise NotFoundError(msg)
                 thread = json.loads(session_file.read_text(encoding="utf-8"))["thread_id"]
-            config = {"configurable": {"thread_id": thread}}
-            pending = pending_reviews(agent.graph, config)
-            if not pending:
+            review = _waiting(rt, thread)
+            if review is None:
                 msg = f"Thread {thread} has no pending review; run `interlock demo` to start over."
                 raise NotFoundError(msg)
-            review = pending[0]
             answer = _decision(decide, message, args, role, review)
-            command = resume_command(
-                review, answer
-            )  # validates first: a bad answer changes nothing
-            console.print(f"[bold]decision[/] {decide} on thread {thread} → resuming")
-            _stream(agent, command, config)
-        waiting = pending_reviews(agent.graph, config)
-        if waiting:
-            console.print(_review_panel(waiting[0], db))
-            _next_steps(waiting[0], db)
+            who = _acting(rt, book, review)
+            if who is None:
+                msg = (
+                    f"no demo reviewer may decide review {review.summary.id}; decide it with "
+                    "`interlock decide REVIEW --as NAME`."
+                )
+                raise ConfigError(msg)
+            console.print(
+                f"[bold]decision[/] {decide} on review {review.summary.id} by {who.name} → resuming"
+            )
+            out = rt.decisions.decide_all(
+                review.summary.id, answer, reviewer=who, on_update=printer.update
+            )
+            for note in out.notes:
+                console.print(Text(f"note: {note}", style="yellow"))
+            final = out.final_message
+        waiting = _waiting(rt, thread)
+        if waiting is not None:
+            console.print(_review_panel(waiting))
+            nxt = _acting(rt, book, waiting)
+            _next_steps(
+                waiting, db, nxt.name if nxt and parse_url(db).dialect == "sqlite" else None
+            )
         else:
             console.print("[bold green]The thread finished.[/]")
-            _summary(agent, agent.graph.get_state(config).values["messages"][-1])
+            _summary(Infra(infra_file), final)
