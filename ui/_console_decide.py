@@ -115,6 +115,9 @@ def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
     action = detail.request["action_requests"][index]
     config = detail.request["review_configs"][index]
     allowed = [d for d in config.get("allowed_decisions") or [] if d in LABELS]
+    if not allowed:
+        st.info("The tool allows no decision on this action here.", icon=":material/info:")
+        return
     kind = st.radio(
         "Your decision",
         allowed,
@@ -177,6 +180,34 @@ def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
         refusal_slot.error(refusal, icon=":material/block:")
 
 
+def _resolve_panel(detail: ReviewDetail, me: Reviewer) -> None:
+    """An execution whose outcome is unknown: a human says whether it ran. Never retried."""
+    rt = get_runtime()
+    st.error(
+        "**Outcome unknown.** This action started but no result was recorded (the process "
+        "may have died). Interlock never runs it again on its own: check the target, then "
+        "say what happened.",
+        icon=":material/help:",
+    )
+    if not rt.inbox.can_decide(detail.summary, me):
+        need = " / ".join(detail.summary.required_roles)
+        st.info(f"**Needs {code_span(need)}** to resolve it. Read only.", icon=":material/lock:")
+        return
+    key = f"resolve_{detail.summary.id}"
+    note = st.text_input("What you checked (kept in the audit log)", key=f"{key}_note")
+    c1, c2, _ = st.columns([2, 2, 4])
+    ran = c1.button("It ran", key=f"{key}_ran", type="primary")
+    not_ran = c2.button("It did not run", key=f"{key}_not_ran")
+    if ran or not_ran:
+        try:
+            outcome = rt.decisions.resolve(detail.summary.id, ran=ran, reviewer=me, note=note)
+        except InterlockError as exc:
+            st.error(_refusal(exc), icon=":material/block:")
+            return
+        st.toast(f"Recorded: {outcome}.", icon=":material/check_circle:")
+        st.rerun()
+
+
 def decision_panel(detail: ReviewDetail, index: int) -> None:
     """The controls for action `index`, or why this reviewer only reads it.
 
@@ -190,9 +221,13 @@ def decision_panel(detail: ReviewDetail, index: int) -> None:
     attempted = bool(st.session_state.get(_key(detail, index, "submit"))) or bool(
         st.session_state.get(_key(detail, index, "refusal"))
     )
+    if s.kind == "in_doubt" and s.status == "in_doubt":
+        _resolve_panel(detail, me)
+        return
     if s.status != "pending":
         by = f" by {s.decided_by}" if s.decided_by else ""
-        md("This review is **{}**{}: there is nothing left to decide.", s.status, by)
+        outcome = f" ({s.outcome})" if s.outcome else ""
+        md("This review is **{}**{}{}: nothing is left to decide.", s.status, by, outcome)
         if attempted:
             _controls(detail, index, me)
         return

@@ -94,3 +94,43 @@ def test_agent_output_that_looks_like_markup_is_shown_inert(console: Any) -> Non
             assert escaped in at.warning[0].value
         else:
             assert XSS in " ".join(at.dataframe[0].value["action"])
+
+
+def test_an_execution_in_doubt_is_resolved_by_a_human_and_never_rerun(console: Any) -> None:
+    from interlock.nodes import ExecutionRecord
+
+    rid = console.pocketos()
+    with console.runtime() as rt:
+        sam = rt.reviewers.get("sam")
+        rt.decisions.decide(rid, {"type": "approve"}, reviewer=sam, resume=False)
+        action = rt.inbox.get(rid).request["action_requests"][0]
+        # As if a worker had started this very action and died before recording an outcome.
+        rt.engine().ledger.start(
+            ExecutionRecord(
+                key=action["digest"],
+                digest=action["digest"],
+                tool="delete_volume",
+                thread_id=rt.inbox.get(rid).summary.thread_id,
+                tool_call_id=action["tool_call_id"],
+                status="started",
+                started_at=rt.clock(),
+            )
+        )
+        out = rt.decisions.resume(rid)
+        assert any("IN DOUBT" in e for e in out.events)
+        (doubt,) = [s for s in rt.inbox.pending() if s.kind == "in_doubt"]
+    olivia = console.open_review("olivia", doubt.id)
+    assert "**Outcome unknown.**" in olivia.error[0].value
+    assert any("**Needs `sre-lead / admin`** to resolve it." in i.value for i in olivia.info)
+    assert [b.key for b in olivia.button] == ["auth_sign_out"]
+    at = console.open_review("sam", doubt.id)
+    at.text_input(key=f"resolve_{doubt.id}_note").input("vol-prod-db is still there").run()
+    at.button(key=f"resolve_{doubt.id}_not_ran").click().run()
+    assert not at.exception
+    assert "**decided** by sam \\(resolved\\: it did not run" in console.texts(at)
+    with console.runtime() as rt:
+        assert not [s for s in rt.inbox.pending() if s.kind == "in_doubt"]
+        resolved = [r for r in rt.audit.rows() if r.event == "in_doubt_resolved"]
+        ran = [r for r in rt.audit.rows() if r.event == "execution_succeeded"]
+    assert [r.actor for r in resolved] == ["sam"]
+    assert not [r for r in ran if r.data.get("tool") == "delete_volume"]
