@@ -132,7 +132,7 @@ def validate_decision(
         )
         raise DecisionError(msg)
     kind = decision.get("type")
-    if kind not in _KEYS:
+    if not isinstance(kind, str) or kind not in _KEYS:
         msg = f"Decision type {_show(kind)} for {where} is unknown; allowed: {', '.join(allowed)}."
         raise DecisionError(msg)
     if kind not in allowed:

@@ -1,0 +1,184 @@
+"""Property-based fuzzing of decision payloads and `--edit` JSON against an in-process
+Runtime on SQLite: whatever arrives, the only errors are Interlock's own (one clear line in
+the CLI, never a traceback), and a refused decision changes nothing: not the review row, not
+the thread's latest checkpoint, not the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from interlock.nodes import DECISION_TYPES
+from interlock.risk.errors import InterlockError
+from interlock.runtime import Reviewer, Runtime
+from interlock.ui._cli_review import parse_edit
+
+SAM = Reviewer(name="sam", roles=("sre-lead",))
+PROPOSED = {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}
+FUZZ = settings(
+    max_examples=1100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+class Pool:
+    """Fresh pending reviews; a review that accepted a decision is replaced by a new one."""
+
+    def __init__(self, rt: Runtime, infra: Path) -> None:
+        self.rt, self.options = rt, {"infra": str(infra), "turns": [[["delete_volume", PROPOSED]]]}
+        self.current = self._new()
+        self.accepted = 0
+        self.refused: set[str] = set()
+
+    def _new(self) -> str:
+        run = self.rt.run("scripted_ops", "fuzz", options=self.options)
+        assert run.review_id is not None
+        return run.review_id
+
+    def used(self) -> None:
+        self.accepted += 1
+        self.current = self._new()
+
+    def footprint(self) -> tuple[Any, ...]:
+        rid = self.current
+        with self.rt.db.connection() as conn:
+            row = conn.one("SELECT * FROM interlock_reviews WHERE id = ?", (rid,))
+            counts = conn.one(
+                "SELECT (SELECT count(*) FROM interlock_decisions) AS d, "
+                "(SELECT count(*) FROM interlock_approvals) AS a, "
+                "(SELECT count(*) FROM interlock_executions) AS e"
+            )
+        assert row is not None
+        tup = self.rt.checkpointer().get_tuple({"configurable": {"thread_id": row["thread_id"]}})
+        assert tup is not None
+        return (row, counts, tup.config["configurable"]["checkpoint_id"], self.rt.audit.head())
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
+    import importlib.util
+
+    here = Path(__file__).with_name("conftest.py")
+    spec = importlib.util.spec_from_file_location("_runtime_conftest_for_fuzz", here)
+    assert spec is not None
+    assert spec.loader is not None
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    folder = tmp_path_factory.mktemp("fuzz")
+    with Runtime.open(
+        f"sqlite:///{folder}/fuzz.db",
+        reviewers_path=folder / "reviewers.toml",
+        graphs={"scripted_ops": conftest.scripted_ops},
+    ) as rt:
+        yield Pool(rt, folder / "infra.json")
+
+
+def _nest(depth: int) -> Any:
+    value: Any = "deep"
+    for i in range(depth):
+        value = {"k": value} if i % 2 else [value]
+    return value
+
+
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**30, max_value=10**4000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(["\ud800", "vol-prod-db", "vol-staging-db", "tok-ci-admin", "𝔘𝔫𝔦", "\x00", ""]),
+    st.integers(min_value=60_000, max_value=70_000).map(lambda n: "é" * n),  # oversized
+)
+json_values = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+) | st.integers(min_value=10, max_value=400).map(_nest)
+keys = st.sampled_from(
+    ["message", "args", "edited_action", "digest", "reviewer", "role", "note", "type", "name"]
+)
+decisions = st.one_of(
+    json_values,
+    st.builds(
+        lambda kind, extra: {"type": kind, **extra},
+        st.one_of(st.sampled_from(DECISION_TYPES), json_values),
+        st.dictionaries(keys, json_values, max_size=4),
+    ),
+    st.builds(
+        lambda args, extra: {"type": "edit", "args": args, **extra},
+        st.one_of(
+            st.fixed_dictionaries({"volume_id": json_values}),
+            st.dictionaries(st.sampled_from(["volume_id", "token", "size"]), json_values),
+        ),
+        st.dictionaries(st.sampled_from(["message", "reviewer"]), json_values, max_size=2),
+    ),
+)
+
+
+def check(pool: Pool, act: Callable[[str], object]) -> None:
+    before = pool.footprint()
+    refused: InterlockError | None = None
+    try:
+        act(pool.current)
+    except InterlockError as exc:  # anything else fails the test: that would be a traceback
+        refused = exc
+    if refused is None:
+        pool.used()
+        return
+    assert str(refused).strip(), "an error must say what went wrong"
+    pool.refused.add(type(refused).__name__)
+    assert pool.footprint() == before, f"refused ({refused}) but the state changed"
+
+
+@FUZZ
+@given(decision=decisions, action=st.integers(min_value=-2, max_value=2), all_=st.booleans())
+def test_any_decision_payload_is_refused_cleanly_or_applied(
+    pool: Pool, decision: Any, action: int, all_: bool
+) -> None:
+    def act(rid: str) -> object:
+        if all_:
+            batch = decision if isinstance(decision, list) else [decision]
+            return pool.rt.decisions.decide_all(rid, batch, reviewer=SAM, resume=False)
+        return pool.rt.decisions.decide(rid, decision, reviewer=SAM, action=action, resume=False)
+
+    check(pool, act)
+
+
+edit_texts = st.one_of(
+    st.text(max_size=200),
+    json_values.map(lambda v: json.dumps(v, ensure_ascii=False, default=str)),
+    st.dictionaries(st.sampled_from(["volume_id", "token", "size"]), json_values).map(json.dumps),
+    st.integers(min_value=50, max_value=3000).map(lambda n: "[" * n + "]" * n),
+    st.integers(min_value=1, max_value=3).map(
+        lambda n: '{"volume_id": "' + "x" * 30_000 * n + '"}'
+    ),
+    st.sampled_from(['{"volume_id": "\\ud800"}', '{"volume_id": null}', "{}", "null", "NaN"]),
+)
+
+
+@FUZZ
+@given(text=edit_texts, resume=st.booleans())
+def test_any_edit_json_is_refused_cleanly_or_applied(pool: Pool, text: str, resume: bool) -> None:
+    def act(rid: str) -> object:
+        args = parse_edit(text, dict(PROPOSED))
+        return pool.rt.decisions.decide(
+            rid, {"type": "edit", "args": args}, reviewer=SAM, resume=resume
+        )
+
+    check(pool, act)
+
+
+def test_the_fuzzers_reached_both_outcomes(pool: Pool) -> None:
+    # Runs after the two properties (file order): both paths were really exercised.
+    assert pool.accepted > 0
+    assert "DecisionError" in pool.refused
