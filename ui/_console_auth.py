@@ -18,14 +18,22 @@ from typing import Any
 import streamlit as st
 
 from interlock.risk.errors import AuthorizationError, NotFoundError
-from interlock.runtime import Reviewer
+from interlock.runtime import Reviewer, Reviewers
 from interlock.ui._console_render import code_span, esc
 from interlock.ui._console_state import get_runtime
 
-__all__ = ["oidc_providers", "require_reviewer", "sidebar_identity", "sign_in_page", "signed_in"]
+__all__ = [
+    "oidc_providers",
+    "refresh_identity",
+    "require_reviewer",
+    "sidebar_identity",
+    "sign_in_page",
+    "signed_in",
+]
 
 _IDENTITY = "interlock.identity"
 _METHOD = "interlock.identity_method"
+_GONE = "interlock.identity_gone"
 
 
 def oidc_providers() -> list[str | None]:
@@ -47,6 +55,30 @@ def signed_in() -> Reviewer | None:
     """The authenticated reviewer of this session, if any."""
     who = st.session_state.get(_IDENTITY)
     return who if isinstance(who, Reviewer) else None
+
+
+def _book() -> Reviewers:
+    # Read the file again (a small TOML file): reviewers added, removed or given other roles
+    # with `interlock reviewers ...` count at once, without restarting the console.
+    return Reviewers.load(get_runtime().reviewers.path)
+
+
+def refresh_identity() -> None:
+    """Keep the session's identity in step with the reviewers file, once per run.
+
+    A reviewer removed from the file is signed out; changed roles apply from the next click.
+    """
+    who = signed_in()
+    if who is None:
+        return
+    book = _book()
+    if who.name not in book:
+        _sign_out()
+        st.session_state[_GONE] = who.name
+        st.rerun()
+    current = book.get(who.name)
+    if current.roles != who.roles or current.display != who.display:
+        st.session_state[_IDENTITY] = current
 
 
 def require_reviewer() -> Reviewer:
@@ -77,7 +109,7 @@ def _oidc_identity() -> None:
     user: Mapping[str, Any] = st.user
     claims = [user.get(k) for k in ("email", "preferred_username", "name")]
     names = [str(c) for c in claims if isinstance(c, str) and c]
-    reviewers = get_runtime().reviewers
+    reviewers = _book()
     for name in names:
         if name in reviewers:
             _set_identity(reviewers.get(name), "oidc")
@@ -108,7 +140,13 @@ def sign_in_page() -> None:
             if st.button(label, key=f"auth_login_{provider or 'default'}", type="primary"):
                 st.login(provider)
         return
-    rt = get_runtime()
+    book = _book()
+    gone = st.session_state.pop(_GONE, None)
+    if gone:
+        st.warning(
+            f"You were signed out: reviewer {esc(gone)} is no longer in the reviewers file.",
+            icon=":material/person_off:",
+        )
     st.write("Sign in with your name and password from the reviewers file.")
     with st.form("auth_form", border=True):
         name = st.text_input("Name", key="auth_name", autocomplete="username")
@@ -118,16 +156,16 @@ def sign_in_page() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
-            reviewer = rt.reviewers.authenticate(name.strip(), password)
+            reviewer = book.authenticate(name.strip(), password)
         except (AuthorizationError, NotFoundError):
             # One message for both: the form must not reveal which names exist.
             st.error("Wrong name or password.", icon=":material/lock:")
         else:
             _set_identity(reviewer, "password")
             st.rerun()
-    if not len(rt.reviewers):
+    if not len(book):
         st.info(
-            f"No reviewers are set up yet ({esc(rt.reviewers.path)}). Add one with "
+            f"No reviewers are set up yet ({esc(book.path)}). Add one with "
             "`interlock reviewers add NAME --role oncall`.",
             icon=":material/info:",
         )

@@ -12,7 +12,12 @@ from pathlib import Path
 import streamlit as st
 
 from interlock.risk.errors import InterlockError
-from interlock.ui._console_auth import sidebar_identity, sign_in_page, signed_in
+from interlock.ui._console_auth import (
+    refresh_identity,
+    sidebar_identity,
+    sign_in_page,
+    signed_in,
+)
 from interlock.ui._console_render import db_guard, esc
 
 __all__ = ["PAGES", "main"]
@@ -36,6 +41,7 @@ def _pages() -> list[st.Page]:
 
 
 def _app() -> None:
+    refresh_identity()
     reviewer = signed_in()
     if reviewer is None:
         page = st.navigation(
