@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REVIEW_COLUMNS",
+    "SUMMARY_COLUMNS",
     "LiveState",
     "action_rung",
     "cancel_stale",
@@ -37,12 +38,14 @@ __all__ = [
     "target_of",
 ]
 
-REVIEW_COLUMNS = (
+SUMMARY_COLUMNS = (
     "id, thread_id, checkpoint_ns, checkpoint_id, interrupt_id, round, status, level, score, "
     "environment, tool, action_count, agent, requester, required_roles, required_count, "
-    "escalated_to, policy_version, created_at, expires_at, decided_at, resumed_at, payload, "
+    "escalated_to, policy_version, created_at, expires_at, decided_at, resumed_at, "
     "graph, target, kind, rung, outcome, decided_by, next_review_id"
 )
+"""Everything but the payload: what a list needs."""
+REVIEW_COLUMNS = f"{SUMMARY_COLUMNS}, payload"
 _OFF_LADDER = 1000
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from interlock.risk import LEVELS, Policy
 from interlock.risk.errors import ConfigError, NotFoundError
 from interlock.runtime._db import Conn, from_db_ts
-from interlock.runtime._reviews import REVIEW_COLUMNS, reconcile
+from interlock.runtime._reviews import REVIEW_COLUMNS, SUMMARY_COLUMNS, reconcile
 from interlock.runtime._timeline import TimelineEntry, timeline
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.reviewers import Reviewer
@@ -299,13 +299,16 @@ class Inbox:
             min_age=min_age,
             thread_id=thread_id,
         )
-        with self.db.snapshot() as conn:
+        with self.db.connection() as conn:
             rows = conn.all(
-                f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE {where} "
+                f"SELECT {SUMMARY_COLUMNS} FROM interlock_reviews WHERE {where} "
                 f"ORDER BY {_SORTS[sort]} LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
-            approved = approvals_of(conn, [r["id"] for r in rows])
+            # A pending row has approvals only while it waits for more: N-of-M, or other
+            # actions of the same review still undecided.
+            partial = [r["id"] for r in rows if r["required_count"] > 1 or r["action_count"] > 1]
+            approved = approvals_of(conn, partial)
         return [summary_of(r, approved.get(r["id"], ())) for r in rows]
 
     def count(
