@@ -25,7 +25,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,17 +64,6 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"interlock console did not answer on {base}:\n{log.read_text()}", pytrace=False)
 
 
-def _leave_pocketos_pending(url: str) -> None:
-    """What `interlock demo` leaves behind: the PocketOS thread stopped at its critical review.
-
-    Through the runtime, so the review is in the inbox the console reads.
-    """
-    with Runtime.open(url) as rt:
-        out = rt.run("ops_agent", SCENARIO_REQUEST, agent="ops-agent")
-        assert out.review_id, out
-        assert [s.tool for s in rt.inbox.pending()] == ["delete_volume"]
-
-
 @pytest.fixture
 def live_console(
     tmp_path: Path, reviewers_template: Path, monkeypatch: pytest.MonkeyPatch
@@ -94,7 +82,12 @@ def live_console(
     env.pop("INTERLOCK_POLICY", None)
     for key in ("INTERLOCK_DATABASE_URL", "INTERLOCK_REVIEWERS", "INTERLOCK_OPS_INFRA"):
         monkeypatch.setenv(key, env[key])
-    _leave_pocketos_pending(url)
+    demo = subprocess.run(
+        [INTERLOCK, "demo", "--db", url], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    with Runtime.open(url) as rt:  # the demo left the PocketOS delete waiting in the inbox
+        assert [s.tool for s in rt.inbox.pending()] == ["delete_volume"]
     port = _free_port()
     log = tmp_path / "console.log"
     with log.open("wb") as out:
