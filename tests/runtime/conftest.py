@@ -1,8 +1,19 @@
-"""Fixtures for runtime tests: an open, migrated database on each backend, and a Runtime."""
+"""Fixtures for runtime tests: an open, migrated database on each backend, a Runtime, and a
+LangGraph Server (`langgraph dev`) serving the repository's langgraph.json."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -10,7 +21,13 @@ from typing import Any
 import pytest
 
 from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
-from interlock.runtime import Database, Runtime, open_database, upgrade_database
+from interlock.runtime import (
+    Database,
+    Runtime,
+    ensure_demo_reviewers,
+    open_database,
+    upgrade_database,
+)
 
 
 @pytest.fixture
@@ -68,3 +85,137 @@ def rt(open_rt: Callable[..., Runtime]) -> Runtime:
 def ops_options(tmp_path: Path) -> dict[str, str]:
     """Options that give the ops agent its own simulated infrastructure file."""
     return {"infra": str(tmp_path / "infra.json")}
+
+
+# -- LangGraph Server (`langgraph dev`) for tests/runtime/test_langgraph_server*.py ---------------
+
+LANGGRAPH = Path(sys.executable).with_name("langgraph")
+LANGGRAPH_JSON = Path(__file__).resolve().parents[2] / "langgraph.json"
+SERVER_START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class LangGraphServer:
+    """A running `langgraph dev`: its URL, the database its environment names, the ops
+    agent's simulated infrastructure file and the server's log."""
+
+    url: str
+    db_url: str
+    infra: Path
+    log: Path
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+    def volumes(self) -> set[str]:
+        return set(json.loads(self.infra.read_text())["volumes"])
+
+    def ops(self) -> list[str]:
+        return [e["op"] for e in json.loads(self.infra.read_text())["events"]]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ok(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"langgraph dev exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/ok", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    wait = f"{SERVER_START_TIMEOUT_S:.0f} s"
+    pytest.fail(f"langgraph dev did not answer /ok in {wait}:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def serve(db_url: str, where: Path) -> Iterator[LangGraphServer]:
+    """`langgraph dev` on the repository's langgraph.json, on a free loopback port, run from
+    `where` with an environment naming `db_url`. It runs in its own process group, which is
+    always terminated (then killed) on exit; its output is kept in `log`."""
+    where.mkdir(parents=True, exist_ok=True)
+    infra, log = where / "ops-infra.json", where / "server.log"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "INTERLOCK_DATABASE_URL": db_url,
+        "INTERLOCK_OPS_INFRA": str(infra),
+        "LANGSMITH_TRACING": "false",
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    }
+    env.pop("INTERLOCK_LANGGRAPH_URL", None)
+    argv = [str(LANGGRAPH), "dev", "--config", str(LANGGRAPH_JSON), "--port", str(port)]
+    argv += ["--host", "127.0.0.1", "--no-browser", "--no-reload"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, cwd=where, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_ok(proc, url, log)
+        yield LangGraphServer(url=url, db_url=db_url, infra=infra, log=log)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def lg_server(db_url: str, tmp_path: Path) -> Iterator[LangGraphServer]:
+    """A LangGraph Server per test, its database on SQLite and on Postgres."""
+    with serve(db_url, tmp_path / "server") as found:
+        yield found
+
+
+@pytest.fixture
+def lg_sqlite_server(sqlite_url: str, tmp_path: Path) -> Iterator[LangGraphServer]:
+    """A LangGraph Server per test, its database on SQLite."""
+    with serve(sqlite_url, tmp_path / "server") as found:
+        yield found
+
+
+@pytest.fixture
+def lg_serve() -> Callable[[str, Path], Any]:
+    """`serve(db_url, folder)`, for a test that stops its server itself."""
+    return serve
+
+
+@pytest.fixture
+def lg_runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[LangGraphServer], Runtime]]:
+    """Opens a Runtime with the server backend on a server's database; the demo reviewers
+    (password `demo`) are in `tmp_path/reviewers.toml`."""
+    opened: list[Runtime] = []
+
+    def open_on(server: LangGraphServer) -> Runtime:
+        reviewers = tmp_path / "reviewers.toml"
+        ensure_demo_reviewers(reviewers, server.db_url, force=True)
+        # The graph is built here too (never run): the decision service re-assesses edits.
+        monkeypatch.setenv("INTERLOCK_OPS_INFRA", str(server.infra))
+        opened.append(
+            Runtime.open(server.db_url, reviewers_path=reviewers, langgraph_url=server.url)
+        )
+        return opened[-1]
+
+    yield open_on
+    for runtime in opened:
+        runtime.close()
