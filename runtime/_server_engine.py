@@ -228,6 +228,8 @@ class ServerEngine(Engine):
             return []
         reviews = [iid for iid, v in interrupts.items() if is_review(v)]
         with self.db.transaction() as conn:
+            # Row locks before the audit head, in the order the decision service takes them.
+            cancel_stale(conn, self.audit, thread_id, set(interrupts), now)
             if info is None and graph is not None:
                 self._adopt(conn, thread_id, graph, now)
             known = {
@@ -248,7 +250,6 @@ class ServerEngine(Engine):
                 requester=info.requester if info else None,
                 now=now,
             )
-            cancel_stale(conn, self.audit, thread_id, set(interrupts), now)
         return [rid for iid, rid in zip(reviews, ids, strict=True) if iid not in known]
 
     def _adopt(self, conn: Any, thread_id: str, graph: str, now: Any) -> None:
