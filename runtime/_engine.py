@@ -351,6 +351,7 @@ class Engine:
         checkpoint_id = snap.checkpoint_id
         now = self.clock()
         with self.db.transaction() as conn:
+            cancel_stale(conn, self.audit, thread_id, {iid for _, iid, _ in found}, now)
             ids = register_interrupts(
                 conn,
                 self.audit,
@@ -363,7 +364,6 @@ class Engine:
                 requester=requester,
                 now=now,
             )
-            cancel_stale(conn, self.audit, thread_id, {iid for _, iid, _ in found}, now)
             doubt = conn.scalar(
                 "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
                 "AND status = 'pending' AND kind = 'in_doubt'",

@@ -230,21 +230,25 @@ def cancel_stale(
         (thread_id,),
     )
     gone = [r["id"] for r in rows if r["interrupt_id"] not in live]
-    for rid in gone:
-        changed = conn.execute(
+    # Every row lock first, then the audit head: the order the decision service locks in.
+    done = [
+        rid
+        for rid in gone
+        if conn.execute(
             "UPDATE interlock_reviews SET status = 'cancelled', outcome = ?, decided_at = ? "
             "WHERE id = ? AND status = 'pending'",
             ("the thread moved on: its interrupt is no longer pending", now, rid),
         )
-        if changed:
-            audit.append(
-                "review_cancelled",
-                actor="interlock-reconcile",
-                thread_id=thread_id,
-                review_id=rid,
-                data={"reason": "interrupt no longer pending on the latest checkpoint"},
-                conn=conn,
-            )
+    ]
+    for rid in done:
+        audit.append(
+            "review_cancelled",
+            actor="interlock-reconcile",
+            thread_id=thread_id,
+            review_id=rid,
+            data={"reason": "interrupt no longer pending on the latest checkpoint"},
+            conn=conn,
+        )
     return gone
 
 

@@ -197,6 +197,7 @@ class DecisionService:
             )
             self._refuse(row, reviewer, ConflictError(msg))
         engine = self._engine()
+        engine.built_for(row["thread_id"])  # refuse now if no process could resume it
         live = engine.live(row["thread_id"])
         if row["interrupt_id"] not in live.interrupts:
             msg = (
@@ -259,9 +260,15 @@ class DecisionService:
         self, base: DecisionOutcome, status: OutcomeStatus, on: Update | None
     ) -> DecisionOutcome:
         result: RunResult = self._engine().resume(base.review_id, on)
-        if result.busy or not result.ran:
+        if result.busy:
+            return _replace(base, status="queued", thread_status="running")
+        if not result.ran:  # carried into its thread before: nothing left to do
             return _replace(
-                base, status="queued", thread_status="running" if result.busy else "pending"
+                base,
+                status="resumed",
+                next_review_id=result.review_ids[0] if result.review_ids else None,
+                thread_status="pending" if result.review_ids else "done",
+                notes=(*base.notes, "already resumed; nothing ran again"),
             )
         return _replace(
             base,
@@ -277,6 +284,11 @@ class DecisionService:
         """Carry a settled review into its thread (what a worker does with a queued one)."""
         row = self._row(review_id)
         base = DecisionOutcome(review_id=row["id"], thread_id=row["thread_id"], status="queued")
+        if row["status"] == "pending":
+            return _replace(base, status="waiting")
+        if row["status"] == "cancelled":
+            with self.db.connection() as conn:
+                raise ConflictError(stale_message(conn, row))
         return self.carry(base, "resumed", on_update)
 
     def resume_due(self, *, limit: int = 100) -> list[DecisionOutcome]:

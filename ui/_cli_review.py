@@ -183,8 +183,7 @@ def show_command(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one review in full: request, reasoning, tool results, proposed actions,
-    assessment with reasons, expected outcome, decisions and history."""
+    """Show one review in full: request, reasoning, tool results, actions, risk, history."""
     from interlock.ui._cli_review_render import detail_view
 
     with _open(db, None) as rt:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
 from interlock.nodes import DECISION_TYPES
 from interlock.risk.errors import InterlockError
 from interlock.runtime import Reviewer, Runtime
@@ -32,13 +34,13 @@ class Pool:
     """Fresh pending reviews; a review that accepted a decision is replaced by a new one."""
 
     def __init__(self, rt: Runtime, infra: Path) -> None:
-        self.rt, self.options = rt, {"infra": str(infra), "turns": [[["delete_volume", PROPOSED]]]}
+        self.rt, self.options = rt, {"infra": str(infra)}
         self.current = self._new()
         self.accepted = 0
         self.refused: set[str] = set()
 
     def _new(self) -> str:
-        run = self.rt.run("scripted_ops", "fuzz", options=self.options)
+        run = self.rt.run("one_delete", "fuzz", options=self.options)
         assert run.review_id is not None
         return run.review_id
 
@@ -61,21 +63,28 @@ class Pool:
         return (row, counts, tup.config["configurable"]["checkpoint_id"], self.rt.audit.head())
 
 
+def one_delete(**kw: Any) -> Any:
+    """The ops tools behind a model that proposes one production delete, then stops."""
+    builder, gate = build_gated_graph(
+        ScriptedChatModel(steps=[say("Deleting it.", ("delete_volume", PROPOSED))]),
+        make_ops_tools(Infra(kw["options"]["infra"])),
+        kw["policy"],
+        agent="ops-agent",
+        approvals=kw["approvals"],
+        ledger=kw["ledger"],
+        audit=kw["audit"],
+        issue_on_resume=kw["issue_on_resume"],
+    )
+    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+
+
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
-    import importlib.util
-
-    here = Path(__file__).with_name("conftest.py")
-    spec = importlib.util.spec_from_file_location("_runtime_conftest_for_fuzz", here)
-    assert spec is not None
-    assert spec.loader is not None
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)
     folder = tmp_path_factory.mktemp("fuzz")
     with Runtime.open(
         f"sqlite:///{folder}/fuzz.db",
         reviewers_path=folder / "reviewers.toml",
-        graphs={"scripted_ops": conftest.scripted_ops},
+        graphs={"one_delete": one_delete},
     ) as rt:
         yield Pool(rt, folder / "infra.json")
 
