@@ -20,13 +20,16 @@ It is governed by construction rather than by an environment switch, so a server
 lacks configuration falls back to the embedded SQLite file, never to approving on resume.
 Serve your own graph the same way: `governed_graph("package.module:factory")` (a factory as
 `interlock.runtime._registry` describes) returns it compiled without a checkpointer, as the
-server requires. Importing this module builds the graph and loads the policy (a bad
-`INTERLOCK_POLICY` fails the server's graph load, loudly); the database opens when a node
-first needs it.
+server requires; serve it under the name the runtime knows it by
+(`Runtime.open(graphs={name: factory})`), so the runtime takes in its threads.
+
+Importing this module builds the graph and loads the policy (a bad `INTERLOCK_POLICY` fails
+the server's graph load, loudly); the database opens when a node first needs it.
 
 **Outside: the server backend.** With `INTERLOCK_LANGGRAPH_URL` set, `Runtime.open()` runs
 and resumes threads on that server through `langgraph-sdk` instead of in-process; the inbox,
-the decision service, the console and the CLI are unchanged. See `ServerEngine`.
+the decision service, the console and the CLI are unchanged. See
+`interlock.runtime._server_engine` and `interlock.runtime._server_inbox`.
 """
 
 from __future__ import annotations
