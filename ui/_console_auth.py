@@ -153,7 +153,7 @@ def sign_in_page() -> None:
         password = st.text_input(
             "Password", key="auth_password", type="password", autocomplete="current-password"
         )
-        submitted = st.form_submit_button("Sign in", type="primary")
+        submitted = st.form_submit_button("Sign in", type="primary", key="auth_submit")
     if submitted:
         try:
             reviewer = book.authenticate(name.strip(), password)

@@ -9,6 +9,7 @@ reviewer typed; nothing was changed.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -204,8 +205,29 @@ def _resolve_panel(detail: ReviewDetail, me: Reviewer) -> None:
         except InterlockError as exc:
             st.error(_refusal(exc), icon=":material/block:")
             return
-        st.toast(f"Recorded: {outcome}.", icon=":material/check_circle:")
+        st.toast(f"Recorded: {esc(outcome)}.", icon=":material/check_circle:")
         st.rerun()
+
+
+def _action_state(detail: ReviewDetail, index: int, me: Reviewer) -> bool:
+    """Say so when this action is settled, or waits for other approvers after `me`."""
+    rows = [d for d in detail.decisions if d.action_index == index]
+    settled = [d for d in rows if d.settles]
+    if settled:
+        d = settled[-1]
+        md("This action is decided: **{}** by {}.", d.type, d.reviewer)
+        return True
+    mine = [d for d in rows if d.reviewer == me.name]
+    if mine:
+        need = detail.summary.required_count
+        md(
+            "You decided this action (**{}**); it waits for more approvers ({} of {} so far).",
+            mine[-1].type,
+            len({d.reviewer for d in rows if d.type == "approve"}),
+            need,
+        )
+        return True
+    return False
 
 
 def decision_panel(detail: ReviewDetail, index: int) -> None:
@@ -231,7 +253,12 @@ def decision_panel(detail: ReviewDetail, index: int) -> None:
         if attempted:
             _controls(detail, index, me)
         return
-    if not rt.inbox.can_decide(s, me) and not attempted:
+    if not attempted and _action_state(detail, index, me):
+        return
+    # `can_decide` looks at the whole review: having approved one action must not stop this
+    # reviewer from deciding the next one, so their own approvals are left out here.
+    others = replace(s, approvals=tuple(a for a in s.approvals if a != me.name))
+    if not rt.inbox.can_decide(others, me) and not attempted:
         need = s.escalated_to or " / ".join(s.required_roles)
         why = (
             "you asked for this action, and nobody approves their own request"
@@ -252,12 +279,12 @@ def last_outcome() -> None:
     assert isinstance(outcome, DecisionOutcome)
     words = {
         "resumed": "The agent resumed.",
-        "waiting": "Recorded. More approvals or more actions are still needed.",
+        "waiting": "More approvals or more actions are still needed before the agent continues.",
         "escalated": "Escalated: the review now waits for the named role.",
-        "queued": "Recorded. A worker will resume the agent.",
+        "queued": "A worker will resume the agent.",
     }.get(outcome.status, outcome.status)
     with st.container(border=True, key="review_outcome"):
-        md("**Your decision ({}) was recorded.** {}", kind, words)
+        st.markdown(f"**Your decision ({esc(kind)}) was recorded.** {esc(words)}")
         if outcome.approvals:
             md("Approvals so far: {}", ", ".join(outcome.approvals))
         if outcome.events:

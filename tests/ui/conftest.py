@@ -125,7 +125,8 @@ def _tools() -> list[Any]:
 
 def _propose(messages: Any) -> Any:
     wanted = json.loads(str(messages[0].content))
-    return say(wanted.get("say", "Doing what was asked."), (wanted["tool"], wanted["args"]))
+    calls = wanted.get("calls") or [[wanted["tool"], wanted["args"]]]
+    return say(wanted.get("say", "Doing what was asked."), *(tuple(c) for c in calls))
 
 
 def quick_factory(
@@ -190,6 +191,14 @@ class Console:
     def quick(self, tool: str, say_text: str = "Doing what was asked.", **args: Any) -> str:
         """A review of one call of the small graph's `tool` with `args`."""
         request = json.dumps({"tool": tool, "args": args, "say": say_text})
+        with self.runtime() as rt:
+            out = rt.run("quick", request, agent="quick-agent")
+        assert out.review_id, out
+        return out.review_id
+
+    def quick_many(self, *calls: tuple[str, dict[str, Any]]) -> str:
+        """One review of several calls proposed together."""
+        request = json.dumps({"calls": [list(c) for c in calls]})
         with self.runtime() as rt:
             out = rt.run("quick", request, agent="quick-agent")
         assert out.review_id, out

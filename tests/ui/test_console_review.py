@@ -156,3 +156,54 @@ def test_escalating_to_admin_hands_the_review_over(console: Any) -> None:
     assert [s.escalated_to for s in waiting] == ["admin"]
     at_admin = console.open_review("ada", waiting[0].id)
     assert at_admin.radio  # the admin may decide it now
+
+
+def test_each_action_of_a_review_is_decided_on_its_own(console: Any) -> None:
+    rid = console.quick_many(
+        ("restart_service", {"service": "api", "environment": "production"}),
+        ("change_network", {"environment": "staging", "ingress": "public"}),
+    )
+    at = console.open_review("olivia", rid)
+    console.register_quick()
+    shown = console.texts(at)
+    assert "### Action 1 of 2: restart\\_service" in shown
+    assert "### Action 2 of 2: change\\_network" in shown
+    at.button(key=f"decide_{rid}_0_submit").click().run()  # approve the restart
+    assert "More approvals or more actions are still needed" in console.texts(at)
+    at.radio(key=f"decide_{rid}_1_kind").set_value("reject").run()
+    at.text_area(key=f"decide_{rid}_1_message").input("Not public, ever.").run()
+    at.button(key=f"decide_{rid}_1_submit").click().run()
+    shown = console.texts(at)
+    assert "Your decision (reject) was recorded." in shown
+    assert "api restarted in production" in shown  # the approved one ran, the other did not
+    with console.runtime() as rt:
+        rows = [r for r in rt.audit.rows() if r.event == "decision_recorded"]
+    assert [(r.data["action"], r.data["type"]) for r in rows] == [(0, "approve"), (1, "reject")]
+
+
+def test_two_approvals_show_as_one_of_two_then_run(
+    console: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from importlib import resources
+
+    text = resources.files("interlock.risk").joinpath("policies/default.yaml").read_text()
+    two = text.replace("critical: {roles: [sre-lead]}", "critical: {roles: [sre-lead], count: 2}")
+    assert two != text
+    (tmp_path / "two.yaml").write_text(two)
+    monkeypatch.setenv("INTERLOCK_POLICY", str(tmp_path / "two.yaml"))
+    rid = console.pocketos()
+    at = console.open_review("sam", rid)
+    at.text_input(key=_k(rid, "confirm")).input("vol-prod-db").run()
+    at.button(key=_k(rid, "submit")).click().run()
+    shown = console.texts(at)
+    assert "More approvals or more actions are still needed" in shown
+    assert "approvals 1 of 2" in shown
+    assert "it waits for more approvers (1 of 2 so far)" in shown
+    inbox = console.switch(console.sign_in("sasha"), "_console_inbox.py")
+    assert list(inbox.dataframe[0].value["approvals"]) == ["1 of 2"]
+    second = console.open_review("sasha", rid)
+    second.text_input(key=_k(rid, "confirm")).input("vol-prod-db").run()
+    second.button(key=_k(rid, "submit")).click().run()
+    assert "Your decision (approve) was recorded." in console.texts(second)
+    assert "volume vol-prod-db deleted" in console.texts(second)
+    assert [r.actor for r in _decided(console, rid)] == ["sam", "sasha"]
