@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,13 +198,16 @@ def test_reject_the_pocketos_delete_in_a_real_browser(
     ]
 
 
-def test_sign_in_and_read_the_policy_in_a_real_browser(
+def test_the_inbox_refreshes_by_itself_and_the_policy_page_reads(
     live_console: str, browser: Browser, password: str
 ) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
-    sign_in(page, live_console, "sam", password)
-    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    sign_in(page, live_console, "olivia", password)
+    expect(page.get_by_text("1 pending · 0 yours to decide")).to_be_visible()
+    with Runtime.open() as rt:  # a new review arrives while the page is open
+        rt.run("ops_agent", SCENARIO_REQUEST, agent="ops-agent")
+    expect(page.get_by_text("2 pending · 0 yours to decide")).to_be_visible()  # no click
     page.get_by_role("link", name="Policy").click()
     expect(page.get_by_text("Try an action")).to_be_visible()
     shot(page, "policy.png")
