@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 ]
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
 TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)  # assertions wait for the page, up to this long
 
 
 def _free_port() -> int:
