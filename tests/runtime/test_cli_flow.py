@@ -99,7 +99,6 @@ def test_pocketos_flow_through_the_cli(db_url: str, tmp_path: Path) -> None:
         "history",
     ):
         assert text in shown.stdout
-    assert cli.json("show", rid)["summary"]["id"] == rid
 
     # Refusals: one clear line, exit 2, and the database exactly as it was.
     before = (cli.json("pending"), cli.json("audit", "verify")["head_seq"])
@@ -125,14 +124,6 @@ def test_pocketos_flow_through_the_cli(db_url: str, tmp_path: Path) -> None:
         cli("decide", rid, "--as", lead, "--edit", "{not json", password=password),
         2,
         "--edit must be a JSON object",
-    )
-    one_line_error(
-        cli("decide", rid, "--as", lead, "--edit", '{"size": 3}', password=password),
-        2,
-        "unknown keys ['size']",
-    )
-    one_line_error(
-        cli("decide", rid, "--as", lead, password=password), 2, "choose exactly one of --approve"
     )
     assert (cli.json("pending"), cli.json("audit", "verify")["head_seq"]) == before
 
