@@ -156,6 +156,7 @@ def _measure(browser: Any, base: str, n: int, reps: int) -> list[float]:
     """Milliseconds from clicking "Inbox" until the table of `n` reviews is drawn."""
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=30_000)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.set_default_timeout(30_000)
     page.goto(base)
