@@ -7,7 +7,7 @@ PIP     := $(BIN)/python -m pip
 MYPY_TARGETS := -p interlock.risk -p interlock.nodes -p interlock.graphs -p interlock.runtime -p interlock.ui
 export INTERLOCK_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test bench console install lint typecheck pytest postgres chromium torture clean
+.PHONY: demo test bench console install lint typecheck pytest postgres chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,8 +18,12 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(PIP) install -q -e ".[dev]" --config-settings editable_mode=strict
 
+# Ends by offering the console; without a terminal (CI) it just says how to open it.
 demo: install
 	$(BIN)/interlock demo
+	@if [ -t 0 ] && [ -t 1 ]; then printf 'Open the reviewer console now? [y/N] '; read a; \
+	  case "$$a" in [yY]*) $(BIN)/interlock console;; *) echo "Later: make console";; esac; \
+	else echo "Review it in the browser: make console"; fi
 
 postgres:
 	@bash .ci/ensure-postgres
