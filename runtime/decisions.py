@@ -293,13 +293,17 @@ class DecisionService:
 
     def resume_due(self, *, limit: int = 100) -> list[DecisionOutcome]:
         """Resume settled reviews whose thread has not run on yet, oldest first."""
+        return [self.resume(review_id) for review_id in self.unresumed(limit=limit)]
+
+    def unresumed(self, *, limit: int = 100) -> list[str]:
+        """Settled reviews whose thread has not run on yet, oldest decision first."""
         with self.db.connection() as conn:
             rows = conn.all(
                 "SELECT id FROM interlock_reviews WHERE resumed_at IS NULL "
                 "AND status IN ('decided', 'escalated', 'expired') ORDER BY decided_at LIMIT ?",
                 (limit,),
             )
-        return [self.resume(r["id"]) for r in rows]
+        return [r["id"] for r in rows]
 
     def expire_due(self, now: datetime | None = None, *, limit: int = 100) -> list[DecisionOutcome]:
         from interlock.runtime._expiry import expire_due

@@ -17,6 +17,7 @@ from interlock.ui._cli_console import console_command
 from interlock.ui._cli_policy import policy_app
 from interlock.ui._cli_review import register_review_commands
 from interlock.ui._cli_runtime import audit_app, db_app, reviewers_app
+from interlock.ui._cli_worker import register_worker_commands
 from interlock.ui._output import console_err
 
 __all__ = ["app", "main"]
@@ -35,6 +36,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("console")(console_command)
 register_review_commands(app)
+register_worker_commands(app)
 
 
 def _version() -> str:

@@ -1,0 +1,281 @@
+"""`Worker`: resumes decided threads, applies expiry, and keeps the inbox honest.
+
+    with Runtime.open(url) as rt:
+        Worker(rt).run(stop=event)          # `interlock worker`; SIGTERM sets `event`
+
+One sweep does, in order:
+
+1. expiry: pending reviews past their deadline escalate one rung or are denied (never
+   approved), every `expire_every` seconds;
+2. resumes: settled reviews whose thread has not run on yet (decided in the console or the
+   CLI with `resume=False`, decided while the thread was busy, or whose resumer died
+   mid-run), oldest first;
+3. reconcile: rows that no longer match their thread's latest checkpoint, every
+   `reconcile_every` seconds (the only step that reads checkpoints).
+
+Any number of workers may share one Postgres, on one machine or many: each thread is
+claimed by an advisory lock for the whole resume (a claim row on SQLite), so a review is
+carried into its thread once; a worker that finds the thread busy moves on. A stop request
+(SIGTERM) lets the resume in progress finish, then returns: nothing half-done is left that
+the next worker would not pick up anyway. A database outage is reported and retried with
+backoff; the pool reconnects when the server is back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from interlock.risk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from interlock.runtime.facade import Runtime
+
+__all__ = [
+    "SweepResult",
+    "Worker",
+    "WorkerEvent",
+    "WorkerOptions",
+    "WorkerStats",
+    "is_outage",
+    "options_from",
+]
+
+EventKind = Literal["resumed", "busy", "expired", "reconciled", "failed", "outage", "recovered"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions:
+    """How often a worker looks for work, and how much it takes at once."""
+
+    poll: float = 1.0
+    """Seconds to sleep after a sweep that found nothing to do."""
+    batch: int = 50
+    """Settled reviews taken per sweep."""
+    expire_every: float = 5.0
+    """Seconds between expiry passes."""
+    reconcile_every: float = 60.0
+    """Seconds between inbox reconciliations (0 disables them)."""
+    retry_after: float = 30.0
+    """Seconds before a review whose resume failed is tried again by this worker."""
+    max_backoff: float = 30.0
+    """Longest wait between attempts while the database is unavailable."""
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    """Who this worker is in logs (its processes' claims are by thread, not by name)."""
+
+    def __post_init__(self) -> None:
+        for key in ("poll", "expire_every", "reconcile_every", "retry_after", "max_backoff"):
+            value = getattr(self, key)
+            if not isinstance(value, int | float) or value < 0:
+                msg = f"worker option {key} must be a number of seconds >= 0, got {value!r}."
+                raise ConfigError(msg)
+        if not isinstance(self.batch, int) or not 1 <= self.batch <= 10_000:
+            msg = f"worker option batch must be 1-10000, got {self.batch!r}."
+            raise ConfigError(msg)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerEvent:
+    """One thing a worker did, for its log."""
+
+    kind: EventKind
+    review_id: str | None = None
+    thread_id: str | None = None
+    detail: str = ""
+    thread_status: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepResult:
+    """What one sweep did."""
+
+    resumed: int = 0
+    expired: int = 0
+    reconciled: int = 0
+    busy: int = 0
+    failed: int = 0
+
+    @property
+    def worked(self) -> bool:
+        return bool(self.resumed or self.expired or self.reconciled)
+
+
+@dataclass(kw_only=True)
+class WorkerStats:
+    """Totals over a worker's life (`interlock worker` prints them when it stops)."""
+
+    sweeps: int = 0
+    resumed: int = 0
+    expired: int = 0
+    reconciled: int = 0
+    busy: int = 0
+    failed: int = 0
+    outages: int = 0
+    seconds: float = 0.0
+
+    def add(self, sweep: SweepResult) -> None:
+        self.sweeps += 1
+        for key in ("resumed", "expired", "reconciled", "busy", "failed"):
+            setattr(self, key, getattr(self, key) + getattr(sweep, key))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for errors that mean "the database is not answering", not "this item is bad"."""
+    names = {t.__name__ for t in type(exc).__mro__}
+    if names & {"PoolTimeout", "PoolClosed", "InterfaceError", "ConnectionError"}:
+        return True
+    if "OperationalError" not in names:
+        return False
+    if type(exc).__module__.startswith("psycopg"):
+        return True
+    # SQLite: a busy or missing file is worth waiting for; "no such table" is not.
+    text = str(exc).lower()
+    return any(word in text for word in ("locked", "busy", "unable to open", "disk i/o"))
+
+
+class Worker:
+    """Carries decisions into their threads; see the module docstring."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        options: WorkerOptions | None = None,
+        *,
+        on_event: Callable[[WorkerEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rt = rt
+        self.options = options or WorkerOptions()
+        self.on_event = on_event
+        self._clock = clock
+        self._next_expiry = 0.0
+        self._next_reconcile = 0.0 if self.options.reconcile_every else float("inf")
+        self._failed_until: dict[str, float] = {}
+        self.stats = WorkerStats()
+
+    def _emit(self, kind: EventKind, **fields: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(WorkerEvent(kind=kind, **fields))
+
+    # -- one sweep --------------------------------------------------------------------------
+    def sweep(self, *, stop: threading.Event | None = None) -> SweepResult:
+        """One pass over expiry, settled reviews and (when due) reconciliation."""
+        now = self._clock()
+        counts = {"resumed": 0, "expired": 0, "reconciled": 0, "busy": 0, "failed": 0}
+        if now >= self._next_expiry:
+            self._next_expiry = now + self.options.expire_every
+            for out in self.rt.decisions.expire_due(limit=self.options.batch):
+                counts["expired"] += 1
+                self._emit(
+                    "expired",
+                    review_id=out.review_id,
+                    thread_id=out.thread_id,
+                    detail="; ".join(out.notes),
+                    thread_status=out.thread_status,
+                )
+        for review_id in self._due():
+            if stop is not None and stop.is_set():
+                break
+            self._resume_one(review_id, counts)
+        if now >= self._next_reconcile:
+            self._next_reconcile = now + self.options.reconcile_every
+            fixed = self.rt.inbox.reconcile()
+            counts["reconciled"] = len(fixed.cancelled) + len(fixed.registered)
+            if counts["reconciled"]:
+                self._emit(
+                    "reconciled",
+                    detail=f"cancelled {list(fixed.cancelled)}, "
+                    f"registered {list(fixed.registered)}",
+                )
+        result = SweepResult(**counts)
+        self.stats.add(result)
+        return result
+
+    def _due(self) -> list[str]:
+        now = self._clock()
+        self._failed_until = {k: t for k, t in self._failed_until.items() if t > now}
+        ids = self.rt.decisions.unresumed(limit=self.options.batch + len(self._failed_until))
+        due = [i for i in ids if i not in self._failed_until]
+        return due[: self.options.batch]
+
+    def _resume_one(self, review_id: str, counts: dict[str, int]) -> None:
+        from interlock.risk.errors import InterlockError
+
+        try:
+            out = self.rt.decisions.resume(review_id)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            counts["failed"] += 1
+            self._failed_until[review_id] = self._clock() + self.options.retry_after
+            kind = "refused" if isinstance(exc, InterlockError) else type(exc).__name__
+            self._emit("failed", review_id=review_id, detail=f"{kind}: {exc}")
+            return
+        if out.status == "queued":  # another worker or process holds the thread
+            counts["busy"] += 1
+            self._emit("busy", review_id=review_id, thread_id=out.thread_id)
+            return
+        counts["resumed"] += 1
+        detail = out.events[-1] if out.events else "; ".join(out.notes)
+        self._emit(
+            "resumed",
+            review_id=review_id,
+            thread_id=out.thread_id,
+            detail=detail,
+            thread_status=out.thread_status,
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        once: bool = False,
+        max_sweeps: int | None = None,
+    ) -> WorkerStats:
+        """Sweep until `stop` is set (or once). Returns the totals."""
+        stop = stop or threading.Event()
+        started = self._clock()
+        backoff = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    result = self.sweep(stop=stop)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    self.stats.outages += 1
+                    backoff = min(self.options.max_backoff, max(0.5, backoff * 2))
+                    self._emit(
+                        "outage", detail=f"{type(exc).__name__}: {exc}; retry in {backoff:g}s"
+                    )
+                    if once:
+                        raise
+                    stop.wait(backoff)
+                    continue
+                if backoff:
+                    backoff = 0.0
+                    self._emit("recovered", detail="the database answers again")
+                if once or (max_sweeps is not None and self.stats.sweeps >= max_sweeps):
+                    break
+                if not result.worked:
+                    stop.wait(self.options.poll)
+        finally:
+            self.stats.seconds = self._clock() - started
+        return self.stats
+
+
+def options_from(values: Mapping[str, Any]) -> WorkerOptions:
+    """WorkerOptions from CLI values, leaving defaults for the ones not given."""
+    return WorkerOptions(**{k: v for k, v in values.items() if v is not None})
