@@ -7,7 +7,7 @@ PIP     := $(BIN)/python -m pip
 MYPY_TARGETS := -p interlock.risk -p interlock.nodes -p interlock.graphs -p interlock.runtime -p interlock.ui
 export INTERLOCK_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test bench console install lint typecheck pytest postgres chromium clean
+.PHONY: demo test bench torture console install lint typecheck pytest postgres chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: install postgres chromium
 
 bench: install postgres chromium
 	$(BIN)/python -m bench
+
+# The long crash-injection run: 500 SIGKILLs per backend, and the 8-process race.
+torture: install postgres
+	INTERLOCK_CRASH_RUNS=500 INTERLOCK_RACE_REVIEWS=50 $(BIN)/pytest -s \
+	  tests/runtime/test_crash.py tests/runtime/test_decisions_race.py
 
 console: install
 	$(BIN)/interlock console

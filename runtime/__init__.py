@@ -25,6 +25,7 @@ from interlock.runtime.migrations import (
     upgrade,
     upgrade_database,
 )
+from interlock.runtime.prune import PrunedThread, PruneResult, parse_age, prune
 from interlock.runtime.reviewers import (
     DEMO_PASSWORD,
     Reviewer,
@@ -36,6 +37,13 @@ from interlock.runtime.reviewers import (
 from interlock.runtime.settings import Settings
 from interlock.runtime.stops import ADMIN_ROLE, Stop, StopSwitch
 from interlock.runtime.storage import Conn, Database, open_checkpointer, open_database
+from interlock.runtime.worker import (
+    SweepResult,
+    Worker,
+    WorkerEvent,
+    WorkerOptions,
+    WorkerStats,
+)
 
 __all__ = [
     "ADMIN_ROLE",
@@ -50,6 +58,8 @@ __all__ = [
     "DecisionRow",
     "DecisionService",
     "Inbox",
+    "PruneResult",
+    "PrunedThread",
     "ReviewDetail",
     "ReviewSummary",
     "Reviewer",
@@ -59,14 +69,21 @@ __all__ = [
     "Settings",
     "Stop",
     "StopSwitch",
+    "SweepResult",
     "TimelineEntry",
     "UpgradeResult",
     "VerifyResult",
+    "Worker",
+    "WorkerEvent",
+    "WorkerOptions",
+    "WorkerStats",
     "chain_hash",
     "ensure_demo_reviewers",
     "hash_password",
     "open_checkpointer",
     "open_database",
+    "parse_age",
+    "prune",
     "require_schema",
     "schema_version",
     "upgrade",

@@ -37,8 +37,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 # Why a thread was kept, in the order they are checked.
-PENDING = "pending review"
 IN_DOUBT = "execution in doubt or still running"
+PENDING = "pending review"
 UNRESUMED = "decision not yet carried out"
 FOREIGN = "not started by Interlock"
 UNKNOWN_GRAPH = "graph not registered here"
@@ -97,13 +97,13 @@ def _protected(rt: Runtime) -> dict[str, str]:
     with rt.db.connection() as conn:
         for reason, sql in (
             (
-                PENDING,
-                "SELECT DISTINCT thread_id FROM interlock_reviews WHERE status = 'pending'",
-            ),
-            (
                 IN_DOUBT,
                 "SELECT DISTINCT thread_id FROM interlock_executions "
                 "WHERE status IN ('started', 'in_doubt')",
+            ),
+            (
+                PENDING,
+                "SELECT DISTINCT thread_id FROM interlock_reviews WHERE status = 'pending'",
             ),
             (
                 UNRESUMED,

@@ -112,7 +112,9 @@ def worker_command(
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         with Runtime.open(url) as rt:
-            if not as_json:
+            if as_json:
+                print(json.dumps({"started": options.name, "db": redact(url)}), flush=True)
+            else:
                 console_err.print(
                     f"interlock worker {options.name} on {redact(url)}"
                     + (" (one sweep)" if once else f" (idle poll {poll:g}s; Ctrl-C stops)")

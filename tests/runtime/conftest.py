@@ -3,12 +3,16 @@ LangGraph Server (`langgraph dev`) serving the repository's langgraph.json."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -219,3 +223,81 @@ def lg_runtime(
     yield open_on
     for runtime in opened:
         runtime.close()
+
+
+# -- a private Postgres server that tests may stop and restart -------------------------------
+# initdb runs as the `postgres` OS user when we are root (initdb refuses root), so the shared
+# test server is never restarted.
+
+
+def _bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        pytest.fail(f"{name} not found: install the postgresql server package", pytrace=False)
+    return found[-1]
+
+
+class PgCluster:
+    """A private Postgres server in a temporary directory."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="interlock-pg-"))
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+        self._run(
+            _bin("initdb"),
+            "-D",
+            f"{self.dir}/data",
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+
+    def _run(self, *args: str) -> None:
+        out = subprocess.run([*self._as, *args], capture_output=True, text=True, check=False)
+        assert out.returncode == 0, f"{args[0]} failed: {out.stdout}{out.stderr}"
+
+    def _ctl(self, *args: str) -> None:
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            _bin("pg_ctl"),
+            "-D",
+            f"{self.dir}/data",
+            "-l",
+            f"{self.dir}/log",
+            "-o",
+            opts,
+            "-w",
+            *args,
+        )
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def restart(self) -> None:
+        self._ctl("-m", "fast", "restart")
+
+    def destroy(self) -> None:
+        self._ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster() -> Iterator[PgCluster]:
+    c = PgCluster()
+    c.start()
+    try:
+        yield c
+    finally:
+        c.destroy()

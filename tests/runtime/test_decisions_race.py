@@ -1,8 +1,8 @@
 """Eight processes decide the same reviews at the same moment: exactly one decision wins
 each review, the thread never forks, and no action runs twice.
 
-`INTERLOCK_RACE_REVIEWS` sets how many reviews (default 12, to keep `make test` fast; the
-issue's acceptance run uses 50).
+`INTERLOCK_RACE_REVIEWS` sets how many reviews (default 50: the cost is the eight process
+starts, not the reviews).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from interlock.graphs import Infra
 from interlock.runtime import Reviewer, Runtime
 
-REVIEWS = int(os.environ.get("INTERLOCK_RACE_REVIEWS", "12"))
+REVIEWS = int(os.environ.get("INTERLOCK_RACE_REVIEWS", "50"))
 PROCESSES = 8
 LEAD = Reviewer(name="sam", roles=("sre-lead",))
 REQUEST = "Deploys to staging fail: api-staging answers 401. Please fix it."

@@ -6,21 +6,11 @@ are root, since initdb refuses root), so the shared test server is never restart
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, TypedDict
 
 import psycopg
-import pytest
 
 from interlock.runtime import AuditLog, Database, open_database, upgrade_database
 
@@ -43,85 +33,6 @@ def _graph(checkpointer: Any) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
-def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
-    if not found[-1]:
-        pytest.fail(f"{name} not found: install the postgresql server package", pytrace=False)
-    return found[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Cluster:
-    """A private Postgres server in a temporary directory."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="interlock-pg-"))
-        self.port = _free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self._as: list[str] = []
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
-            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
-            self._as = ["runuser", "-u", "postgres", "--"]
-        self._run(
-            _bin("initdb"),
-            "-D",
-            f"{self.dir}/data",
-            "--auth=trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        )
-
-    def _run(self, *args: str) -> None:
-        out = subprocess.run([*self._as, *args], capture_output=True, text=True, check=False)
-        assert out.returncode == 0, f"{args[0]} failed: {out.stdout}{out.stderr}"
-
-    def _ctl(self, *args: str) -> None:
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            _bin("pg_ctl"),
-            "-D",
-            f"{self.dir}/data",
-            "-l",
-            f"{self.dir}/log",
-            "-o",
-            opts,
-            "-w",
-            *args,
-        )
-
-    def start(self) -> None:
-        self._ctl("start")
-
-    def stop(self) -> None:
-        self._ctl("-m", "fast", "stop")
-
-    def restart(self) -> None:
-        self._ctl("-m", "fast", "restart")
-
-    def destroy(self) -> None:
-        self._ctl("-m", "immediate", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def cluster() -> Iterator[_Cluster]:
-    c = _Cluster()
-    c.start()
-    try:
-        yield c
-    finally:
-        c.destroy()
-
-
 def _use(db: Database, graph: Any, step: str) -> None:
     """One checkpointer operation and one write to our own tables."""
     from langgraph.types import Command
@@ -132,7 +43,7 @@ def _use(db: Database, graph: Any, step: str) -> None:
     AuditLog(db).append("probe", actor="test", data={"step": step})
 
 
-def test_restart_then_next_operation_succeeds(cluster: _Cluster) -> None:
+def test_restart_then_next_operation_succeeds(cluster: Any) -> None:
     with open_database(cluster.url) as db:
         upgrade_database(db)
         graph = _graph(db.checkpointer())
@@ -144,7 +55,7 @@ def test_restart_then_next_operation_succeeds(cluster: _Cluster) -> None:
 
 
 def test_operation_during_an_outage_completes_when_the_server_returns(
-    cluster: _Cluster,
+    cluster: Any,
 ) -> None:
     with open_database(cluster.url) as db:
         upgrade_database(db)
