@@ -54,7 +54,9 @@ class _Runner:
             "propose it again so that a reviewer can decide on it as it stands."
         )
         level = v.assessment.level if v.assessment else None
-        self.gate.event(self.scope, "refused", v.call, digest=digest, level=level, detail=str(err))
+        self.gate.event(
+            self.scope, "refused", v.call, digest=digest, level=level, detail=str(err), verdict=v
+        )
         return self._msg(v, str(err), "error")
 
     def _msg(self, v: Verdict, content: str, status: str) -> ToolMessage:
@@ -70,7 +72,7 @@ class _Runner:
             return self._msg(v, v.note, "error")
         if v.kind in ("deny", "rejected"):
             level = v.assessment.level if v.assessment else None
-            gate.event(scope, "denied", call, outcome=v.kind, level=level, detail=v.note)
+            gate.event(scope, "denied", call, outcome=v.kind, level=level, detail=v.note, verdict=v)
             return self._msg(v, denial_text(v), "error")
         if v.kind == "allow":
             digest = gate.digest(name, args, scope, None)
@@ -123,7 +125,9 @@ class _Runner:
                 mark = getattr(self.scope.ledger, "mark_in_doubt", None)
                 if callable(mark):
                     mark(done.key, detail=text, now=self.scope.context.now)
-                self.gate.event(self.scope, "in_doubt", v.call, digest=done.digest, detail=text)
+                self.gate.event(
+                    self.scope, "in_doubt", v.call, digest=done.digest, detail=text, verdict=v
+                )
             return self._msg(v, text, "error")
         if unknown:
             return self._invoke(v, done.key, done.digest, approved=True, fresh=False)
@@ -171,6 +175,7 @@ class _Runner:
             level=level,
             outcome="approved" if approved else "allow",
             detail="" if fresh else "retried",
+            verdict=v,
         )
         return msg
 

@@ -20,6 +20,7 @@ from langgraph.constants import END
 from langgraph.runtime import ExecutionInfo, get_runtime
 from xxhash import xxh3_128_hexdigest
 
+from interlock.nodes._payloads import AuditEvent
 from interlock.nodes._state import answered_ids, last_ai_message, record_for
 from interlock.nodes._stores import (
     ApprovalStore,
@@ -306,22 +307,27 @@ class Gate:
         level: str | None = None,
         detail: str = "",
         reviewer: str | None = None,
+        verdict: Verdict | None = None,
     ) -> None:
-        """Send one audit event to the run's sink."""
-        scope.audit.record(
-            {
-                "kind": kind,
-                "at": scope.context.now.isoformat(),
-                "thread_id": scope.thread_id,
-                "tool": call["name"],
-                "tool_call_id": call["id"] or "",
-                "digest": digest,
-                "outcome": outcome,
-                "level": level,
-                "detail": detail,
-                "reviewer": reviewer,
-            }
-        )
+        """Send one audit event to the run's sink. With `verdict`, the event also carries the
+        assessed action and its assessment (for policy replay); the dicts are built here, on
+        the way to the sink, never on the routing path."""
+        event: AuditEvent = {
+            "kind": kind,
+            "at": scope.context.now.isoformat(),
+            "thread_id": scope.thread_id,
+            "tool": call["name"],
+            "tool_call_id": call["id"] or "",
+            "digest": digest,
+            "outcome": outcome,
+            "level": level,
+            "detail": detail,
+            "reviewer": reviewer,
+        }
+        if verdict is not None and verdict.action is not None and verdict.assessment is not None:
+            event["action"] = verdict.action.to_dict()
+            event["assessment"] = verdict.assessment.to_dict()
+        scope.audit.record(event)
 
     def requirement_for(self, role: str, count: int = 1) -> ApprovalRequirement:
         """The requirement of an escalation: `role` or anyone more senior on the ladder."""
@@ -355,6 +361,17 @@ def current_context() -> Any:
         return None
 
 
+def _current_run() -> tuple[Any, ExecutionInfo | None]:
+    """The run's context and execution info (its thread), or Nones outside a run."""
+    try:
+        runtime: Any = get_runtime()
+    except Exception:
+        return None, None
+    if runtime is None:  # e.g. update_state
+        return None, None
+    return runtime.context, getattr(runtime, "execution_info", None)
+
+
 def make_router(
     gate: Gate, *, tools: str = "tools", review: str = "review", end: str = END
 ) -> Callable[[Mapping[str, Any]], str]:
@@ -365,15 +382,24 @@ def make_router(
         ai = last_ai_message(messages)
         if ai is None or not ai.tool_calls:
             return end
-        scope = gate.scope(current_context())
+        scope = gate.scope(*_current_run())
         rejected = (state.get("interlock") or {}).get("rejected")
         answered = answered_ids(messages, ai)
+        held: list[Verdict] = []
         for call in ai.tool_calls:
             if call["id"] in answered or record_for(state, ai, call["id"] or "") is not None:
                 continue
-            if gate.assess_call(call, scope, rejected).kind == "review":
-                return review
-        # Decided or allowed calls go to guarded execution, which checks everything again.
-        return tools
+            verdict = gate.assess_call(call, scope, rejected)
+            if verdict.kind == "review":
+                held.append(verdict)
+        if not held:
+            # Decided or allowed calls go to guarded execution, which checks everything again.
+            return tools
+        # Recorded here, once per model turn: the review node re-runs on every resume, so it
+        # must not write before its interrupt.
+        for v in held:
+            level = v.assessment.level if v.assessment else None
+            gate.event(scope, "review", v.call, outcome="review", level=level, verdict=v)
+        return review
 
     return route_after_model

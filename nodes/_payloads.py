@@ -250,8 +250,8 @@ class AuditEvent(TypedDict):
     """One audit-worthy thing the gate did. The durable audit log stores these as rows."""
 
     kind: str
-    """executed, failed, denied, refused, in_doubt, decided, escalated, approval_issued,
-    decision_refused or unknown_tool."""
+    """review (the router sent the call to a human), executed, failed, denied, refused,
+    in_doubt, decided, escalated, approval_issued, decision_refused or unknown_tool."""
     at: str
     thread_id: str
     tool: str
@@ -261,3 +261,9 @@ class AuditEvent(TypedDict):
     level: NotRequired[str | None]
     detail: str
     reviewer: NotRequired[str | None]
+    action: NotRequired[dict[str, Any]]
+    """The assessed `interlock.risk.Action` (`Action.to_dict()`; `Action.from_dict` rebuilds
+    it), on every event about a call the gate assessed: what policy replay re-assesses."""
+    assessment: NotRequired[dict[str, Any]]
+    """The verdict it got (`Assessment.to_dict()`: outcome, level, score, reasons, approval,
+    policy version)."""

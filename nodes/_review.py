@@ -85,7 +85,7 @@ class _Apply:
         self.escalated: dict[str, str] = {}
         self.notes: list[str] = []
 
-    def _record(self, v: Verdict, d: Decision, decision: str) -> None:
+    def _record(self, v: Verdict, d: Decision, decision: str, digest: str | None) -> None:
         self.records[v.call["id"] or ""] = {
             "decision": decision,
             "interrupt_id": self.iid,
@@ -97,10 +97,12 @@ class _Apply:
             self.scope,
             "decided",
             v.call,
+            digest=digest,
             outcome=decision,
             reviewer=d.get("reviewer"),
             level=v.assessment.level if v.assessment else None,
             detail=d.get("message") or "",
+            verdict=v,
         )
 
     def _grant(self, v: Verdict, d: Decision, digest: str, grant: ApprovalRequirement) -> bool:
@@ -135,10 +137,11 @@ class _Apply:
         call, kind = v.call, d["type"]
         cid, name = call["id"] or "", call["name"]
         shown = self.request["action_requests"][index]
+        digest = shown.get("digest") or None
         grant = grant_of(self.gate, v, escalated_to)
         if kind == "approve":
-            if self._grant(v, d, shown.get("digest", ""), grant):
-                self._record(v, d, "approve")
+            if self._grant(v, d, digest or "", grant):
+                self._record(v, d, "approve", digest)
         elif kind in ("reject", "respond"):
             text = d.get("message") or "The reviewer rejected this call."
             content = rejection_text(name, text) if kind == "reject" else _respond_text(name, text)
@@ -147,20 +150,32 @@ class _Apply:
             )
             if kind == "reject":
                 self.rejected[call_fingerprint(name, call.get("args") or {})] = text
-            self._record(v, d, kind)
+            self._record(v, d, kind, digest)
         elif kind == "escalate":
             role = str(d.get("role"))
             self.escalated[cid] = role
             who = d.get("reviewer") or "a reviewer"
             self.notes.append(f"{name}: escalated to {role} by {who}.")
             self.gate.event(
-                self.scope, "escalated", call, outcome=role, detail=d.get("message") or ""
+                self.scope,
+                "escalated",
+                call,
+                digest=digest,
+                outcome=role,
+                reviewer=d.get("reviewer"),
+                detail=d.get("message") or "",
+                verdict=v,
             )
         else:
-            self._edit(v, d, grant, escalated_to)
+            self._edit(v, d, grant, escalated_to, digest)
 
     def _edit(
-        self, v: Verdict, d: Decision, grant: ApprovalRequirement, escalated_to: str | None
+        self,
+        v: Verdict,
+        d: Decision,
+        grant: ApprovalRequirement,
+        escalated_to: str | None,
+        shown_digest: str | None,
     ) -> None:
         call, name = v.call, v.call["name"]
         args: dict[str, Any] = d["args"]  # type: ignore[typeddict-item]  # normalised
@@ -187,7 +202,7 @@ class _Apply:
                 return
             if not self._grant(after, d, digest, grant):
                 return
-        self._record(v, d, "edit")
+        self._record(v, d, "edit", shown_digest)
 
 
 def check_tool_args(gate: Gate, name: str, args: Mapping[str, Any]) -> str:

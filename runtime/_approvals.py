@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 GATE_EVENTS: Mapping[str, str] = {
+    "review": "review_required",
     "executed": "execution_succeeded",
     "failed": "execution_failed",
     "in_doubt": "execution_in_doubt",
@@ -345,24 +346,30 @@ class DurableExecutionLedger:
 
 
 class DurableAuditSink:
-    """Gate events into the audit log; `actor` is the agent the run acts for."""
+    """Gate events into the audit log; `actor` is the agent the run acts for. Events about an
+    assessed call keep its `action` and `assessment`, which `interlock policy replay` reads."""
 
     def __init__(self, audit: AuditLog, actor: str) -> None:
         self.audit, self.actor = audit, actor
 
     def record(self, event: AuditEvent) -> None:
         kind = event["kind"]
+        data: dict[str, Any] = {
+            "tool": event.get("tool"),
+            "tool_call_id": event.get("tool_call_id"),
+            "outcome": event.get("outcome"),
+            "level": event.get("level"),
+            "detail": event.get("detail"),
+            "gate_event": kind,
+        }
+        if "action" in event:
+            data["action"] = event["action"]
+        if "assessment" in event:
+            data["assessment"] = event["assessment"]
         self.audit.append(
             GATE_EVENTS.get(kind, f"gate_{kind}"),
             actor=event.get("reviewer") or self.actor,
             thread_id=event.get("thread_id") or None,
             digest=event.get("digest"),
-            data={
-                "tool": event.get("tool"),
-                "tool_call_id": event.get("tool_call_id"),
-                "outcome": event.get("outcome"),
-                "level": event.get("level"),
-                "detail": event.get("detail"),
-                "gate_event": kind,
-            },
+            data=data,
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
@@ -184,11 +184,21 @@ def _normalise(data: Mapping[str, Any] | None) -> dict[str, Any]:
     return value
 
 
-class AuditLog:
-    """The audit log of one database. Cheap to create; holds no connection."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, db: Database) -> None:
+
+class AuditLog:
+    """The audit log of one database. Cheap to create; holds no connection.
+
+    `ts` of each row comes from `clock` (default: this machine's UTC time, not the database
+    server's). `Runtime` passes its own clock, so a simulated or test clock stamps the log
+    the same way it stamps reviews and decisions.
+    """
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
+        self.clock = clock or _utcnow
 
     def append(
         self,
@@ -237,9 +247,10 @@ class AuditLog:
         if head is None:
             msg = "the audit head row is missing; run `interlock audit verify` and restore it."
             raise ConfigError(msg)
+        now = self.clock()
         row = AuditRow(
             seq=int(head["seq"]) + 1,
-            ts=datetime.now(UTC),
+            ts=now.astimezone(UTC) if now.tzinfo else now,  # naive: iso_utc refuses it
             event=event,
             actor=actor,
             thread_id=thread_id,

@@ -84,7 +84,7 @@ class Runtime:
         self.policy = policy
         self.reviewers = reviewers
         self.clock = clock
-        self.audit = AuditLog(db)
+        self.audit = AuditLog(db, clock=clock)
         self.inbox = Inbox(db, policy, self.checkpointer, clock, self.audit)
         if langgraph_url:
             from interlock.runtime._server_inbox import ServerInbox

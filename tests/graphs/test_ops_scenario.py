@@ -52,8 +52,11 @@ def test_approve_runs_the_delete_exactly_once(ops: Any) -> None:
     assert ops_run(ops).count("delete_volume") == 1
     assert ops.approve_rest() == ["rotate_credential"]
     assert ops_run(ops).count("delete_volume") == 1
-    kinds = [e["kind"] for e in ops.agent.gate.audit.events if e["tool"] == "delete_volume"]
-    assert kinds == ["approval_issued", "decided", "executed"]
+    events = [e for e in ops.agent.gate.audit.events if e["tool"] == "delete_volume"]
+    assert [e["kind"] for e in events] == ["review", "approval_issued", "decided", "executed"]
+    # Every event about the assessed call carries it, for policy replay.
+    assert all(e["action"]["tool"] == "delete_volume" for e in events if "action" in e)
+    assert [e["kind"] for e in events if "action" in e] == ["review", "decided", "executed"]
 
 
 def test_reject_leads_the_agent_to_the_safe_path(ops: Any) -> None:
