@@ -24,6 +24,7 @@ backoff; the pool reconnects when the server is back.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import threading
 import time
@@ -162,6 +163,7 @@ class Worker:
         self._next_expiry = 0.0
         self._next_reconcile = 0.0 if self.options.reconcile_every else float("inf")
         self._failed_until: dict[str, float] = {}
+        self._rng = random.Random()
         self.stats = WorkerStats()
 
     def _emit(self, kind: EventKind, **fields: Any) -> None:
@@ -206,8 +208,10 @@ class Worker:
         now = self._clock()
         self._failed_until = {k: t for k, t in self._failed_until.items() if t > now}
         ids = self.rt.decisions.unresumed(limit=self.options.batch + len(self._failed_until))
-        due = [i for i in ids if i not in self._failed_until]
-        return due[: self.options.batch]
+        due = [i for i in ids if i not in self._failed_until][: self.options.batch]
+        # Workers sharing a database would otherwise all queue behind the same oldest thread.
+        self._rng.shuffle(due)
+        return due
 
     def _resume_one(self, review_id: str, counts: dict[str, int]) -> None:
         from interlock.risk.errors import InterlockError

@@ -1,0 +1,130 @@
+"""Throughput of a pool of `interlock worker` processes sharing one Postgres.
+
+For each pool size (1, 2 and 4 workers) a fresh database gets `N` threads stopped at a
+production-change review, every review is approved with `resume=False` (recorded, queued for a
+worker), and then the pool is started: real `interlock worker` processes, each rebuilding
+the graph by name, claiming threads by advisory lock, resuming, running the approved tool
+and settling. Throughput is counted from the database: reviews whose `resumed_at` falls
+after the moment the last worker of the pool reported it was up, divided by the time from
+that moment to the last resume. Process start-up is therefore excluded, and nothing is
+estimated. The ratio column compares each pool with one worker in the same run: on a
+machine with few cores the pool is CPU-bound, so the scaling is what this machine can do,
+not a property of the design.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench._common import Row, row
+from bench._worker_graph import GRAPH
+from bench.bench_gate import _postgres_db
+from interlock.runtime import Reviewer, Runtime
+
+__all__ = ["run"]
+
+ROOT = Path(__file__).resolve().parents[1]
+INTERLOCK = Path(sys.executable).with_name("interlock")
+LEAD = Reviewer(name="bench-lead", roles=("sre-lead",))
+
+
+def _prepare(url: str, tmp: Path, n: int) -> None:
+    with Runtime.open(url, reviewers_path=tmp / "reviewers.toml") as rt:
+        for _ in range(n):
+            run = rt.run(GRAPH, "tidy up", options={"infra": str(tmp / "infra.json")})
+            if run.review_id is None:
+                msg = f"bench thread {run.thread_id} did not stop for review: {run.status}"
+                raise RuntimeError(msg)
+            rt.decisions.decide(run.review_id, {"type": "approve"}, reviewer=LEAD, resume=False)
+
+
+def _pool(url: str, workers: int) -> tuple[float, list[subprocess.Popen[str]]]:
+    """Start the pool; return when every worker has opened the database (and that time)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "INTERLOCK_DATABASE_URL": url}
+    cmd = [str(INTERLOCK), "worker", "--json", "--poll", "0.02", "--reconcile-every", "0"]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(workers)
+    ]
+    up: list[datetime] = []
+
+    def hello(proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.startswith('{"started"'):
+            up.append(datetime.now(UTC))
+
+    readers = [threading.Thread(target=hello, args=(p,)) for p in procs]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(120)
+    if len(up) != workers:
+        errors = [p.stderr.read() if p.stderr else "" for p in procs if p.poll() is not None]
+        msg = f"only {len(up)} of {workers} workers started: {errors}"
+        raise RuntimeError(msg)
+    return max(up).timestamp(), procs
+
+
+def _measure(url: str, tmp: Path, n: int, workers: int) -> tuple[float, int]:
+    _prepare(url, tmp, n)
+    start, procs = _pool(url, workers)
+    try:
+        with Runtime.open(url, reviewers_path=tmp / "reviewers.toml") as rt:
+            deadline = time.monotonic() + 600
+            while rt.decisions.unresumed(limit=1):
+                if time.monotonic() > deadline:
+                    msg = f"{workers} worker(s) did not finish {n} resumes in 10 minutes"
+                    raise RuntimeError(msg)
+                time.sleep(0.05)
+            with rt.db.connection() as conn:
+                stamps = [
+                    r["resumed_at"] for r in conn.all("SELECT resumed_at FROM interlock_reviews")
+                ]
+                done = conn.scalar(
+                    "SELECT count(*) AS n FROM interlock_executions WHERE status = 'succeeded'"
+                )
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.communicate(timeout=60)
+    if int(done) != n:
+        msg = f"{done} of {n} approved restarts succeeded"
+        raise RuntimeError(msg)
+    times = [s.timestamp() for s in stamps if s is not None]
+    window = [t for t in times if t >= start]
+    if len(window) < 2:
+        msg = f"only {len(window)} resumes after the whole pool was up; raise N"
+        raise RuntimeError(msg)
+    return len(window) / (max(window) - start), len(window)
+
+
+def run(quick: bool = False) -> list[Row]:
+    n = 30 if quick else 240
+    sizes = (1, 2) if quick else (1, 2, 4)
+    rows: list[Row] = []
+    base: float | None = None
+    for workers in sizes:
+        with _postgres_db() as url, tempfile.TemporaryDirectory() as tmp:
+            rate, counted = _measure(url, Path(tmp), n, workers)
+        base = base or rate
+        rows.append(
+            row(
+                f"worker pool throughput, {workers} worker(s), Postgres",
+                rate,
+                "resumes/s",
+                baseline=base,
+                baseline_name="1 worker",
+                note=f"{counted} of {n} decided reviews resumed after the pool was up; "
+                f"{os.cpu_count()} CPU(s)",
+            )
+        )
+    return rows
