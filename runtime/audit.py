@@ -23,13 +23,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 from interlock.risk import canonical_json
 from interlock.risk.errors import ConfigError
+from interlock.runtime._audit_sql import audit_where, walk
 from interlock.runtime._db import Conn, from_db_ts, iso_utc
 from interlock.runtime._schema import GENESIS_HASH
 from interlock.runtime.storage import Database
@@ -49,7 +50,6 @@ EXPORT_COLUMNS = (
     "hash",
 )
 _SELECT = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM interlock_audit"
-_BATCH = 1000
 
 
 def chain_hash(
@@ -282,10 +282,29 @@ class AuditLog:
         )
         return row
 
-    def rows(self, *, since: datetime | None = None) -> Iterator[AuditRow]:
-        """Every row in `seq` order (from `since` on, by timestamp), read in one snapshot."""
+    def rows(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        thread_id: str | None = None,
+        review_id: str | None = None,
+        actor: str | None = None,
+        event: str | Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[AuditRow]:
+        """Rows in `seq` order, read in one snapshot, filtered in SQL: `since` (inclusive)
+        and `until` (exclusive) by timestamp, one thread, review or actor, one event name or
+        several, and at most `limit` rows."""
+        where = audit_where(since, until, thread_id, review_id, actor, event)
+        if limit is not None and (isinstance(limit, bool) or limit < 1):
+            msg = f"limit must be a positive number of rows, got {limit!r}."
+            raise ConfigError(msg)
         with self.db.snapshot() as conn:
-            yield from (AuditRow.from_dict(r) for r in _walk(conn, since))
+            for n, r in enumerate(walk(conn, _SELECT, where), 1):
+                yield AuditRow.from_dict(r)
+                if limit is not None and n >= limit:
+                    return
 
     def head(self) -> tuple[int, str]:
         """The last `seq` and hash as the head row records them."""
@@ -297,7 +316,7 @@ class AuditLog:
         """Walk the whole chain; stop at the first row that was changed, removed or moved."""
         with self.db.snapshot() as conn:
             head = conn.one("SELECT seq, hash FROM interlock_audit_head WHERE id = 1")
-            return _check(_walk(conn, None), head)
+            return _check(walk(conn, _SELECT, ("", [])), head)
 
     def export(
         self,
@@ -305,11 +324,13 @@ class AuditLog:
         out: TextIO,
         fmt: Literal["jsonl", "csv"] = "jsonl",
         since: datetime | None = None,
+        **filters: Any,
     ) -> int:
         """Write rows to `out` as JSON Lines or CSV; the number of rows written.
 
         Both formats carry `prev_hash` and `hash`, so an export can be checked on its own
         (`AuditRow.from_dict(line).expected_hash() == hash`). In CSV, `data` is canonical JSON.
+        `filters` are those of `rows()`.
         """
         if fmt not in ("jsonl", "csv"):
             msg = f"unknown export format {fmt!r}; allowed: jsonl, csv"
@@ -319,7 +340,7 @@ class AuditLog:
             writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
             writer.writeheader()
         count = 0
-        for row in self.rows(since=since):
+        for row in self.rows(since=since, **filters):
             record = row.to_dict()
             if writer is None:
                 out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
@@ -327,20 +348,6 @@ class AuditLog:
                 writer.writerow({**record, "data": canonical_json(record["data"])})
             count += 1
         return count
-
-
-def _walk(conn: Conn, since: datetime | None) -> Iterator[dict[str, Any]]:
-    """Rows in `seq` order, in batches, so a long log never sits in memory at once."""
-    where, params = ("", []) if since is None else (" AND ts >= ?", [since])
-    last: int | None = None
-    while True:
-        after = "" if last is None else " AND seq > ?"
-        args = [*params, *([] if last is None else [last]), _BATCH]
-        batch = conn.all(f"{_SELECT} WHERE 1 = 1{where}{after} ORDER BY seq LIMIT ?", args)
-        yield from batch
-        if len(batch) < _BATCH:
-            return
-        last = int(batch[-1]["seq"])
 
 
 def _check(rows: Iterator[dict[str, Any]], head: dict[str, Any] | None) -> VerifyResult:

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 from rich.table import Table
@@ -111,7 +111,7 @@ class ExportFormat(StrEnum):
         return "csv" if self is ExportFormat.csv else "jsonl"
 
 
-def _parse_since(raw: str | None) -> datetime | None:
+def _parse_since(raw: str | None, flag: str = "--since") -> datetime | None:
     """A date (midnight UTC) or an ISO date-time; without an offset it is taken as UTC."""
     if raw is None:
         return None
@@ -119,7 +119,7 @@ def _parse_since(raw: str | None) -> datetime | None:
         when = datetime.fromisoformat(raw)
     except ValueError:
         msg = (
-            f"--since takes a date or an ISO date-time, like 2026-01-31 or "
+            f"{flag} takes a date or an ISO date-time, like 2026-01-31 or "
             f"2026-01-31T09:00+01:00; got {raw!r}."
         )
         raise ConfigError(msg) from None
@@ -173,6 +173,20 @@ def audit_export(
             help="Only rows at or after this date / ISO date-time (UTC unless an offset is given).",
         ),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="DATE", help="Only rows before this date / date-time."),
+    ] = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", metavar="ID", help="Only this thread's rows.")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", metavar="NAME", help="Only rows by this actor.")
+    ] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", metavar="NAME", help="Only this event (repeat for several)."),
+    ] = None,
     db: DbOpt = None,
     out: Annotated[
         Path | None,
@@ -180,25 +194,31 @@ def audit_export(
     ] = None,
 ) -> None:
     """Export the audit log with each row's prev_hash and hash, so the export can be checked
-    on its own."""
+    on its own. Filters select rows; a filtered export still verifies row by row."""
     from interlock.runtime.audit import AuditLog
     from interlock.runtime.migrations import require_schema
     from interlock.runtime.storage import open_database
 
-    when = _parse_since(since)
+    filters: dict[str, Any] = {
+        "since": _parse_since(since),
+        "until": _parse_since(until, "--until"),
+        "thread_id": thread,
+        "actor": actor,
+        "event": event or None,
+    }
     with open_database(_url(db), create=False) as database:
         require_schema(database)
         log = AuditLog(database)
         if out is None:
-            count = log.export(out=sys.stdout, fmt=fmt.literal, since=when)
+            count = log.export(out=sys.stdout, fmt=fmt.literal, **filters)
         else:
-            count = _export_to(log, out, fmt.literal, when)
+            count = _export_to(log, out, fmt.literal, filters)
     where = "standard output" if out is None else str(out)
     console_err.print(f"exported {count} audit row(s) to {where}.")
 
 
 def _export_to(
-    log: AuditLog, path: Path, fmt: Literal["jsonl", "csv"], since: datetime | None
+    log: AuditLog, path: Path, fmt: Literal["jsonl", "csv"], filters: dict[str, Any]
 ) -> int:
     try:
         fh: TextIO = path.open("w", encoding="utf-8", newline="")
@@ -206,7 +226,7 @@ def _export_to(
         msg = f"cannot write {path}: {exc.strerror or exc}"
         raise ConfigError(msg) from None
     with fh:
-        return log.export(out=fh, fmt=fmt, since=since)
+        return log.export(out=fh, fmt=fmt, **filters)
 
 
 # -- reviewers ---------------------------------------------------------------------------

@@ -6,12 +6,18 @@ import csv
 import io
 import itertools
 import json
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from interlock.risk.errors import ConfigError
 from interlock.runtime import AuditLog, AuditRow, Conn, Database
+
+INTERLOCK = Path(sys.executable).with_name("interlock")
 
 
 def _fill(log: AuditLog, n: int = 5) -> list[AuditRow]:
@@ -247,3 +253,40 @@ def test_long_logs_are_walked_in_batches(db: Database) -> None:
     assert result.rows == 2100
     _tamper(db, "DELETE FROM interlock_audit WHERE seq = 2050")
     assert log.verify().first_bad_seq == 2050
+
+
+def test_rows_filter_by_thread_actor_event_time_and_limit(db: Database) -> None:
+    log = AuditLog(db)
+    rows = _fill(log, 6)
+    log.append("review_opened", actor="agent", thread_id="t2", review_id="r9")
+    assert [r.seq for r in log.rows(thread_id="t2")] == [2, 7]
+    assert [r.seq for r in log.rows(actor="reviewer-3")] == [3]
+    assert [r.seq for r in log.rows(event="review_opened")] == [7]
+    assert [r.seq for r in log.rows(event=["decision", "review_opened"], thread_id="t2")] == [2, 7]
+    assert [r.seq for r in log.rows(review_id="r4")] == [4]
+    assert [r.seq for r in log.rows(limit=2)] == [1, 2]
+    assert [r.seq for r in log.rows(since=rows[2].ts, until=rows[4].ts)] == [3, 4]
+    assert list(log.rows(thread_id="nope")) == []
+    with pytest.raises(ConfigError, match="limit must be a positive number of rows, got 0"):
+        list(log.rows(limit=0))
+    with pytest.raises(ConfigError, match="event filter is empty"):
+        list(log.rows(event=[]))
+
+
+def test_cli_export_filters_and_each_row_still_verifies(db: Database) -> None:
+    log = AuditLog(db)
+    _fill(log, 4)
+    cmd = [str(INTERLOCK), "audit", "export", "--db", db.url, "--thread", "t3", "--event"]
+    out = subprocess.run([*cmd, "decision"], capture_output=True, text=True, check=True)
+    (line,) = out.stdout.splitlines()
+    row = AuditRow.from_dict(json.loads(line))
+    assert (row.seq, row.thread_id) == (3, "t3")
+    assert row.expected_hash() == row.hash
+    assert "exported 1 audit row(s)" in out.stderr
+    bad = subprocess.run(
+        [str(INTERLOCK), "audit", "export", "--db", db.url, "--until", "yesterday"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert "--until takes a date or an ISO date-time" in bad.stderr
