@@ -10,7 +10,10 @@ One sweep does, in order:
 2. resumes: settled reviews whose thread has not run on yet (decided in the console or the
    CLI with `resume=False`, decided while the thread was busy, or whose resumer died
    mid-run), oldest first;
-3. reconcile: rows that no longer match their thread's latest checkpoint, every
+3. orphans: threads whose run died while a tool was executing (an execution still
+   `started` that nobody holds) are carried on: the action is not run again but put in
+   front of a human as "in doubt" (`interlock.runtime._recover`);
+4. reconcile: rows that no longer match their thread's latest checkpoint, every
    `reconcile_every` seconds (the only step that reads checkpoints).
 
 Any number of workers may share one Postgres, on one machine or many: each thread is
@@ -47,7 +50,9 @@ __all__ = [
     "options_from",
 ]
 
-EventKind = Literal["resumed", "busy", "expired", "reconciled", "failed", "outage", "recovered"]
+EventKind = Literal[
+    "resumed", "busy", "expired", "orphan", "reconciled", "failed", "outage", "recovered"
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,13 +105,14 @@ class SweepResult:
 
     resumed: int = 0
     expired: int = 0
+    orphans: int = 0
     reconciled: int = 0
     busy: int = 0
     failed: int = 0
 
     @property
     def worked(self) -> bool:
-        return bool(self.resumed or self.expired or self.reconciled)
+        return bool(self.resumed or self.expired or self.orphans or self.reconciled)
 
 
 @dataclass(kw_only=True)
@@ -116,6 +122,7 @@ class WorkerStats:
     sweeps: int = 0
     resumed: int = 0
     expired: int = 0
+    orphans: int = 0
     reconciled: int = 0
     busy: int = 0
     failed: int = 0
@@ -124,7 +131,7 @@ class WorkerStats:
 
     def add(self, sweep: SweepResult) -> None:
         self.sweeps += 1
-        for key in ("resumed", "expired", "reconciled", "busy", "failed"):
+        for key in ("resumed", "expired", "orphans", "reconciled", "busy", "failed"):
             setattr(self, key, getattr(self, key) + getattr(sweep, key))
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,7 +181,7 @@ class Worker:
     def sweep(self, *, stop: threading.Event | None = None) -> SweepResult:
         """One pass over expiry, settled reviews and (when due) reconciliation."""
         now = self._clock()
-        counts = {"resumed": 0, "expired": 0, "reconciled": 0, "busy": 0, "failed": 0}
+        counts = dict.fromkeys(("resumed", "expired", "orphans", "reconciled", "busy", "failed"), 0)
         if now >= self._next_expiry:
             self._next_expiry = now + self.options.expire_every
             for out in self.rt.decisions.expire_due(limit=self.options.batch):
@@ -190,6 +197,8 @@ class Worker:
             if stop is not None and stop.is_set():
                 break
             self._resume_one(review_id, counts)
+        if stop is None or not stop.is_set():
+            self._orphans(counts)
         if now >= self._next_reconcile:
             self._next_reconcile = now + self.options.reconcile_every
             fixed = self.rt.inbox.reconcile()
@@ -239,6 +248,34 @@ class Worker:
             detail=detail,
             thread_status=out.thread_status,
         )
+
+    def _orphans(self, counts: dict[str, int]) -> None:
+        from interlock.runtime._recover import orphaned_threads, recover_thread
+
+        engine = self.rt.engine()
+        if self.rt.langgraph_url:  # the server runs its own threads
+            return
+        for thread_id in orphaned_threads(engine, self.options.batch):
+            if thread_id in self._failed_until:
+                continue
+            try:
+                result = recover_thread(engine, thread_id)
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                counts["failed"] += 1
+                self._failed_until[thread_id] = self._clock() + self.options.retry_after
+                self._emit("failed", thread_id=thread_id, detail=f"{type(exc).__name__}: {exc}")
+                continue
+            if result.busy:  # a live run or resume holds it
+                continue
+            counts["orphans"] += 1
+            self._emit(
+                "orphan",
+                thread_id=thread_id,
+                detail=result.events[-1] if result.events else "marked in doubt",
+                thread_status=result.thread_status,
+            )
 
     # -- the loop ---------------------------------------------------------------------------
     def run(

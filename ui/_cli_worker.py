@@ -43,6 +43,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 _STYLE = {
     "resumed": "green",
     "expired": "yellow",
+    "orphan": "bold yellow",
     "busy": "dim",
     "reconciled": "cyan",
     "failed": "red",
@@ -129,8 +130,8 @@ def worker_command(
         return
     console_err.print(
         f"stopped after {stats.seconds:.1f}s: {stats.resumed} resumed, {stats.expired} "
-        f"expired, {stats.reconciled} reconciled, {stats.busy} busy, {stats.failed} failed, "
-        f"{stats.outages} database outage(s)."
+        f"expired, {stats.orphans} orphaned run(s) recovered, {stats.reconciled} reconciled, "
+        f"{stats.busy} busy, {stats.failed} failed, {stats.outages} database outage(s)."
     )
 
 

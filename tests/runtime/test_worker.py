@@ -4,6 +4,7 @@ cleanly on SIGTERM and rides out a Postgres restart without losing anything."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -206,3 +207,41 @@ def test_a_postgres_restart_mid_run_loses_nothing(
         statuses = [r["status"] for r in conn.all("SELECT status FROM interlock_executions")]
     assert statuses == ["succeeded"] * 6
     assert rt.audit.verify().ok
+
+
+# A write the policy lets run unattended, and that is not idempotent (never silently retried).
+STAGING_SNAPSHOT = [
+    "snapshot_volume",
+    {"volume_id": "vol-staging-db", "token": "tok-staging-deploy"},
+]
+
+
+def _run_in_child(url: str, reviewers: Path, options: dict[str, Any]) -> None:
+    with Runtime.open(url, reviewers_path=reviewers) as rt:
+        rt.run(GRAPH, "restart staging, then tidy up", options=options)
+
+
+def test_a_run_killed_mid_tool_is_put_in_front_of_a_human_not_rerun(
+    open_rt: Callable[..., Runtime], db_url: str, tmp_path: Path
+) -> None:
+    rt = open_rt()
+    infra = Infra(tmp_path / "infra.json")
+    options = {"infra": str(infra.path), "turns": [[STAGING_SNAPSHOT], [PROD_DELETE]], "slow": 30}
+    child = multiprocessing.get_context("fork").Process(
+        target=_run_in_child, args=(db_url, tmp_path / "reviewers.toml", options)
+    )
+    child.start()
+    started = Path(f"{infra.path}.started")
+    _wait(started.exists, "the unattended snapshot to start")
+    os.kill(child.pid or 0, signal.SIGKILL)  # the run dies inside the tool
+    child.join()
+    assert rt.inbox.pending() == []  # no review yet: nothing would ever pick it up
+    seen: list[WorkerEvent] = []
+    stats = Worker(rt, on_event=seen.append).run(once=True)
+    assert stats.orphans == 1
+    assert [e.kind for e in seen] == ["orphan"]
+    doubt, delete = sorted(rt.inbox.pending(), key=lambda r: r.kind)
+    assert (doubt.kind, doubt.tool) == ("in_doubt", "snapshot_volume")
+    assert (delete.kind, delete.tool) == ("review", "delete_volume")  # the agent went on
+    assert infra.events() == []  # the snapshot was not run a second time
+    assert Worker(rt).run(once=True).orphans == 0
