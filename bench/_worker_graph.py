@@ -9,10 +9,9 @@ agent, and every approved restart is one event in that file.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
-from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
+from interlock.graphs import scripted_ops_agent
 
 __all__ = ["GRAPH", "factory"]
 
@@ -21,14 +20,4 @@ RESTART = {"service": "api-prod", "token": "tok-prod-app"}
 
 
 def factory(**kw: Any) -> Any:
-    builder, gate = build_gated_graph(
-        ScriptedChatModel(steps=[say("restarting", ("restart_service", RESTART))]),
-        make_ops_tools(Infra(kw["options"]["infra"])),
-        kw["policy"],
-        agent="ops-agent",
-        approvals=kw["approvals"],
-        ledger=kw["ledger"],
-        audit=kw["audit"],
-        issue_on_resume=kw["issue_on_resume"],
-    )
-    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+    return scripted_ops_agent([[("restart_service", RESTART)]], kw["options"]["infra"], **kw)

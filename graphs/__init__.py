@@ -5,6 +5,7 @@ from interlock.graphs._infra import Infra, InfraError, seed_state
 from interlock.graphs._ops_tools import DEFAULT_TOKEN, make_ops_tools
 from interlock.graphs._planner import OpsPlanner, ScriptedChatModel, resolve_chat_model, say
 from interlock.graphs._savers import DEFAULT_DATABASE_URL, open_checkpointer, sqlite_path
+from interlock.graphs._scripted_ops import ScriptedOps, scripted_ops_agent
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -13,6 +14,7 @@ __all__ = [
     "InfraError",
     "OpsPlanner",
     "ScriptedChatModel",
+    "ScriptedOps",
     "build_gated_graph",
     "create_gated_agent",
     "make_model_node",
@@ -20,6 +22,7 @@ __all__ = [
     "open_checkpointer",
     "resolve_chat_model",
     "say",
+    "scripted_ops_agent",
     "seed_state",
     "sqlite_path",
 ]

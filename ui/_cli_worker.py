@@ -21,24 +21,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from interlock.runtime.settings import Settings
+from interlock.ui._cli_review import DbOpt, JsonOpt
 from interlock.ui._output import console, console_err, print_json
 
 if TYPE_CHECKING:
     from interlock.runtime.worker import WorkerEvent
 
 __all__ = ["register_worker_commands"]
-
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        metavar="URL",
-        help="Database URL. Default: $INTERLOCK_DATABASE_URL, "
-        "else sqlite:///./.interlock/interlock.db.",
-        show_default=False,
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 _STYLE = {
     "resumed": "green",

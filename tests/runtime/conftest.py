@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
+from interlock.graphs import scripted_ops_agent
 from interlock.runtime import (
     Database,
     Runtime,
@@ -45,21 +44,7 @@ def db(db_url: str) -> Iterator[Database]:
 def scripted_ops(**kw: Any) -> Any:
     """The ops tools driven by a script: options `infra` (file) and `turns`, a list of model
     turns, each a list of [tool, args] calls. Past the script the agent says "Done."."""
-    options = kw["options"]
-    turns = [
-        say(f"turn {i}", *[(t, a) for t, a in calls]) for i, calls in enumerate(options["turns"])
-    ]
-    builder, gate = build_gated_graph(
-        ScriptedChatModel(steps=turns),
-        make_ops_tools(Infra(options["infra"])),
-        kw["policy"],
-        agent="ops-agent",
-        approvals=kw["approvals"],
-        ledger=kw["ledger"],
-        audit=kw["audit"],
-        issue_on_resume=kw["issue_on_resume"],
-    )
-    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
 
 
 @pytest.fixture

@@ -27,12 +27,11 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
+from interlock.graphs import Infra, scripted_ops_agent
 from interlock.runtime import Runtime, ensure_demo_reviewers
 from interlock.runtime.worker import Worker, WorkerOptions
 
@@ -53,18 +52,8 @@ class _SlowInfra(Infra):
 
 
 def crash_graph(**kw: Any) -> Any:
-    options = kw["options"]
-    builder, gate = build_gated_graph(
-        ScriptedChatModel(steps=[say("cleaning up", ("delete_volume", DELETE))]),
-        make_ops_tools(_SlowInfra(options["infra"])),
-        kw["policy"],
-        agent="ops-agent",
-        approvals=kw["approvals"],
-        ledger=kw["ledger"],
-        audit=kw["audit"],
-        issue_on_resume=kw["issue_on_resume"],
-    )
-    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+    infra = _SlowInfra(kw["options"]["infra"])
+    return scripted_ops_agent([[("delete_volume", DELETE)]], infra, **kw)
 
 
 def _open(url: str, reviewers: Path) -> Runtime:

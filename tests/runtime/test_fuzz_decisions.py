@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
+from interlock.graphs import scripted_ops_agent
 from interlock.nodes import DECISION_TYPES
 from interlock.risk.errors import InterlockError
 from interlock.runtime import Reviewer, Runtime
@@ -65,17 +64,7 @@ class Pool:
 
 def one_delete(**kw: Any) -> Any:
     """The ops tools behind a model that proposes one production delete, then stops."""
-    builder, gate = build_gated_graph(
-        ScriptedChatModel(steps=[say("Deleting it.", ("delete_volume", PROPOSED))]),
-        make_ops_tools(Infra(kw["options"]["infra"])),
-        kw["policy"],
-        agent="ops-agent",
-        approvals=kw["approvals"],
-        ledger=kw["ledger"],
-        audit=kw["audit"],
-        issue_on_resume=kw["issue_on_resume"],
-    )
-    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+    return scripted_ops_agent([[("delete_volume", PROPOSED)]], kw["options"]["infra"], **kw)
 
 
 @pytest.fixture(scope="module")

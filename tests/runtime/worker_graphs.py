@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from interlock.graphs import Infra, ScriptedChatModel, build_gated_graph, make_ops_tools, say
+from interlock.graphs import Infra, scripted_ops_agent
 
 __all__ = ["GRAPH", "SlowInfra", "slow_ops"]
 
@@ -34,17 +33,5 @@ class SlowInfra(Infra):
 
 def slow_ops(**kw: Any) -> Any:
     options = kw["options"]
-    turns = [
-        say(f"turn {i}", *[(t, a) for t, a in calls]) for i, calls in enumerate(options["turns"])
-    ]
-    builder, gate = build_gated_graph(
-        ScriptedChatModel(steps=turns),
-        make_ops_tools(SlowInfra(options["infra"], float(options.get("slow", 0)))),
-        kw["policy"],
-        agent="ops-agent",
-        approvals=kw["approvals"],
-        ledger=kw["ledger"],
-        audit=kw["audit"],
-        issue_on_resume=kw["issue_on_resume"],
-    )
-    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+    infra = SlowInfra(options["infra"], float(options.get("slow", 0)))
+    return scripted_ops_agent(options["turns"], infra, **kw)
