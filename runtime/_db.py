@@ -245,12 +245,30 @@ class SqlitePool:
                 return
 
 
+def _check_connection(conn: Connection[Any]) -> None:
+    """The liveness probe run before each checkout: one empty query, not prepared.
+
+    `ConnectionPool.check_connection` sends the same empty query, but with
+    `prepare_threshold=0` psycopg prepares it on every checkout (an empty query never stays
+    in its cache): two round trips each time instead of one. Pool connections here are
+    always autocommit, which is the case that probe covers."""
+    conn.execute("", prepare=False)
+
+
+def _configure(conn: Connection[Any]) -> None:
+    """Each new pool connection speaks UTC. psycopg hands every timestamptz back in the
+    session's zone (a ZoneInfo conversion per value) and Interlock wants UTC: with the
+    session in UTC both conversions go away. Stored values do not change."""
+    conn.execute("SET TIME ZONE 'UTC'", prepare=False)
+
+
 def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[DictRow]]:
     """A pool that survives a server restart: every connection is checked before use.
 
     The connection settings are those of LangGraph's `PostgresSaver.from_conn_string`:
     autocommit, because `PostgresSaver.setup()` creates indexes CONCURRENTLY (our own
-    writes open explicit transactions); dict rows; `prepare_threshold=0`.
+    writes open explicit transactions); dict rows; `prepare_threshold=0`; the session time
+    zone is UTC.
     """
     import psycopg
     from psycopg.rows import dict_row
@@ -274,7 +292,8 @@ def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[Di
             "row_factory": dict_row,
             "connect_timeout": PG_CONNECT_TIMEOUT_S,
         },
-        check=ConnectionPool.check_connection,
+        check=_check_connection,
+        configure=_configure,
         open=False,
         name="interlock",
     )
