@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from interlock.risk import Policy
-from interlock.runtime._db import Conn, from_db_ts
+from interlock.runtime._db import Conn, from_db_ts, iso_utc
 from interlock.runtime._timeline import TimelineEntry
 
 if TYPE_CHECKING:
     from interlock.nodes import ReviewRequest
 
 __all__ = [
+    "ACTION_COUNT",
+    "LIST_COLUMNS",
+    "REQUIRED_COUNT",
     "DecisionRow",
     "ReconcileResult",
     "ReviewDetail",
     "ReviewStatus",
     "ReviewSummary",
     "approvals_of",
+    "fetch_rows",
     "rung_of",
+    "summaries_of",
     "summary_of",
 ]
 
@@ -113,38 +118,131 @@ class ReconcileResult:
     """Live review interrupts that had no row."""
 
 
+LIST_COLUMNS = (
+    "id, thread_id, graph, status, level, score, tool, target, environment, agent, requester, "
+    "created_at, expires_at, required_roles, required_count, escalated_to, action_count, kind, "
+    "round, outcome, decided_by, decided_at, next_review_id"
+)
+"""What one `ReviewSummary` is built from, in the order `summaries_of` unpacks."""
+_NAMES = tuple(LIST_COLUMNS.replace(" ", "").split(","))
+REQUIRED_COUNT, ACTION_COUNT = _NAMES.index("required_count"), _NAMES.index("action_count")
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _utc(value: Any) -> datetime | None:
+    # Both drivers give aware UTC datetimes (SQLite through its converter, psycopg because
+    # the pool's sessions are in UTC): then nothing is left to do.
+    if value is None:
+        return None
+    if type(value) is datetime:
+        zone = value.tzinfo
+        if zone is UTC:
+            return value
+        if zone is not None:
+            return value.astimezone(UTC)
+    return from_db_ts(value)
+
+
+class _Roles(dict[str, tuple[str, ...]]):
+    """Parsed `required_roles` texts: one list holds only a handful of distinct ones."""
+
+    def __missing__(self, text: str) -> tuple[str, ...]:
+        value = tuple(json.loads(text or "[]"))
+        self[text] = value
+        return value
+
+
+def summaries_of(
+    rows: Iterable[Sequence[Any]], approvals: Mapping[str, Sequence[str]] | None = None
+) -> list[ReviewSummary]:
+    """Inbox rows from `LIST_COLUMNS` tuples; `approvals` by review id (N-of-M progress).
+
+    A list holds up to thousands of rows, so each summary is filled in through its
+    `__dict__` (what the frozen dataclass's own `__init__` ends up with, without one
+    `object.__setattr__` per field) and each distinct roles text is parsed once."""
+    roles = _Roles()
+    approved = approvals or {}
+    out = []
+    for (
+        rid,
+        thread_id,
+        graph,
+        status,
+        level,
+        score,
+        tool,
+        target,
+        environment,
+        agent,
+        requester,
+        created_at,
+        expires_at,
+        required_roles,
+        required_count,
+        escalated_to,
+        action_count,
+        kind,
+        round_,
+        outcome,
+        decided_by,
+        decided_at,
+        next_review_id,
+    ) in rows:
+        created = _utc(created_at)
+        assert created is not None
+        summary = _new(ReviewSummary)
+        _set(
+            summary,
+            "__dict__",
+            {
+                "id": rid,
+                "thread_id": thread_id,
+                "graph": graph or "",
+                "status": "in_doubt" if kind == "in_doubt" and status == "pending" else status,
+                "level": level,
+                "score": int(score or 0),
+                "tool": tool,
+                "target": target or "",
+                "environment": environment,
+                "agent": agent,
+                "requester": requester,
+                "created_at": created,
+                "expires_at": _utc(expires_at),
+                "required_roles": roles[required_roles],
+                "required_count": int(required_count),
+                "approvals": tuple(approved.get(rid, ())),
+                "escalated_to": escalated_to,
+                "action_count": int(action_count),
+                "kind": kind,
+                "round": int(round_),
+                "outcome": outcome,
+                "decided_by": decided_by,
+                "decided_at": _utc(decided_at),
+                "next_review_id": next_review_id,
+            },
+        )
+        out.append(summary)
+    return out
+
+
 def summary_of(row: Mapping[str, Any], approvals: Sequence[str] = ()) -> ReviewSummary:
-    created = from_db_ts(row["created_at"])
-    assert created is not None
-    status = row["status"]
-    if row["kind"] == "in_doubt" and status == "pending":
-        status = "in_doubt"
-    return ReviewSummary(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        graph=row["graph"] or "",
-        status=status,
-        level=row["level"],
-        score=int(row["score"] or 0),
-        tool=row["tool"],
-        target=row["target"] or "",
-        environment=row["environment"],
-        agent=row["agent"],
-        requester=row["requester"],
-        created_at=created,
-        expires_at=from_db_ts(row["expires_at"]),
-        required_roles=tuple(json.loads(row["required_roles"] or "[]")),
-        required_count=int(row["required_count"]),
-        approvals=tuple(approvals),
-        escalated_to=row["escalated_to"],
-        action_count=int(row["action_count"]),
-        kind=row["kind"],
-        round=int(row["round"]),
-        outcome=row["outcome"],
-        decided_by=row["decided_by"],
-        decided_at=from_db_ts(row["decided_at"]),
-        next_review_id=row["next_review_id"],
-    )
+    """One inbox row from a review row (a mapping holding at least `LIST_COLUMNS`)."""
+    (summary,) = summaries_of([[row[c] for c in _NAMES]], {row["id"]: approvals})
+    return summary
+
+
+def fetch_rows(conn: Conn, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    """The rows of `sql` as plain sequences in column order: no dict per row."""
+    if conn.dialect == "postgres":
+        from psycopg.rows import tuple_row
+
+        with conn.raw.cursor(row_factory=tuple_row) as cur:
+            cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+            return list(cur.fetchall())
+    values = [iso_utc(p) if isinstance(p, datetime) else p for p in params]
+    return list(conn.raw.execute(sql, values).fetchall())
 
 
 def approvals_of(conn: Conn, ids: Sequence[str]) -> dict[str, list[str]]:

@@ -19,14 +19,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from interlock.risk import LEVELS, Policy
 from interlock.risk.errors import ConfigError, NotFoundError
 from interlock.runtime._db import Conn, from_db_ts
-from interlock.runtime._reviews import REVIEW_COLUMNS, SUMMARY_COLUMNS, reconcile
+from interlock.runtime._reviews import REVIEW_COLUMNS, reconcile
+from interlock.runtime._schema_v3 import LEVEL_RANK, URGENCY_ORDER
 from interlock.runtime._summaries import (
+    ACTION_COUNT,
+    LIST_COLUMNS,
+    REQUIRED_COUNT,
     DecisionRow,
     ReconcileResult,
     ReviewDetail,
     ReviewSummary,
     approvals_of,
+    fetch_rows,
     rung_of,
+    summaries_of,
     summary_of,
 )
 from interlock.runtime._timeline import TimelineEntry, timeline
@@ -49,14 +55,12 @@ __all__ = [
 ]
 
 SortKey = Literal["urgency", "age", "expiry", "level"]
-_LEVEL_ORDER = (
-    "CASE level WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
-)
+# "urgency" (the default) is spelled exactly as schema v3 indexes it.
 _SORTS: Mapping[str, str] = {
-    "urgency": f"{_LEVEL_ORDER}, (expires_at IS NULL), expires_at, created_at, id",
+    "urgency": URGENCY_ORDER,
     "age": "created_at, id",
     "expiry": "(expires_at IS NULL), expires_at, created_at, id",
-    "level": f"{_LEVEL_ORDER}, created_at, id",
+    "level": f"{LEVEL_RANK}, created_at, id",
 }
 
 
@@ -166,16 +170,17 @@ class Inbox:
             thread_id=thread_id,
         )
         with self.db.connection() as conn:
-            rows = conn.all(
-                f"SELECT {SUMMARY_COLUMNS} FROM interlock_reviews WHERE {where} "
+            rows = fetch_rows(
+                conn,
+                f"SELECT {LIST_COLUMNS} FROM interlock_reviews WHERE {where} "
                 f"ORDER BY {_SORTS[sort]} LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
             # A pending row has approvals only while it waits for more: N-of-M, or other
             # actions of the same review still undecided.
-            partial = [r["id"] for r in rows if r["required_count"] > 1 or r["action_count"] > 1]
+            partial = [r[0] for r in rows if r[REQUIRED_COUNT] > 1 or r[ACTION_COUNT] > 1]
             approved = approvals_of(conn, partial)
-        return [summary_of(r, approved.get(r["id"], ())) for r in rows]
+        return summaries_of(rows, approved)
 
     def count(
         self,

@@ -20,6 +20,7 @@ from interlock.risk.errors import ConfigError
 from interlock.runtime._db import Conn, Dialect, redact
 from interlock.runtime._schema import SCHEMA_TABLE, V1, Step
 from interlock.runtime._schema_v2 import V2
+from interlock.runtime._schema_v3 import V3
 from interlock.runtime.storage import Database, open_database
 
 __all__ = [
@@ -63,6 +64,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         name="threads, resume claims; review kind, rung and outcome; approval and ledger fields",
         steps=V2,
     ),
+    Migration(version=3, name="inbox: the default order served by a partial index", steps=V3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -42,7 +42,7 @@ def _tables(url: str) -> set[str]:
 
 def test_upgrade_twice_applies_once(db_url: str) -> None:
     first = upgrade(db_url)
-    assert (first.before, first.after, first.applied) == (0, LATEST_VERSION, (1, 2))
+    assert (first.before, first.after, first.applied) == (0, LATEST_VERSION, (1, 2, 3))
     second = upgrade(db_url)
     assert (second.before, second.after, second.applied) == (LATEST_VERSION, LATEST_VERSION, ())
     tables = _tables(db_url)
@@ -50,7 +50,7 @@ def test_upgrade_twice_applies_once(db_url: str) -> None:
     assert "checkpoints" in tables  # LangGraph's tables come with `upgrade` too
     with open_database(db_url) as db, db.connection() as conn:
         rows = conn.all("SELECT version, name, applied_at FROM interlock_schema")
-    assert sorted(r["version"] for r in rows) == [1, 2]
+    assert sorted(r["version"] for r in rows) == [1, 2, 3]
     assert isinstance(rows[0]["applied_at"], datetime)
 
 
