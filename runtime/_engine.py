@@ -43,6 +43,7 @@ from interlock.runtime.storage import Database
 __all__ = ["Engine", "RunResult", "Snapshot", "ThreadInfo", "Update", "cancel_stale"]
 
 Update = Callable[[str, Any], None]
+_THREADS_KEPT = 1024
 ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
 
 
@@ -96,6 +97,7 @@ class Engine:
         self.db, self.audit, self.policy, self.registry = db, audit, policy, registry
         self.approvals, self.ledger, self.clock = approvals, ledger, clock
         self.locks = ThreadLocks(db)
+        self._threads: dict[str, ThreadInfo] = {}
 
     # -- seams (a server-backed engine overrides these) ---------------------------------------
     def new_thread_id(self, graph: str) -> str:
@@ -122,6 +124,9 @@ class Engine:
 
     # -- reading ------------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadInfo | None:
+        known = self._threads.get(thread_id)
+        if known is not None:
+            return known
         with self.db.connection() as conn:
             row = conn.one(
                 "SELECT thread_id, graph, options, agent, requester FROM interlock_threads "
@@ -130,13 +135,19 @@ class Engine:
             )
         if row is None:
             return None
-        return ThreadInfo(
+        info = ThreadInfo(
             thread_id=row["thread_id"],
             graph=row["graph"],
             options=json.loads(row["options"] or "{}"),
             agent=row["agent"],
             requester=row["requester"],
         )
+        # A thread's row is written once and never changed or deleted, so a row found stays
+        # true: a decision's resume need not read it again. Bounded, oldest out first.
+        if len(self._threads) >= _THREADS_KEPT:
+            self._threads.pop(next(iter(self._threads)))
+        self._threads[thread_id] = info
+        return info
 
     def built_for(self, thread_id: str) -> tuple[ThreadInfo, BuiltGraph]:
         info = self.thread(thread_id)

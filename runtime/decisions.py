@@ -28,6 +28,7 @@ from interlock.risk.errors import (
     DecisionError,
     InterlockError,
 )
+from interlock.runtime._db import from_db_ts
 from interlock.runtime._decide import Prepared, authorise, check_payload, commit, stale_message
 from interlock.runtime._reviews import REVIEW_COLUMNS
 from interlock.runtime.audit import AuditLog
@@ -189,7 +190,7 @@ class DecisionService:
         for p in prepared:
             authorise(self.policy, row, p, reviewer)
         now = self.clock()
-        expires = self.inbox.summary(row["id"]).expires_at
+        expires = from_db_ts(row["expires_at"])
         if expires is not None and now >= expires:
             msg = (
                 f"review {row['id']} expired at {expires.isoformat()}; it is escalated or "
