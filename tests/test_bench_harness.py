@@ -86,3 +86,56 @@ def test_crashing_module_becomes_a_failed_row() -> None:
     assert row["ok"] is False
     assert row["value"] is None
     assert "RuntimeError: boom [x]" in row["error"]
+
+
+def _quick(only: str, out: Path) -> dict[str, dict[str, object]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", only, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text("utf-8"))
+    errors = [r for r in data["rows"] if r.get("error")]
+    assert not errors, errors
+    return {str(r["name"]): r for r in data["rows"]}
+
+
+def test_quick_inbox_bench_lists_from_a_cloned_dataset_and_runs_both_naive_ways(
+    tmp_path: Path,
+) -> None:
+    rows = _quick("bench_inbox", tmp_path / "inbox.json")
+    size = "50 pending / 2,000 threads, Postgres"
+    page = rows[f"inbox: first page (50) + count, {size}"]
+    assert page["unit"] == "ms"
+    assert isinstance(page["value"], float)
+    assert page["value"] > 0
+    assert str(page["target"]).startswith("<= 2 ms")
+    assert isinstance(page["ok"], bool)
+    assert rows[f"inbox: all 50 pending + count, {size}"]["target"] == ""
+    for naive in ("checkpointer.list(None)", "get_state per thread"):
+        speedup = rows[f"inbox speed-up vs {naive}"]
+        assert speedup["unit"] == "×"
+        assert speedup["target"] == ">= 300×"
+        assert isinstance(speedup["value"], float)
+        assert speedup["value"] > 0
+        assert "took" in str(speedup["note"])
+    assert rows["inbox dataset: 2,000 threads cloned in SQL"]["unit"] == "s"
+
+
+def test_quick_resume_bench_compares_a_decision_with_a_raw_resume(tmp_path: Path) -> None:
+    rows = _quick("bench_resume", tmp_path / "resume.json")
+    for backend in ("SQLite", "Postgres"):
+        r = rows[f"decision -> tool start, {backend}"]
+        assert r["unit"] == "ms"
+        assert isinstance(r["value"], float)
+        assert isinstance(r["baseline"], float)
+        assert r["value"] > 0
+        assert r["baseline"] > 0
+        assert r["baseline_name"] == "raw LangGraph Command(resume=...)"
+        assert r["ratio"] == r["value"] / r["baseline"]
+        assert r["target"] == "<= 1.5x raw resume"
+        assert isinstance(r["ok"], bool)
