@@ -46,7 +46,7 @@ import psycopg
 
 from bench._common import Row, gc_disabled, row, time_calls_ns
 
-__all__ = ["GRAPH", "REVIEWER", "bench_factory", "postgres_db", "run"]
+__all__ = ["bench_factory", "build_dataset", "naive_get_state", "naive_list", "postgres_db", "run"]
 
 TARGET_MS = 2.0
 TARGET_RATIO = 300.0
@@ -148,24 +148,21 @@ def _templates(rt: Any) -> tuple[list[str], str]:
     return pending, done.thread_id
 
 
-def _columns(cur: psycopg.Cursor[Any], table: str) -> list[str]:
+def _clone(cur: psycopg.Cursor[Any], table: str, join: str, overrides: Mapping[str, str]) -> int:
+    """INSERT ... SELECT one row per (clone, template row): every column copied from the
+    template row `x` unless `overrides` gives an expression (over `m`, the clone map)."""
     cur.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
         "ORDER BY ordinal_position",
         (table,),
     )
-    return [r[0] for r in cur.fetchall()]
-
-
-def _clone(cur: psycopg.Cursor[Any], table: str, join: str, overrides: Mapping[str, str]) -> int:
-    """INSERT ... SELECT one row per (clone, template row): every column copied from the
-    template row `x` unless `overrides` gives an expression (over `m`, the clone map)."""
-    cols = _columns(cur, table)
+    cols = [r[0] for r in cur.fetchall()]
     exprs = ", ".join(overrides.get(c, f"x.{c}") for c in cols)
     cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {exprs} FROM bench_map m {join}")
     return int(cur.rowcount)
 
 
+_RID = "'rv-' || lpad(to_hex(m.i), 12, '0')"
 _MAP = """
 CREATE TEMP TABLE bench_map AS
 SELECT i, tid, pending, src, created,
@@ -173,7 +170,7 @@ SELECT i, tid, pending, src, created,
        encode(sha256(convert_to(tid, 'UTF8')), 'hex') AS dig
 FROM (
     SELECT i, prefix || lpad(to_hex(i), 10, '0') AS tid, pending,
-           CASE WHEN pending THEN (%(pending_src)s::text[])[(i / step) %% 3 + 1]
+           CASE WHEN pending THEN (%(pending_src)s::text[])[(i / step) %% %(kinds)s + 1]
                 ELSE %(done_src)s END AS src,
            CASE WHEN pending
                 -- pending: opened within the last 23 hours, spread out
@@ -193,13 +190,9 @@ def build_dataset(url: str, rt: Any, n: int, pending: int) -> None:
     """Clone the runtime's template threads in SQL up to `n` threads, `pending` of them
     waiting for review; the templates themselves are deleted."""
     pend_src, done_src = _templates(rt)
-    prefix = f"{GRAPH}-"
-    if any(len(t) != len(prefix) + 10 for t in [*pend_src, done_src]):
-        msg = "template thread ids changed shape; the payload rewrite needs equal lengths"
-        raise RuntimeError(msg)
     templates = [*pend_src, done_src]
     review = {
-        "id": "'rv-' || lpad(to_hex(m.i), 12, '0')",
+        "id": _RID,
         "thread_id": "m.tid",
         "created_at": "m.created",
         "expires_at": "m.created + (x.expires_at - x.created_at)",
@@ -216,7 +209,8 @@ def build_dataset(url: str, rt: Any, n: int, pending: int) -> None:
                 "n": n,
                 "pending": pending,
                 "step": n // pending,
-                "prefix": prefix,
+                "prefix": f"{GRAPH}-",
+                "kinds": len(pend_src),
                 "pending_src": pend_src,
                 "done_src": done_src,
                 "now": datetime.now(UTC),
@@ -237,7 +231,7 @@ def build_dataset(url: str, rt: Any, n: int, pending: int) -> None:
             by_review + "JOIN interlock_decisions x ON x.review_id = r.id",
             {
                 "id": "'dc-' || lpad(to_hex(m.i), 12, '0')",
-                "review_id": "'rv-' || lpad(to_hex(m.i), 12, '0')",
+                "review_id": _RID,
                 "digest": "m.dig",
                 "payload": "replace(x.payload, x.digest, m.dig)",
                 "created_at": "m.decided",
@@ -249,7 +243,7 @@ def build_dataset(url: str, rt: Any, n: int, pending: int) -> None:
             "JOIN interlock_approvals x ON x.thread_id = m.src",
             {
                 "digest": "m.dig",
-                "review_id": "'rv-' || lpad(to_hex(m.i), 12, '0')",
+                "review_id": _RID,
                 "thread_id": "m.tid",
                 "issued_at": "m.decided",
                 "expires_at": "m.decided + (x.expires_at - x.issued_at)",
@@ -264,7 +258,7 @@ def build_dataset(url: str, rt: Any, n: int, pending: int) -> None:
                 "digest": "m.dig",
                 "action_digest": "m.dig",
                 "thread_id": "m.tid",
-                "review_id": "'rv-' || lpad(to_hex(m.i), 12, '0')",
+                "review_id": _RID,
                 "started_at": "m.decided + interval '40 milliseconds'",
                 "finished_at": "m.decided + interval '45 milliseconds'",
             },
