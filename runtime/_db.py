@@ -10,6 +10,7 @@ both backends: SQLite stores them as fixed-width UTC text (so they sort), Postgr
 from __future__ import annotations
 
 import queue
+import select
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -246,12 +247,21 @@ class SqlitePool:
 
 
 def _check_connection(conn: Connection[Any]) -> None:
-    """The liveness probe run before each checkout: one empty query, not prepared.
+    """The liveness check run before each checkout, without a round trip when it can.
 
-    `ConnectionPool.check_connection` sends the same empty query, but with
-    `prepare_threshold=0` psycopg prepares it on every checkout (an empty query never stays
-    in its cache): two round trips each time instead of one. Pool connections here are
-    always autocommit, which is the case that probe covers."""
+    A server that restarted, or terminated our backend, has sent its goodbye or closed the
+    socket: either way the socket turns readable. An idle pooled connection whose socket has
+    nothing to read is therefore as alive as a probe could show, and skips it; only a
+    readable (or unreadable) socket gets the probe, which raises on a dead connection so the
+    pool replaces it. The probe is one empty query, not prepared: with
+    `prepare_threshold=0` psycopg would prepare it on every checkout (two round trips)."""
+    if not conn.closed and not conn.broken:
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            readable = [-1]  # cannot tell: probe
+        if not readable:
+            return
     conn.execute("", prepare=False)
 
 

@@ -261,25 +261,28 @@ class AuditLog:
             hash="",
         )
         row = replace(row, hash=row.expected_hash())
-        conn.execute(
+        values = (
+            row.seq,
+            row.ts,
+            row.event,
+            row.actor,
+            row.thread_id,
+            row.review_id,
+            row.digest,
+            canonical_json(row.data),
+            row.prev_hash,
+            row.hash,
+        )
+        insert = (
             f"INSERT INTO interlock_audit ({', '.join(EXPORT_COLUMNS)}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.seq,
-                row.ts,
-                row.event,
-                row.actor,
-                row.thread_id,
-                row.review_id,
-                row.digest,
-                canonical_json(row.data),
-                row.prev_hash,
-                row.hash,
-            ),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        conn.execute(
-            "UPDATE interlock_audit_head SET seq = ?, hash = ? WHERE id = 1", (row.seq, row.hash)
-        )
+        move_head = "UPDATE interlock_audit_head SET seq = ?, hash = ? WHERE id = 1"
+        if conn.dialect == "postgres":  # one round trip for both
+            conn.execute(f"WITH appended AS ({insert}) {move_head}", (*values, row.seq, row.hash))
+        else:
+            conn.execute(insert, values)
+            conn.execute(move_head, (row.seq, row.hash))
         return row
 
     def rows(
