@@ -16,6 +16,7 @@ __all__ = [
     "Row",
     "gc_disabled",
     "percentile",
+    "postgres_db",
     "row",
     "time_calls_ns",
 ]
@@ -111,3 +112,26 @@ def percentile(samples: Sequence[float], q: float) -> float:
     ordered = sorted(samples)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return float(ordered[rank - 1])
+
+
+@contextmanager
+def postgres_db() -> Iterator[str]:
+    """A brand-new Postgres database for one benchmark, dropped afterwards (on
+    `INTERLOCK_TEST_DATABASE_URL`'s server, default the local one)."""
+    import os
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    admin = os.environ.get(
+        "INTERLOCK_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"interlock_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -17,7 +17,6 @@ per run: the gate must add none.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,16 +24,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from statistics import median
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END, START
 from langgraph.graph import MessagesState, StateGraph
 
-from bench._common import Row, gc_disabled, row
+from bench._common import Row, gc_disabled, postgres_db, row
 from interlock.graphs import ScriptedChatModel, create_gated_agent, open_checkpointer, say
 from interlock.graphs._agent import make_model_node
 from interlock.nodes import gated
@@ -138,21 +135,6 @@ def _sqlite(tmp: str) -> Iterator[BaseCheckpointSaver[str]]:
         yield saver
 
 
-@contextmanager
-def _postgres_db() -> Iterator[str]:
-    admin = os.environ.get(
-        "INTERLOCK_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"interlock_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _rows(backend: str, g: float, p: float, g_ck: float, p_ck: float) -> list[Row]:
     ratio = g / p
     return [
@@ -185,7 +167,7 @@ def run(quick: bool = False) -> list[Row]:
     out: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         out += _rows("SQLite", *_measure(lambda: _sqlite(tmp), runs))
-    with _postgres_db() as url:
+    with postgres_db() as url:
         out += _rows("Postgres", *_measure(lambda: open_checkpointer(url), runs))
     return out
 

@@ -29,24 +29,20 @@ each thread's newest root checkpoint and testing it for an `__interrupt__` write
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from bench._common import Row, gc_disabled, row, time_calls_ns
+from bench._common import Row, gc_disabled, postgres_db, row, time_calls_ns
 
-__all__ = ["bench_factory", "build_dataset", "naive_get_state", "naive_list", "postgres_db", "run"]
+__all__ = ["bench_factory", "build_dataset", "naive_get_state", "naive_list", "run"]
 
 TARGET_MS = 2.0
 TARGET_RATIO = 300.0
@@ -109,22 +105,6 @@ def bench_factory(
         issue_on_resume=issue_on_resume,
     )
     return SimpleNamespace(graph=builder.compile(checkpointer=checkpointer), gate=gate)
-
-
-@contextmanager
-def postgres_db() -> Iterator[str]:
-    """A brand-new Postgres database for one benchmark, dropped afterwards."""
-    admin = os.environ.get(
-        "INTERLOCK_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"interlock_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- building the dataset ---------------------------------------------------------------------

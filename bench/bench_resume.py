@@ -36,8 +36,7 @@ from langgraph.constants import END, START
 from langgraph.graph import MessagesState, StateGraph
 from langgraph.types import Command, interrupt
 
-from bench._common import Row, gc_disabled, row
-from bench.bench_inbox import postgres_db
+from bench._common import Row, gc_disabled, postgres_db, row
 from interlock.graphs._agent import make_model_node
 
 __all__ = ["run"]

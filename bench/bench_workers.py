@@ -23,9 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench._common import Row, row
+from bench._common import Row, postgres_db, row
 from bench._worker_graph import GRAPH
-from bench.bench_gate import _postgres_db
 from interlock.runtime import Reviewer, Runtime
 
 __all__ = ["run"]
@@ -113,7 +112,7 @@ def run(quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     base: float | None = None
     for workers in sizes:
-        with _postgres_db() as url, tempfile.TemporaryDirectory() as tmp:
+        with postgres_db() as url, tempfile.TemporaryDirectory() as tmp:
             rate, counted = _measure(url, Path(tmp), n, workers)
         base = base or rate
         rows.append(
