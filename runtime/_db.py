@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import select
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,13 +196,30 @@ def sqlite_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Switching the journal mode needs the file to itself, and SQLite reports "database is
+    locked" at once (no busy wait) while another process is migrating it: read the mode
+    first (already WAL after the first open) and retry the switch until the timeout."""
+    deadline = time.monotonic() + SQLITE_TIMEOUT_S
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def prepare_sqlite_file(path: Path) -> None:
     """Create the parent directory and switch the file to WAL (a persistent setting)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
         finally:
             conn.close()
     except (OSError, sqlite3.Error) as exc:
