@@ -2,14 +2,15 @@
 
 For each pool size (1, 2 and 4 workers) a fresh database gets `N` threads stopped at a
 production-change review, every review is approved with `resume=False` (recorded, queued for a
-worker), and then the pool is started: real `interlock worker` processes, each rebuilding
-the graph by name, claiming threads by advisory lock, resuming, running the approved tool
-and settling. Throughput is counted from the database: reviews whose `resumed_at` falls
-after the moment the last worker of the pool reported it was up, divided by the time from
-that moment to the last resume. Process start-up is therefore excluded, and nothing is
-estimated. The ratio column compares each pool with one worker in the same run: on a
-machine with few cores the pool is CPU-bound, so the scaling is what this machine can do,
-not a property of the design.
+worker), and the pool is started: real `interlock worker` processes, each rebuilding the
+graph by name, claiming threads by advisory lock, resuming, running the approved tool and
+settling. Until every worker of the pool has reported it is up, the benchmark itself holds
+every thread's advisory lock, so the workers find all of them busy; it then releases them
+all at once. Throughput is `N` divided by the time from that release to the last
+`resumed_at` in the database: process start-up is excluded, and nothing is estimated. The
+ratio column compares each pool with one worker in the same run: on a machine with few cores
+the pool is CPU-bound, so the scaling is what this machine can do, not a property of the
+design.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def _prepare(url: str, tmp: Path, n: int) -> None:
 
 
 def _pool(url: str, workers: int) -> tuple[float, list[subprocess.Popen[str]]]:
-    """Start the pool; return when every worker has opened the database (and that time)."""
+    """Start the pool; return when every worker has opened the database (and that time).
+
+    The processes are terminated if not all of them come up."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "INTERLOCK_DATABASE_URL": url}
     cmd = [str(INTERLOCK), "worker", "--json", "--poll", "0.02", "--reconcile-every", "0"]
     procs = [
@@ -66,15 +69,26 @@ def _pool(url: str, workers: int) -> tuple[float, list[subprocess.Popen[str]]]:
     for t in readers:
         t.join(120)
     if len(up) != workers:
-        errors = [p.stderr.read() if p.stderr else "" for p in procs if p.poll() is not None]
+        for p in procs:
+            p.terminate()
+        errors = [p.communicate(timeout=60)[1] for p in procs]
         msg = f"only {len(up)} of {workers} workers started: {errors}"
         raise RuntimeError(msg)
     return max(up).timestamp(), procs
 
 
 def _measure(url: str, tmp: Path, n: int, workers: int) -> tuple[float, int]:
+    import psycopg
+
     _prepare(url, tmp, n)
-    start, procs = _pool(url, workers)
+    with psycopg.connect(url, autocommit=True) as gate:
+        # Hold every thread (the workers' own claim) until the whole pool is up.
+        gate.execute(
+            "SELECT pg_advisory_lock(hashtextextended(thread_id, 0)) FROM interlock_threads"
+        )
+        _, procs = _pool(url, workers)
+        start = datetime.now(UTC).timestamp()
+        gate.execute("SELECT pg_advisory_unlock_all()")
     try:
         with Runtime.open(url, reviewers_path=tmp / "reviewers.toml") as rt:
             deadline = time.monotonic() + 600
@@ -99,11 +113,11 @@ def _measure(url: str, tmp: Path, n: int, workers: int) -> tuple[float, int]:
         msg = f"{done} of {n} approved restarts succeeded"
         raise RuntimeError(msg)
     times = [s.timestamp() for s in stamps if s is not None]
-    window = [t for t in times if t >= start]
-    if len(window) < 2:
-        msg = f"only {len(window)} resumes after the whole pool was up; raise N"
+    early = [t for t in times if t < start]
+    if early or len(times) != n:
+        msg = f"{len(early)} resumes happened before the pool was released; {len(times)} of {n}"
         raise RuntimeError(msg)
-    return len(window) / (max(window) - start), len(window)
+    return n / (max(times) - start), n
 
 
 def run(quick: bool = False) -> list[Row]:
