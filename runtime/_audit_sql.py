@@ -1,4 +1,4 @@
-"""The audit log's SQL: filters for `AuditLog.rows()` and the batched walk in `seq` order."""
+"""The audit log's SQL: appends, filters for `AuditLog.rows()`, the batched walk."""
 
 from __future__ import annotations
 
@@ -9,9 +9,29 @@ from typing import Any
 from interlock.risk.errors import ConfigError
 from interlock.runtime._db import Conn
 
-__all__ = ["audit_where", "walk"]
+__all__ = ["append_sql", "audit_where", "head_query", "walk"]
 
 _BATCH = 1000
+_COLUMNS = "seq, ts, event, actor, thread_id, review_id, digest, data, prev_hash, hash"
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_MOVE_HEAD = "UPDATE interlock_audit_head SET seq = ?, hash = ? WHERE id = 1"
+
+
+def head_query(dialect: str) -> str:
+    """The head row, locked on Postgres (SQLite's BEGIN IMMEDIATE already serialises)."""
+    lock = " FOR UPDATE" if dialect == "postgres" else ""
+    return f"SELECT seq, hash FROM interlock_audit_head WHERE id = 1{lock}"
+
+
+def append_sql(dialect: str, rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Statements that insert `rows` (in `seq` order) and move the head to the last one.
+    On Postgres that is one statement: a round trip, not two."""
+    insert = f"INSERT INTO interlock_audit ({_COLUMNS}) VALUES {', '.join(_ROW for _ in rows)}"
+    values = tuple(v for r in rows for v in r)
+    head = (rows[-1][0], rows[-1][-1])
+    if dialect == "postgres":
+        return [(f"WITH appended AS ({insert}) {_MOVE_HEAD}", (*values, *head))]
+    return [(insert, values), (_MOVE_HEAD, head)]
 
 
 def audit_where(

@@ -135,13 +135,21 @@ def _to_psycopg(sql: str) -> str:
 
 
 class Conn:
-    """One connection, either backend, with dict rows and `?` placeholders."""
+    """One connection, either backend, with dict rows and `?` placeholders.
 
-    __slots__ = ("dialect", "raw")
+    Inside `Database.transaction()` a Postgres connection runs in pipeline mode: `send()`
+    and `fetch_all()` queue statements without waiting for the server, so a transaction's
+    independent statements share one round trip. `execute()`, `one()`, `all()` and
+    `scalar()` wait for their own result, as outside a pipeline.
+    """
+
+    __slots__ = ("dialect", "pipe", "raw")
 
     def __init__(self, raw: Any, dialect: Dialect) -> None:
         self.raw = raw
         self.dialect: Dialect = dialect
+        self.pipe: Any = None
+        """The psycopg `Pipeline` while one is open."""
 
     def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
         if self.dialect == "postgres":
@@ -159,7 +167,22 @@ class Conn:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         cur = self._run(sql, params)
+        if self.pipe is not None:
+            self.pipe.sync()  # the row count arrives with the result
         return int(cur.rowcount)
+
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement whose result nobody reads. In a Postgres pipeline it is only
+        queued: an error surfaces at the next statement that waits, or at COMMIT, and
+        fails the transaction either way."""
+        self._run(sql, params)
+
+    def fetch_all(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[dict[str, Any]]]:
+        """The rows of each statement, run in order; one round trip in a Postgres pipeline."""
+        cursors = [self._run(sql, params) for sql, params in statements]
+        return [[dict(r) for r in cur.fetchall()] for cur in cursors]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         row = self._run(sql, params).fetchone()

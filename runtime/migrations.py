@@ -141,7 +141,7 @@ def upgrade_database(db: Database) -> UpgradeResult:
     for migration in MIGRATIONS:
         if migration.version <= before:
             continue
-        with db.transaction() as conn:
+        with db.transaction(pipelined=False) as conn:
             if conn.dialect == "postgres":
                 conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
             conn.execute(SCHEMA_TABLE)

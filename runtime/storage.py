@@ -109,11 +109,22 @@ class Database:
             yield Conn(lite, "sqlite")
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
+    def transaction(self, *, pipelined: bool = True) -> Iterator[Conn]:
+        """`pipelined=False` for scripts (several statements in one string), which
+        Postgres takes only outside a pipeline."""
         with self.connection() as conn:
-            if conn.dialect == "postgres":
+            if conn.dialect == "postgres" and not pipelined:
                 with conn.raw.transaction():
                     yield conn
+                return
+            if conn.dialect == "postgres":
+                # Pipelined: BEGIN travels with the first statement, COMMIT with the last.
+                with conn.raw.pipeline() as pipe, conn.raw.transaction():
+                    conn.pipe = pipe
+                    try:
+                        yield conn
+                    finally:
+                        conn.pipe = None
                 return
             conn.raw.execute("BEGIN IMMEDIATE")
             try:
