@@ -83,11 +83,9 @@ class _Runner:
         if rec is None or rec.get("decision") not in ("approve", "edit"):
             return self.refuse(v, "it needs a human decision and has none.", None)
         digest = gate.digest(name, args, scope, rec.get("interrupt_id"))
-        done = scope.ledger.get(digest)
-        if done is not None:
-            return self._replay(v, done)
         # The approval is consumed in the same step (one transaction, where the ledger can)
-        # that opens the ledger row: never one without the other.
+        # that opens the ledger row: never one without the other. A row already there (an
+        # earlier attempt) comes back as "exists", with nothing consumed.
         outcome, prior = start_approved(
             scope.approvals, scope.ledger, self._record(v, digest, digest), now=scope.context.now
         )

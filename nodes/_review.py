@@ -22,7 +22,7 @@ from interlock.nodes._gate import Gate, RunScope, Verdict, call_fingerprint, int
 from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._state import answered_ids, last_ai_message, record_for
-from interlock.nodes._stores import Approval
+from interlock.nodes._stores import Approval, approval_issued
 from interlock.risk import LEVELS, ApprovalRequirement
 from interlock.risk.errors import DecisionError
 
@@ -109,7 +109,7 @@ class _Apply:
         """Issue (or find) the approval for `digest`; False when none may be had."""
         store, now = self.scope.approvals, self.scope.context.now
         if not self.gate.issue_on_resume:
-            if store.get(digest) is None:
+            if not approval_issued(store, digest):
                 self.notes.append(
                     f"{v.call['name']}: no approval was issued for this exact action "
                     f"(digest {digest[:12]}...); approve it through the decision service."
@@ -192,7 +192,7 @@ class _Apply:
             digest = self.gate.digest(name, args, self.scope, self.iid)
             # In strict mode the decision service already judged the edit against the
             # reviewer's own roles: an approval for the edited digest is its verdict.
-            issued = not self.gate.issue_on_resume and self.scope.approvals.get(digest)
+            issued = not self.gate.issue_on_resume and approval_issued(self.scope.approvals, digest)
             why = "" if issued else _exceeds(grant, v, after)
             if why:
                 level = after.assessment.level if after.assessment else "?"

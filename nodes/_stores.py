@@ -24,6 +24,7 @@ __all__ = [
     "InMemoryAuditSink",
     "InMemoryExecutionLedger",
     "StartOutcome",
+    "approval_issued",
     "start_approved",
 ]
 
@@ -92,6 +93,15 @@ class ExecutionLedger(Protocol):
         ...
 
     def get(self, key: str) -> ExecutionRecord | None: ...
+
+
+def approval_issued(approvals: ApprovalStore, digest: str) -> bool:
+    """Whether `approvals` ever issued one for `digest`; a store may answer faster than
+    `get` through an `issued(digest)` method."""
+    fast = getattr(approvals, "issued", None)
+    if callable(fast):
+        return bool(fast(digest))
+    return approvals.get(digest) is not None
 
 
 def start_approved(

@@ -9,44 +9,32 @@ crash leaves either both or neither. An attempt found `started` without an outco
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from interlock.nodes import Approval, AuditEvent, ExecutionRecord, StartOutcome
+from interlock.nodes import Approval, ExecutionRecord, StartOutcome
 from interlock.nodes._stores import ApprovalStore, ExecutionStatus
 from interlock.risk import Policy, canonical_json
 from interlock.risk.errors import NotFoundError
-from interlock.runtime._db import Conn, from_db_ts
+from interlock.runtime._audit_sql import head_query
+from interlock.runtime._db import Conn, from_db_ts, iso_utc
 from interlock.runtime._reviews import insert_review, new_id
-from interlock.runtime.audit import AuditLog
+from interlock.runtime._sink import DurableAuditSink
+from interlock.runtime.audit import AuditEntry, AuditLog
 from interlock.runtime.storage import Database
 
 __all__ = [
-    "GATE_EVENTS",
     "DurableApprovalStore",
-    "DurableAuditSink",
     "DurableExecutionLedger",
     "consume_approval",
 ]
 
-GATE_EVENTS: Mapping[str, str] = {
-    "review": "review_required",
-    "executed": "execution_succeeded",
-    "failed": "execution_failed",
-    "in_doubt": "execution_in_doubt",
-    "refused": "execution_refused",
-    "denied": "action_denied",
-    "unknown_tool": "action_denied",
-    "decided": "decision_applied",
-    "escalated": "review_escalated",
-    "approval_issued": "approval_issued",
-    "decision_refused": "decision_refused",
-}
 _APPROVAL_COLS = (
     "digest, review_id, thread_id, action_index, reviewers, issued_at, expires_at, "
     "consumed_at, tool, interrupt_id, tool_call_id, roles"
 )
+_REMEMBERED = 1024
 _LEDGER_COLS = (
     "digest, thread_id, review_id, tool, status, result, error, started_at, finished_at, "
     "action_digest, tool_call_id"
@@ -88,16 +76,56 @@ def _record(row: Mapping[str, Any]) -> ExecutionRecord:
     )
 
 
+_CONSUME = (
+    "UPDATE interlock_approvals SET consumed_at = ? "
+    "WHERE digest = ? AND consumed_at IS NULL AND expires_at > ?"
+)
+# The ledger row names the review its approval came from (read, not consumed, here: the
+# consume in the same transaction decides whether the row stays).
+_OPEN_ROW = (
+    "SELECT ?, ?, (SELECT review_id FROM interlock_approvals WHERE digest = ?), ?, ?, "
+    "NULL, NULL, ?, NULL, ?, ?"
+)
+_OPEN = (
+    f"INSERT INTO interlock_executions ({_LEDGER_COLS}) {_OPEN_ROW} "
+    "ON CONFLICT (digest) DO NOTHING RETURNING digest"
+)
+
+
+_CONSUME_OPEN = (
+    f"WITH used AS ({_CONSUME} RETURNING review_id, reviewers) "
+    f"INSERT INTO interlock_executions ({_LEDGER_COLS}) {_OPEN_ROW} FROM used "
+    "ON CONFLICT (digest) DO NOTHING "
+    "RETURNING review_id, (SELECT reviewers FROM used) AS reviewers"
+)
+
+
+_NO_APPROVAL: StartOutcome = "no_approval"
+
+
+class _Undo(Exception):
+    def __init__(self, outcome: StartOutcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+def _open_params(record: ExecutionRecord) -> tuple[Any, ...]:
+    return (
+        record.key,
+        record.thread_id,
+        record.digest,
+        record.tool,
+        record.status,
+        record.started_at,
+        record.digest,
+        record.tool_call_id,
+    )
+
+
 def consume_approval(conn: Conn, digest: str, now: datetime) -> dict[str, Any] | None:
     """Mark the approval used when it is unused and unexpired; its row, or None."""
-    changed = conn.execute(
-        "UPDATE interlock_approvals SET consumed_at = ? "
-        "WHERE digest = ? AND consumed_at IS NULL AND expires_at > ?",
-        (now, digest, now),
-    )
-    if changed != 1:
-        return None
-    return conn.one(f"SELECT {_APPROVAL_COLS} FROM interlock_approvals WHERE digest = ?", (digest,))
+    rows = conn.fetch_all([(f"{_CONSUME} RETURNING {_APPROVAL_COLS}", (now, digest, now))])[0]
+    return rows[0] if rows else None
 
 
 class DurableApprovalStore:
@@ -106,6 +134,14 @@ class DurableApprovalStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._issued: dict[str, Approval] = {}
+
+    def remember(self, approvals: Sequence[Approval]) -> None:
+        """Approvals the caller just committed, so `issued` need not read them back."""
+        for a in approvals:
+            if len(self._issued) >= _REMEMBERED:
+                self._issued.pop(next(iter(self._issued)))
+            self._issued[a.digest] = a
 
     def issue(self, approval: Approval) -> Approval:
         with self.db.transaction() as conn:
@@ -151,6 +187,11 @@ class DurableApprovalStore:
         with self.db.connection() as conn:
             return self.get_in(conn, digest)
 
+    def issued(self, digest: str) -> bool:
+        """Whether an approval was ever issued for `digest` (used or not). Approvals are
+        never deleted, so one this process committed is known without a read."""
+        return digest in self._issued or self.get(digest) is not None
+
     def consume(self, digest: str, *, now: datetime) -> Approval | None:
         with self.db.transaction() as conn:
             row = consume_approval(conn, digest, now)
@@ -160,8 +201,51 @@ class DurableApprovalStore:
 class DurableExecutionLedger:
     """The execution ledger in `interlock_executions`, one row per key."""
 
-    def __init__(self, db: Database, audit: AuditLog, policy: Policy) -> None:
-        self.db, self.audit, self.policy = db, audit, policy
+    def __init__(
+        self, db: Database, audit: AuditLog, policy: Policy, sink: DurableAuditSink | None = None
+    ) -> None:
+        self.db, self.audit, self.policy, self.sink = db, audit, policy, sink
+
+    def for_run(self, sink: DurableAuditSink) -> DurableExecutionLedger:
+        """This ledger for one run: its writes also carry the run's deferred audit events."""
+        return DurableExecutionLedger(self.db, self.audit, self.policy, sink)
+
+    def _defers(self) -> bool:
+        return self.sink is not None and self.sink.defer
+
+    def _defer_started(self, record: ExecutionRecord, data: Mapping[str, Any]) -> None:
+        assert self.sink is not None
+        when = {"started_at": iso_utc(record.started_at)}
+        self.sink.deferred.append(self._started(record, {**data, **when}))
+
+    def _consume_open(self, record: ExecutionRecord, now: datetime) -> dict[str, Any] | None:
+        """Consume the approval and open the ledger row, both or neither, in one commit;
+        who approved, or None (no usable approval, or the row exists: nothing changed)."""
+        params = (now, record.digest, now, *_open_params(record))
+        if self.db.dialect == "postgres":
+            # One statement, one round trip, its own transaction: the insert reads the rows
+            # the update returns, so it inserts nothing unless the approval was consumed,
+            # and a conflict on the ledger row finds the approval consumed already.
+            with self.db.connection() as conn:
+                rows = conn.all(_CONSUME_OPEN, params)
+        else:
+            try:
+                with self.db.transaction() as conn:
+                    rows = conn.all(f"{_CONSUME} RETURNING review_id, reviewers", params[:3])
+                    if not rows or not conn.all(_OPEN, params[3:]):
+                        raise _Undo(_NO_APPROVAL)
+            except _Undo:
+                return None
+        if not rows:
+            return None
+        return {"review_id": rows[0]["review_id"], "by": json.loads(rows[0]["reviewers"])}
+
+    def _deferred(self) -> list[AuditEntry]:
+        return list(self.sink.deferred) if self.sink is not None else []
+
+    def _written(self, entries: list[AuditEntry]) -> None:
+        if self.sink is not None and entries:
+            del self.sink.deferred[: len(entries)]
 
     def _insert(self, conn: Conn, record: ExecutionRecord, review_id: str | None) -> bool:
         changed = conn.execute(
@@ -184,21 +268,30 @@ class DurableExecutionLedger:
         row = conn.one(f"SELECT {_LEDGER_COLS} FROM interlock_executions WHERE digest = ?", (key,))
         return None if row is None else _record(row)
 
-    def _started(self, conn: Conn, record: ExecutionRecord, data: Mapping[str, Any]) -> None:
-        self.audit.append(
-            "execution_started",
+    def _started(self, record: ExecutionRecord, data: Mapping[str, Any]) -> AuditEntry:
+        return AuditEntry(
+            event="execution_started",
             actor="interlock-executor",
             thread_id=record.thread_id,
             digest=record.digest,
             data={"tool": record.tool, "tool_call_id": record.tool_call_id, **data},
-            conn=conn,
         )
 
     def start(self, record: ExecutionRecord) -> ExecutionRecord | None:
+        if self._defers():
+            with self.db.connection() as conn:
+                opened = self._insert(conn, record, None)
+                if not opened:
+                    return self._get(conn, record.key)
+            self._defer_started(record, {"approved": False})
+            return None
+        deferred = self._deferred()
         with self.db.transaction() as conn:
             if not self._insert(conn, record, None):
                 return self._get(conn, record.key)
-            self._started(conn, record, {"approved": False})
+            entries = [*deferred, self._started(record, {"approved": False})]
+            self.audit.append_all(entries, conn=conn)
+        self._written(deferred)
         return None
 
     def consume_and_start(
@@ -213,23 +306,39 @@ class DurableExecutionLedger:
                 return "no_approval", None
             prior = self.start(record)
             return ("exists", prior) if prior is not None else ("started", None)
-        with self.db.transaction() as conn:
-            prior = self._get(conn, record.key)
-            if prior is not None:
-                return "exists", prior
-            used = consume_approval(conn, record.digest, now)
-            if used is None:
-                return "no_approval", None
-            self._insert(conn, record, used["review_id"])
-            self._started(
-                conn,
-                record,
-                {
-                    "approved": True,
-                    "review_id": used["review_id"],
-                    "by": json.loads(used["reviewers"]),
-                },
-            )
+        if self._defers():
+            by = self._consume_open(record, now)
+            if by is None:
+                prior = self.get(record.key)
+                return ("exists", prior) if prior is not None else ("no_approval", None)
+            self._defer_started(record, {"approved": True, **by})
+            return "started", None
+        deferred = self._deferred()
+        try:
+            with self.db.transaction() as conn:
+                # One round trip: consume, open the ledger row, lock the audit head. Either
+                # refusal rolls all of it back.
+                used, opened, head = conn.fetch_all(
+                    [
+                        (_CONSUME + " RETURNING review_id, reviewers", (now, record.digest, now)),
+                        (_OPEN, _open_params(record)),
+                        (head_query(conn.dialect), ()),
+                    ]
+                )
+                refused: StartOutcome | None = (
+                    "exists" if not opened else "no_approval" if not used else None
+                )
+                if refused is not None:
+                    raise _Undo(refused)
+                who = {"review_id": used[0]["review_id"], "by": json.loads(used[0]["reviewers"])}
+                entries = [*deferred, self._started(record, {"approved": True, **who})]
+                top = (int(head[0]["seq"]), str(head[0]["hash"])) if head else None
+                self.audit.append_all(entries, conn=conn, head=top)
+        except _Undo as undo:
+            if undo.outcome == "exists":
+                return "exists", self.get(record.key)
+            return "no_approval", None
+        self._written(deferred)
         return "started", None
 
     def finish(
@@ -342,34 +451,4 @@ class DurableExecutionLedger:
             digest=row["action_digest"],
             data={"kind": "in_doubt", "tool": row["tool"], "detail": detail},
             conn=conn,
-        )
-
-
-class DurableAuditSink:
-    """Gate events into the audit log; `actor` is the agent the run acts for. Events about an
-    assessed call keep its `action` and `assessment`, which `interlock policy replay` reads."""
-
-    def __init__(self, audit: AuditLog, actor: str) -> None:
-        self.audit, self.actor = audit, actor
-
-    def record(self, event: AuditEvent) -> None:
-        kind = event["kind"]
-        data: dict[str, Any] = {
-            "tool": event.get("tool"),
-            "tool_call_id": event.get("tool_call_id"),
-            "outcome": event.get("outcome"),
-            "level": event.get("level"),
-            "detail": event.get("detail"),
-            "gate_event": kind,
-        }
-        if "action" in event:
-            data["action"] = event["action"]
-        if "assessment" in event:
-            data["assessment"] = event["assessment"]
-        self.audit.append(
-            GATE_EVENTS.get(kind, f"gate_{kind}"),
-            actor=event.get("reviewer") or self.actor,
-            thread_id=event.get("thread_id") or None,
-            digest=event.get("digest"),
-            data=data,
         )

@@ -9,11 +9,12 @@ from typing import Any
 from interlock.risk.errors import ConfigError
 from interlock.runtime._db import Conn
 
-__all__ = ["append_sql", "audit_where", "head_query", "walk"]
+__all__ = ["HEAD_MISSING", "append_sql", "audit_where", "head_query", "walk"]
 
 _BATCH = 1000
 _COLUMNS = "seq, ts, event, actor, thread_id, review_id, digest, data, prev_hash, hash"
 _ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+HEAD_MISSING = "the audit head row is missing; run `interlock audit verify` and restore it."
 _MOVE_HEAD = "UPDATE interlock_audit_head SET seq = ?, hash = ? WHERE id = 1"
 
 

@@ -2,10 +2,10 @@
 
 Order matters: everything that can refuse without writing runs first (payload shape, the
 nodes' own validation, roles, self-approval, currency), then ONE transaction records the
-decision, issues any approval, appends the audit row and flips the review's status with a
-conditional UPDATE. The row lock (Postgres `FOR UPDATE`; SQLite's BEGIN IMMEDIATE) and the
-unique indexes (one settling decision per action, one decision per reviewer per action)
-make exactly one of two racing decisions win.
+decision, issues any approval, appends the audit row and flips the review's status. The row
+lock taken when the transaction reads the review (Postgres `FOR UPDATE`; SQLite's BEGIN
+IMMEDIATE) and the unique indexes (one settling decision per action, one decision per
+reviewer per action) make exactly one of two racing decisions win.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from interlock.nodes import Approval
 from interlock.risk import LEVELS, Policy, canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
+from interlock.runtime._current import Current
 from interlock.runtime._db import Conn
 from interlock.runtime._reviews import new_id, qualifies
-from interlock.runtime.audit import AuditLog
+from interlock.runtime.audit import AuditEntry, AuditLog
 from interlock.runtime.reviewers import Reviewer
 
 __all__ = [
@@ -164,6 +166,10 @@ class Committed:
     status: str
     approvals: tuple[str, ...]
     escalated: bool
+    decisions: tuple[dict[str, Any], ...] = ()
+    """Every decision on the review now, in order, as `interlock_decisions` rows."""
+    issued: tuple[Approval, ...] = ()
+    """The approvals this commit issued."""
 
 
 def _issue(
@@ -174,26 +180,38 @@ def _issue(
     reviewers: Sequence[str],
     now: datetime,
     ttl: timedelta,
-) -> None:
+) -> Approval:
     need = p.action.get("required_approval") or {}
-    conn.execute(
+    approval = Approval(
+        digest=digest,
+        tool=str(p.action.get("name", "")),
+        thread_id=row["thread_id"],
+        interrupt_id=row["interrupt_id"],
+        tool_call_id=str(p.action.get("tool_call_id", "")),
+        reviewers=tuple(reviewers),
+        roles=tuple(need.get("roles") or ()),
+        issued_at=now,
+        expires_at=now + ttl,
+    )
+    conn.send(
         "INSERT INTO interlock_approvals (digest, review_id, thread_id, action_index, "
         "reviewers, issued_at, expires_at, consumed_at, tool, interrupt_id, tool_call_id, roles) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
         (
             digest,
             row["id"],
-            row["thread_id"],
+            approval.thread_id,
             p.index,
-            canonical_json(list(reviewers)),
+            canonical_json(list(approval.reviewers)),
             now,
-            now + ttl,
-            p.action.get("name", ""),
-            row["interrupt_id"],
-            p.action.get("tool_call_id", ""),
-            canonical_json(list(need.get("roles") or [])),
+            approval.expires_at,
+            approval.tool,
+            approval.interrupt_id,
+            approval.tool_call_id,
+            canonical_json(list(approval.roles)),
         ),
     )
+    return approval
 
 
 def _outcome(settling: Mapping[int, tuple[str, dict[str, Any]]], count: int) -> str:
@@ -210,29 +228,27 @@ def _outcome(settling: Mapping[int, tuple[str, dict[str, Any]]], count: int) -> 
 def commit(
     conn: Conn,
     audit: AuditLog,
-    row: Mapping[str, Any],
+    cur: Current,
     prepared: Sequence[Prepared],
     reviewer: Reviewer,
     *,
     now: datetime,
     approval_ttl: timedelta,
 ) -> Committed:
-    """Record `prepared` decisions in the caller's transaction, or raise and write nothing."""
-    rid = row["id"]
-    lock = " FOR UPDATE" if conn.dialect == "postgres" else ""
-    current = conn.one(f"SELECT status, outcome FROM interlock_reviews WHERE id = ?{lock}", (rid,))
-    if current is None or current["status"] != "pending":
-        raise ConflictError(stale_message(conn, {**row, **(current or {})}))
-    existing = conn.all(
-        "SELECT action_index, reviewer, type, settles, payload FROM interlock_decisions "
-        "WHERE review_id = ? ORDER BY created_at, id",
-        (rid,),
-    )
+    """Record `prepared` decisions in the caller's transaction, or raise and write nothing.
+
+    `cur` was read in this transaction with the review row locked and found pending, so the
+    writes are only sent (one round trip with the COMMIT on Postgres): nobody else can have
+    moved the review since."""
+    row, rid = cur.row, cur.row["id"]
+    existing = list(cur.decisions)
     settling: dict[int, tuple[str, dict[str, Any]]] = {
         int(e["action_index"]): (e["reviewer"], json.loads(e["payload"]))
         for e in existing
         if e["settles"]
     }
+    entries: list[AuditEntry] = []
+    issued: list[Approval] = []
     for p in prepared:
         where = f"action {p.index + 1} ({p.action.get('name', '?')})"
         if p.index in settling:
@@ -259,81 +275,91 @@ def commit(
             need = int((p.action.get("required_approval") or {}).get("count") or 1)
             settles = len(set(approvers)) >= need
         digest = p.edit.digest if p.edit is not None else p.action.get("digest")
-        conn.execute(
+        payload = canonical_json(p.decision)
+        conn.send(
             "INSERT INTO interlock_decisions (id, review_id, action_index, reviewer, type, "
             "settles, digest, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                new_id("dc"),
-                rid,
-                p.index,
-                reviewer.name,
-                kind,
-                int(settles),
-                digest,
-                canonical_json(p.decision),
-                now,
-            ),
+            (new_id("dc"), rid, p.index, reviewer.name, kind, int(settles), digest, payload, now),
         )
         if kind == "approve" and settles:
-            _issue(conn, row, p, str(p.action.get("digest")), approvers, now, approval_ttl)
+            digest_now = str(p.action.get("digest"))
+            issued.append(_issue(conn, row, p, digest_now, approvers, now, approval_ttl))
         if p.edit is not None and p.edit.issue:
-            _issue(conn, row, p, p.edit.digest, [reviewer.name], now, approval_ttl)
-        view = p.action.get("assessment") or {}
-        data: dict[str, Any] = {
-            "type": kind,
-            "action": p.index,
-            "tool": p.action.get("name"),
-            "message": p.decision.get("message"),
-            "level": view.get("level"),
-            "score": view.get("score"),
-            "policy_version": view.get("policy_version"),
-            "required": p.action.get("required_approval"),
-            "approvals": approvers if kind == "approve" else [],
-            "settles": settles,
-        }
-        if kind == "escalate":
-            data["role"] = p.decision.get("role")
-        if p.edit is not None:
-            data["edit"] = {
-                "before": p.action.get("args"),
-                "after": p.edit.args,
-                "diff": p.edit.diff,
-                "verdict": p.edit.kind,
-                "level": p.edit.level,
-                "approved_now": p.edit.issue,
-                "why_review": p.edit.why,
-            }
-        audit.append(
-            "decision_recorded",
-            actor=reviewer.name,
-            thread_id=row["thread_id"],
-            review_id=rid,
-            digest=digest,
-            data=data,
-            conn=conn,
+            issued.append(_issue(conn, row, p, p.edit.digest, [reviewer.name], now, approval_ttl))
+        entries.append(
+            AuditEntry(
+                event="decision_recorded",
+                actor=reviewer.name,
+                thread_id=row["thread_id"],
+                review_id=rid,
+                digest=digest,
+                data=_audit_data(p, kind, approvers, settles),
+            )
         )
         existing.append(
-            {"action_index": p.index, "reviewer": reviewer.name, "type": kind, "settles": settles}
+            {
+                "action_index": p.index,
+                "reviewer": reviewer.name,
+                "type": kind,
+                "settles": settles,
+                "payload": payload,
+            }
         )
         if settles:
             settling[p.index] = (
                 ", ".join(dict.fromkeys(approvers)) if kind == "approve" else reviewer.name,
                 p.decision,
             )
+    audit.append_all(entries, conn=conn, head=cur.head)
     count = int(row["action_count"])
-    every = sorted({e["reviewer"] for e in existing if e["type"] == "approve"})
+    every = tuple(sorted({e["reviewer"] for e in existing if e["type"] == "approve"}))
+    done = Committed(
+        settled=False,
+        status="pending",
+        approvals=every,
+        escalated=False,
+        decisions=tuple(existing),
+        issued=tuple(issued),
+    )
     if len(settling) < count:
-        return Committed(settled=False, status="pending", approvals=tuple(every), escalated=False)
+        return done
     escalated = any(d["type"] == "escalate" for _, d in settling.values())
     status = "escalated" if escalated else "decided"
-    changed = conn.execute(
+    conn.send(
         "UPDATE interlock_reviews SET status = ?, decided_at = ?, decided_by = ?, outcome = ? "
         "WHERE id = ? AND status = 'pending'",
         (status, now, reviewer.name, _outcome(settling, count), rid),
     )
-    if changed != 1:
-        raise ConflictError(stale_message(conn, row))
-    return Committed(settled=True, status=status, approvals=tuple(every), escalated=escalated)
+    return replace(done, settled=True, status=status, escalated=escalated)
+
+
+def _audit_data(p: Prepared, kind: str, approvers: list[str], settles: bool) -> dict[str, Any]:
+    view = p.action.get("assessment") or {}
+    data: dict[str, Any] = {
+        "type": kind,
+        "action": p.index,
+        "tool": p.action.get("name"),
+        "message": p.decision.get("message"),
+        "level": view.get("level"),
+        "score": view.get("score"),
+        "policy_version": view.get("policy_version"),
+        "required": p.action.get("required_approval"),
+        "approvals": approvers if kind == "approve" else [],
+        "settles": settles,
+    }
+    if kind == "escalate":
+        data["role"] = p.decision.get("role")
+    if p.edit is not None:
+        data["edit"] = {
+            "before": p.action.get("args"),
+            "after": p.edit.args,
+            "diff": p.edit.diff,
+            "verdict": p.edit.kind,
+            "level": p.edit.level,
+            "approved_now": p.edit.issue,
+            "why_review": p.edit.why,
+        }
+    return data
 
 
 def level_rise(before: str | None, after: str | None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -23,9 +23,9 @@ from interlock.risk import Policy
 from interlock.risk.errors import ConfigError, NotFoundError
 from interlock.runtime._approvals import (
     DurableApprovalStore,
-    DurableAuditSink,
     DurableExecutionLedger,
 )
+from interlock.runtime._current import Current
 from interlock.runtime._db import Conn
 from interlock.runtime._events import describe_update, final_message
 from interlock.runtime._locks import ThreadLocks
@@ -37,6 +37,7 @@ from interlock.runtime._reviews import (
     live_interrupts,
     register_interrupts,
 )
+from interlock.runtime._sink import DurableAuditSink
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.storage import Database
 
@@ -83,6 +84,9 @@ class RunResult:
 
 
 class Engine:
+    local = True
+    """Threads live in this database: their checkpoints can be read with the review row."""
+
     def __init__(
         self,
         *,
@@ -133,8 +137,9 @@ class Engine:
                 "WHERE thread_id = ?",
                 (thread_id,),
             )
-        if row is None:
-            return None
+        return None if row is None else self._remember(row)
+
+    def _remember(self, row: Mapping[str, Any]) -> ThreadInfo:
         info = ThreadInfo(
             thread_id=row["thread_id"],
             graph=row["graph"],
@@ -146,11 +151,15 @@ class Engine:
         # true: a decision's resume need not read it again. Bounded, oldest out first.
         if len(self._threads) >= _THREADS_KEPT:
             self._threads.pop(next(iter(self._threads)))
-        self._threads[thread_id] = info
+        self._threads[info.thread_id] = info
         return info
 
-    def built_for(self, thread_id: str) -> tuple[ThreadInfo, BuiltGraph]:
-        info = self.thread(thread_id)
+    def built_for(
+        self, thread_id: str, row: Mapping[str, Any] | None = None
+    ) -> tuple[ThreadInfo, BuiltGraph]:
+        """The thread's row and its graph; `row` is its `interlock_threads` row when the
+        caller already read it."""
+        info = self._remember(row) if row is not None else self.thread(thread_id)
         if info is None:
             msg = (
                 f"thread {thread_id!r} was not started by this runtime (no interlock_threads "
@@ -171,32 +180,46 @@ class Engine:
         envs = frozenset(r["value"] for r in rows if r["scope"] == "environment")
         return agents, envs
 
-    def context(self, agent: str | None) -> InterlockContext:
-        agents, envs = self.stops()
+    def context(
+        self, agent: str | None, stops: tuple[frozenset[str], frozenset[str]] | None = None
+    ) -> InterlockContext:
+        """The run context: durable stores, this run's audit sink, the stop switches (read
+        now unless the caller read them in its own transaction)."""
+        agents, envs = stops if stops is not None else self.stops()
+        sink = DurableAuditSink(self.audit, agent or "agent", defer=True)
         return InterlockContext(
             agent=agent,
             approvals=self.approvals,
-            ledger=self.ledger,
-            audit=DurableAuditSink(self.audit, agent or "agent"),
+            ledger=self.ledger.for_run(sink),
+            audit=sink,
             stopped_agents=agents,
             stopped_environments=envs,
         )
 
     # -- running ------------------------------------------------------------------------------
     def _stream(
-        self, built: BuiltGraph, payload: Any, thread_id: str, agent: str | None, on: Update | None
+        self,
+        built: BuiltGraph,
+        payload: Any,
+        thread_id: str,
+        agent: str | None,
+        on: Update | None,
+        stops: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> list[str]:
         cfg: Any = {"configurable": {"thread_id": thread_id}}
         events: list[str] = []
-        for chunk in built.graph.stream(
-            payload, cfg, context=self.context(agent), stream_mode="updates"
-        ):
-            for node, value in chunk.items():
-                if node == "__interrupt__":
-                    continue
-                if on is not None:
-                    on(node, value)
-                events.extend(describe_update(node, value))
+        context = self.context(agent, stops)
+        try:
+            for chunk in built.graph.stream(payload, cfg, context=context, stream_mode="updates"):
+                for node, value in chunk.items():
+                    if node == "__interrupt__":
+                        continue
+                    if on is not None:
+                        on(node, value)
+                    events.extend(describe_update(node, value))
+        finally:
+            if isinstance(context.audit, DurableAuditSink):
+                context.audit.flush()
         return events
 
     def start(
@@ -292,52 +315,55 @@ class Engine:
                     "FROM interlock_decisions WHERE review_id = ? ORDER BY created_at, id",
                     (review_id,),
                 )
-            payload = self._payload(built, row, decisions)
-            events: list[str] = []
-            if payload is not _SKIP:
-                events = self._stream(built, payload, thread_id, info.agent, on)
-            with self.db.transaction() as conn:
+            return self._carry(info, built, row, self._payload(built, row, decisions), on)
+
+    def resume_held(
+        self, cur: Current, decisions: Sequence[Mapping[str, Any]], on: Update | None = None
+    ) -> RunResult:
+        """Resume the thread of `cur.row`, which the caller just settled in a transaction
+        that also took the thread's claim (still held) and found the review's interrupt
+        live: nothing is read again."""
+        info, built = self.built_for(cur.row["thread_id"], cur.thread)
+        stops = (cur.stopped_agents, cur.stopped_environments)
+        return self._carry(info, built, cur.row, _command(cur.row, decisions), on, stops)
+
+    def _carry(
+        self,
+        info: ThreadInfo,
+        built: BuiltGraph,
+        row: Mapping[str, Any],
+        payload: Any,
+        on: Update | None,
+        stops: tuple[frozenset[str], frozenset[str]] | None = None,
+    ) -> RunResult:
+        thread_id, review_id = info.thread_id, row["id"]
+        events: list[str] = []
+        if payload is not _SKIP:
+            events = self._stream(built, payload, thread_id, info.agent, on, stops)
+        with self.db.transaction() as conn:
+            conn.send(
+                "UPDATE interlock_reviews SET resumed_at = ? WHERE id = ? AND resumed_at IS NULL",
+                (self.clock(), review_id),
+            )
+        result = self._settle(built, thread_id, info.graph, info.agent, info.requester, events)
+        if result.review_ids:
+            with self.db.connection() as conn:
                 conn.execute(
-                    "UPDATE interlock_reviews SET resumed_at = ? "
-                    "WHERE id = ? AND resumed_at IS NULL",
-                    (self.clock(), review_id),
+                    "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
+                    (result.review_ids[0], review_id),
                 )
-            result = self._settle(built, thread_id, info.graph, info.agent, info.requester, events)
-            if result.review_ids:
-                with self.db.connection() as conn:
-                    conn.execute(
-                        "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
-                        (result.review_ids[0], review_id),
-                    )
-            return result
+        return result
 
     def _payload(
-        self, built: BuiltGraph, row: Mapping[str, Any], decisions: list[dict[str, Any]]
+        self, built: BuiltGraph, row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]
     ) -> Any:
         live = self.live(row["thread_id"])
-        iid = row["interrupt_id"]
-        if iid not in live.interrupts:
+        if row["interrupt_id"] not in live.interrupts:
             # The answer was already taken in (a resume that died mid-run): carry on from the
             # latest checkpoint; the execution ledger keeps every action to at most once.
             state = self.snapshot(built, row["thread_id"])
             return None if state.next and not state.interrupts else _SKIP
-        by_action: dict[int, dict[str, Any]] = {}
-        approvers: dict[int, list[str]] = {}
-        for d in decisions:
-            i = int(d["action_index"])
-            if d["type"] == "approve":
-                approvers.setdefault(i, []).append(d["reviewer"])
-            if d["settles"]:
-                by_action[i] = json.loads(d["payload"])
-        for i, names in approvers.items():
-            if by_action[i].get("type") == "approve":
-                by_action[i] = {**by_action[i], "reviewer": ", ".join(names)}
-        count = int(row["action_count"])
-        missing = [i for i in range(count) if i not in by_action]
-        if missing:
-            msg = f"review {row['id']} is settled but action(s) {missing} have no decision"
-            raise ConfigError(msg)
-        return Command(resume={iid: {"decisions": [by_action[i] for i in range(count)]}})
+        return _command(row, decisions)
 
     def _pending_ids(self, conn: Conn, thread_id: str) -> tuple[str, ...]:
         rows = conn.all(
@@ -396,3 +422,26 @@ class Engine:
 
 
 _SKIP: Any = object()
+
+
+def _command(row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]) -> Command[Any]:
+    """The id-addressed resume, built from the review's decision rows alone."""
+    by_action: dict[int, dict[str, Any]] = {}
+    approvers: dict[int, list[str]] = {}
+    for d in decisions:
+        i = int(d["action_index"])
+        if d["type"] == "approve":
+            approvers.setdefault(i, []).append(d["reviewer"])
+        if d["settles"]:
+            by_action[i] = json.loads(d["payload"])
+    for i, names in approvers.items():
+        if by_action[i].get("type") == "approve":
+            by_action[i] = {**by_action[i], "reviewer": ", ".join(names)}
+    count = int(row["action_count"])
+    missing = [i for i in range(count) if i not in by_action]
+    if missing:
+        msg = f"review {row['id']} is settled but action(s) {missing} have no decision"
+        raise ConfigError(msg)
+    return Command(
+        resume={row["interrupt_id"]: {"decisions": [by_action[i] for i in range(count)]}}
+    )

@@ -28,9 +28,9 @@ from interlock.nodes._stores import ExecutionStatus
 from interlock.risk import Policy
 from interlock.runtime._approvals import (
     DurableApprovalStore,
-    DurableAuditSink,
     DurableExecutionLedger,
 )
+from interlock.runtime._sink import DurableAuditSink
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.migrations import upgrade_database
 from interlock.runtime.settings import Settings

@@ -69,6 +69,8 @@ def _input(payload: Any) -> dict[str, Any] | None:
 class ServerEngine(Engine):
     """Runs and resumes threads on the LangGraph Server at `client.url`."""
 
+    local = False
+
     def __init__(self, *, client: ServerClient, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.client = client
@@ -123,11 +125,17 @@ class ServerEngine(Engine):
 
     # -- running ------------------------------------------------------------------------------
     def _stream(
-        self, built: BuiltGraph, payload: Any, thread_id: str, agent: str | None, on: Update | None
+        self,
+        built: BuiltGraph,
+        payload: Any,
+        thread_id: str,
+        agent: str | None,
+        on: Update | None,
+        stops: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> list[str]:
         graph_id = served_graph_id(built.name)
         self.client.ensure_thread(thread_id, {"interlock_graph": built.name})
-        agents, envs = self.stops()
+        agents, envs = stops if stops is not None else self.stops()
         context = {
             "agent": agent,
             "stopped_agents": sorted(agents),

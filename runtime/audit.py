@@ -38,7 +38,7 @@ from interlock.runtime._audit_rows import (
     normalise,
     row_values,
 )
-from interlock.runtime._audit_sql import append_sql, audit_where, head_query, walk
+from interlock.runtime._audit_sql import HEAD_MISSING, append_sql, audit_where, head_query, walk
 from interlock.runtime._db import Conn
 from interlock.runtime._schema import GENESIS_HASH
 from interlock.runtime.storage import Database
@@ -134,8 +134,7 @@ class AuditLog:
         if head is None:
             found = conn.one(head_query(conn.dialect))
             if found is None:
-                msg = "the audit head row is missing; run `interlock audit verify` and restore it."
-                raise ConfigError(msg)
+                raise ConfigError(HEAD_MISSING)
             head = (int(found["seq"]), str(found["hash"]))
         now = self.clock()
         ts = now.astimezone(UTC) if now.tzinfo else now  # naive: iso_utc refuses it

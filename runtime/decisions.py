@@ -28,8 +28,17 @@ from interlock.risk.errors import (
     DecisionError,
     InterlockError,
 )
-from interlock.runtime._db import from_db_ts
-from interlock.runtime._decide import Prepared, authorise, check_payload, commit, stale_message
+from interlock.runtime._current import Current, read_current
+from interlock.runtime._db import Conn, from_db_ts
+from interlock.runtime._decide import (
+    Committed,
+    Prepared,
+    authorise,
+    check_payload,
+    commit,
+    stale_message,
+)
+from interlock.runtime._locks import Claim
 from interlock.runtime._reviews import REVIEW_COLUMNS
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.inbox import Inbox
@@ -175,7 +184,59 @@ class DecisionService:
         if not isinstance(who, Reviewer):
             msg = "a decision needs an authenticated Reviewer (rt.reviewers.authenticate)."
             raise AuthorizationError(msg)
-        row = self._row(review_id)
+        engine = self._engine()
+        if not engine.local:
+            # A served thread's state is read over HTTP, which may write to the inbox: done
+            # before the transaction locks the review.
+            review_id = self._check_served(engine, review_id, reviewer)
+        claim: Claim | None = None
+        cur: Current | None = None
+        with self.db.connection() as conn:  # held to the end: on Postgres it owns the claim
+            try:
+                try:
+                    with self.db.begin(conn) as tx:
+                        cur = self._current(tx, engine, review_id, claim=resume and engine.local)
+                        claim = cur.claim
+                        prepared, done = self._record(tx, engine, cur, items, reviewer)
+                except ConflictError as exc:
+                    assert cur is not None
+                    self._refuse(cur.row, reviewer, exc)
+                except InterlockError:
+                    raise
+                except Exception as exc:
+                    if cur is None or not _integrity(exc):
+                        raise
+                    rid = cur.row["id"]
+                    msg = f"another decision on review {rid} won the race; yours was not applied."
+                    self._refuse(cur.row, reviewer, ConflictError(msg))
+                return self._after(engine, cur, prepared, done, claim, resume, on)
+            finally:
+                if claim is not None:
+                    engine.locks.release(conn, claim)
+
+    def _current(self, conn: Conn, engine: Engine, review_id: Any, *, claim: bool) -> Current:
+        if not isinstance(review_id, str):
+            msg = f"a review id is text such as 'rv-3f9a2c1b7e20', got {type(review_id).__name__}."
+            raise DecisionError(msg)
+        args = {"checkpoints": engine.local, "claim": claim}
+        cur = read_current(conn, engine.locks, review_id.strip(), **args)
+        if cur is None:  # a unique prefix of an id, or a clear "no such review"
+            full = self.inbox.row(conn, review_id)["id"]
+            cur = read_current(conn, engine.locks, full, **args)
+            assert cur is not None
+        return cur
+
+    def _record(
+        self,
+        conn: Conn,
+        engine: Engine,
+        cur: Current,
+        items: Mapping[int, Any],
+        reviewer: Reviewer,
+    ) -> tuple[list[Prepared], Committed]:
+        """Every check, then the writes, inside the transaction that locked the review.
+        Raises (and so writes nothing) on the first check that fails."""
+        row = cur.row
         if row["kind"] == "in_doubt":
             msg = (
                 f"review {row['id']} is an execution in doubt, not a proposal: say what happened "
@@ -183,8 +244,7 @@ class DecisionService:
             )
             raise DecisionError(msg)
         if row["status"] != "pending":
-            with self.db.connection() as conn:
-                self._refuse(row, reviewer, ConflictError(stale_message(conn, row)))
+            raise ConflictError(stale_message(conn, row))
         request = json.loads(row["payload"])
         prepared = [self._prepare(request, i, raw, reviewer) for i, raw in sorted(items.items())]
         for p in prepared:
@@ -196,17 +256,10 @@ class DecisionService:
                 f"review {row['id']} expired at {expires.isoformat()}; it is escalated or "
                 "denied by expiry and cannot be decided any more."
             )
-            self._refuse(row, reviewer, ConflictError(msg))
-        engine = self._engine()
-        engine.built_for(row["thread_id"])  # refuse now if no process could resume it
-        live = engine.live(row["thread_id"])
-        if row["interrupt_id"] not in live.interrupts:
-            msg = (
-                f"review {row['id']} is no longer current: thread {row['thread_id']} moved on "
-                "(its interrupt is not pending on the latest checkpoint). Nothing was changed; "
-                "run `interlock pending` for what is open now."
-            )
-            self._refuse(row, reviewer, ConflictError(msg))
+            raise ConflictError(msg)
+        engine.built_for(row["thread_id"], cur.thread)  # refuse now if no process could resume it
+        if engine.local and not _current_interrupt(engine, cur):
+            raise ConflictError(_moved_on(row))
         from interlock.runtime._edits import plan_edit
 
         prepared = [
@@ -220,32 +273,38 @@ class DecisionService:
             )
             for p in prepared
         ]
-        try:
-            with self.db.transaction() as conn:
-                done = commit(
-                    conn,
-                    self.audit,
-                    row,
-                    prepared,
-                    reviewer,
-                    now=now,
-                    approval_ttl=self.approval_ttl,
-                )
-        except ConflictError as exc:
-            self._refuse(row, reviewer, exc)
-        except Exception as exc:
-            if not _integrity(exc):
-                raise
-            msg = f"another decision on review {row['id']} won the race; yours was not applied."
-            self._refuse(row, reviewer, ConflictError(msg))
+        done = commit(
+            conn, self.audit, cur, prepared, reviewer, now=now, approval_ttl=self.approval_ttl
+        )
+        return prepared, done
+
+    def _check_served(self, engine: Engine, review_id: str, reviewer: Reviewer) -> str:
+        row = self._row(review_id)
+        live = row["status"] == "pending" and row["kind"] == "review"
+        if live and row["interrupt_id"] not in engine.live(row["thread_id"]).interrupts:
+            self._refuse(row, reviewer, ConflictError(_moved_on(row)))
+        return str(row["id"])
+
+    def _after(
+        self,
+        engine: Engine,
+        cur: Current,
+        prepared: list[Prepared],
+        done: Committed,
+        claim: Claim | None,
+        resume: bool,
+        on: Update | None,
+    ) -> DecisionOutcome:
+        """The decision is committed: report it, and resume the thread when it settled."""
+        engine.approvals.remember(done.issued)
         notes = tuple(
             f"{p.action.get('name')}: the edited action goes back to review: {p.edit.why}"
             for p in prepared
             if p.edit is not None and p.edit.why
         )
         base = DecisionOutcome(
-            review_id=row["id"],
-            thread_id=row["thread_id"],
+            review_id=cur.row["id"],
+            thread_id=cur.row["thread_id"],
             status="waiting",
             approvals=done.approvals,
             notes=notes,
@@ -255,12 +314,20 @@ class DecisionService:
         if not resume:
             return _replace(base, status="queued", thread_status="pending")
         status: OutcomeStatus = "escalated" if done.escalated else "resumed"
-        return self.carry(base, status, on)
+        if claim is None:  # a served thread, or another process holds it: the usual way
+            return self.carry(base, status, on)
+        # Still under the claim taken with the review's lock: nobody can have moved the
+        # thread, so the resume is built from what this transaction wrote.
+        return self._outcome(base, status, engine.resume_held(cur, done.decisions, on))
 
     def carry(
         self, base: DecisionOutcome, status: OutcomeStatus, on: Update | None
     ) -> DecisionOutcome:
-        result: RunResult = self._engine().resume(base.review_id, on)
+        return self._outcome(base, status, self._engine().resume(base.review_id, on))
+
+    def _outcome(
+        self, base: DecisionOutcome, status: OutcomeStatus, result: RunResult
+    ) -> DecisionOutcome:
         if result.busy:
             return _replace(base, status="queued", thread_status="running")
         if not result.ran:  # carried into its thread before: nothing left to do
@@ -324,6 +391,24 @@ class DecisionService:
                 "ORDER BY expires_at LIMIT ?",
                 (now, limit),
             )
+
+
+def _moved_on(row: Mapping[str, Any]) -> str:
+    return (
+        f"review {row['id']} is no longer current: thread {row['thread_id']} moved on "
+        "(its interrupt is not pending on the latest checkpoint). Nothing was changed; "
+        "run `interlock pending` for what is open now."
+    )
+
+
+def _current_interrupt(engine: Engine, cur: Current) -> bool:
+    """The review's interrupt is still live: the thread's latest checkpoint is the one the
+    review was registered on (read in the same round trip as the review), or failing that,
+    the interrupt is among the pending writes of the latest checkpoint."""
+    row = cur.row
+    if cur.latest_checkpoint is not None and cur.latest_checkpoint == row["checkpoint_id"]:
+        return True
+    return row["interrupt_id"] in engine.live(row["thread_id"]).interrupts
 
 
 def _replace(base: DecisionOutcome, **changes: Any) -> DecisionOutcome:

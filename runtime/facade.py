@@ -155,11 +155,11 @@ class Runtime:
         if self._engine is None:
             from interlock.runtime._approvals import (
                 DurableApprovalStore,
-                DurableAuditSink,
                 DurableExecutionLedger,
             )
             from interlock.runtime._engine import Engine
             from interlock.runtime._registry import GraphRegistry
+            from interlock.runtime._sink import DurableAuditSink
 
             approvals = DurableApprovalStore(self.db)
             ledger = DurableExecutionLedger(self.db, self.audit, self.policy)

@@ -112,28 +112,33 @@ class Database:
     def transaction(self, *, pipelined: bool = True) -> Iterator[Conn]:
         """`pipelined=False` for scripts (several statements in one string), which
         Postgres takes only outside a pipeline."""
-        with self.connection() as conn:
-            if conn.dialect == "postgres" and not pipelined:
-                with conn.raw.transaction():
-                    yield conn
-                return
-            if conn.dialect == "postgres":
-                # Pipelined: BEGIN travels with the first statement, COMMIT with the last.
-                with conn.raw.pipeline() as pipe, conn.raw.transaction():
-                    conn.pipe = pipe
-                    try:
-                        yield conn
-                    finally:
-                        conn.pipe = None
-                return
-            conn.raw.execute("BEGIN IMMEDIATE")
-            try:
+        with self.connection() as conn, self.begin(conn, pipelined=pipelined):
+            yield conn
+
+    @contextmanager
+    def begin(self, conn: Conn, *, pipelined: bool = True) -> Iterator[Conn]:
+        """A transaction on a connection the caller holds (from `connection()`)."""
+        if conn.dialect == "postgres" and not pipelined:
+            with conn.raw.transaction():
                 yield conn
-            except BaseException:
-                if conn.raw.in_transaction:
-                    conn.raw.execute("ROLLBACK")
-                raise
-            conn.raw.execute("COMMIT")
+            return
+        if conn.dialect == "postgres":
+            # Pipelined: BEGIN travels with the first statement, COMMIT with the last.
+            with conn.raw.pipeline() as pipe, conn.raw.transaction():
+                conn.pipe = pipe
+                try:
+                    yield conn
+                finally:
+                    conn.pipe = None
+            return
+        conn.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.raw.in_transaction:
+                conn.raw.execute("ROLLBACK")
+            raise
+        conn.raw.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[Conn]:

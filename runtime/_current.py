@@ -1,0 +1,105 @@
+"""What the decision transaction reads first, in one round trip.
+
+A decision needs the review row (locked), the decisions already taken on it, the thread it
+belongs to, the stop switches, the audit head (locked: the transaction appends), the id of
+the thread's latest checkpoint and, when the decider will also resume, the thread's claim.
+On Postgres these statements go out together in the transaction's pipeline; on SQLite they
+run in-process under BEGIN IMMEDIATE, which already serialises writers.
+
+The review row is locked before the audit head, in the order every other writer takes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from interlock.risk.errors import ConfigError
+from interlock.runtime._audit_sql import HEAD_MISSING, head_query
+from interlock.runtime._db import Conn
+from interlock.runtime._locks import PG_CLAIM_BY_REVIEW, Claim, ThreadLocks
+from interlock.runtime._reviews import REVIEW_COLUMNS
+
+__all__ = ["Current", "read_current"]
+
+_THREAD_OF = "(SELECT thread_id FROM interlock_reviews WHERE id = ?)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Current:
+    row: dict[str, Any]
+    decisions: list[dict[str, Any]]
+    """The review's decisions so far: action_index, reviewer, type, settles, payload."""
+    thread: dict[str, Any] | None
+    """Its `interlock_threads` row (graph, options, agent, requester)."""
+    stopped_agents: frozenset[str]
+    stopped_environments: frozenset[str]
+    head: tuple[int, str]
+    latest_checkpoint: str | None
+    """The thread's latest root checkpoint in this database; None when not read (threads
+    that live on a LangGraph Server) or when there is none."""
+    claim: Claim | None
+
+
+def read_current(
+    conn: Conn, locks: ThreadLocks, review_id: str, *, checkpoints: bool, claim: bool
+) -> Current | None:
+    """Read and lock what a decision on `review_id` needs, inside the caller's transaction;
+    None when there is no review with exactly that id."""
+    lock = " FOR UPDATE" if conn.dialect == "postgres" else ""
+    statements: list[tuple[str, tuple[Any, ...]]] = [
+        (f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id = ?{lock}", (review_id,)),
+        (
+            "SELECT action_index, reviewer, type, settles, payload FROM interlock_decisions "
+            "WHERE review_id = ? ORDER BY created_at, id",
+            (review_id,),
+        ),
+        (
+            "SELECT thread_id, graph, options, agent, requester FROM interlock_threads "
+            f"WHERE thread_id = {_THREAD_OF}",
+            (review_id,),
+        ),
+        ("SELECT scope, value FROM interlock_stops", ()),
+        (head_query(conn.dialect), ()),
+    ]
+    if checkpoints:
+        statements.append(
+            (
+                f"SELECT checkpoint_id FROM checkpoints WHERE thread_id = {_THREAD_OF} "
+                "AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1",
+                (review_id,),
+            )
+        )
+    pg_claim = claim and conn.dialect == "postgres"
+    if pg_claim:
+        statements.append((PG_CLAIM_BY_REVIEW, (review_id,)))
+    found = conn.fetch_all(statements)
+    if not found[0]:
+        return None
+    row = found[0][0]
+    got: Claim | None = None
+    if pg_claim:
+        if found[-1] and found[-1][0]["ok"]:
+            got = Claim(thread_id=row["thread_id"], owner="")
+    elif claim:
+        got = locks.claim_in(conn, row["thread_id"])
+    stops = found[3]
+    head = found[4][0] if found[4] else None
+    if head is None:
+        raise ConfigError(HEAD_MISSING)
+    latest = found[5][0]["checkpoint_id"] if checkpoints and found[5] else None
+    return Current(
+        row=row,
+        decisions=found[1],
+        thread=found[2][0] if found[2] else None,
+        stopped_agents=_scope(stops, "agent"),
+        stopped_environments=_scope(stops, "environment"),
+        head=(int(head["seq"]), str(head["hash"])),
+        latest_checkpoint=None if latest is None else str(latest),
+        claim=got,
+    )
+
+
+def _scope(rows: Sequence[Mapping[str, Any]], scope: str) -> frozenset[str]:
+    return frozenset(str(r["value"]) for r in rows if r["scope"] == scope)
