@@ -15,15 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interlock.risk.errors import ConfigError
-from interlock.runtime._audit_sql import HEAD_MISSING, head_query
+from interlock.runtime._audit_sql import head_query
 from interlock.runtime._db import Conn
 from interlock.runtime._locks import PG_CLAIM_BY_REVIEW, Claim, ThreadLocks
 from interlock.runtime._reviews import REVIEW_COLUMNS
 
 __all__ = ["Current", "read_current"]
 
-_THREAD_OF = "(SELECT thread_id FROM interlock_reviews WHERE id = ?)"
+_REVIEW = ", ".join(f"r.{c.strip()}" for c in REVIEW_COLUMNS.split(","))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +34,8 @@ class Current:
     """Its `interlock_threads` row (graph, options, agent, requester)."""
     stopped_agents: frozenset[str]
     stopped_environments: frozenset[str]
-    head: tuple[int, str]
+    head: tuple[int, str] | None
+    """The audit head, locked; None when its row is missing (appending then says so)."""
     latest_checkpoint: str | None
     """The thread's latest root checkpoint in this database; None when not read (threads
     that live on a LangGraph Server) or when there is none."""
@@ -47,55 +47,53 @@ def read_current(
 ) -> Current | None:
     """Read and lock what a decision on `review_id` needs, inside the caller's transaction;
     None when there is no review with exactly that id."""
-    lock = " FOR UPDATE" if conn.dialect == "postgres" else ""
+    lock = " FOR UPDATE OF r" if conn.dialect == "postgres" else ""
+    latest = (
+        "(SELECT checkpoint_id FROM checkpoints c WHERE c.thread_id = r.thread_id "
+        "AND c.checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1)"
+        if checkpoints
+        else "NULL"
+    )
     statements: list[tuple[str, tuple[Any, ...]]] = [
-        (f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id = ?{lock}", (review_id,)),
+        (
+            f"SELECT {_REVIEW}, {latest} AS latest_checkpoint, t.thread_id AS t_thread_id, "
+            "t.graph AS t_graph, t.options AS t_options, t.agent AS t_agent, "
+            "t.requester AS t_requester FROM interlock_reviews r "
+            f"LEFT JOIN interlock_threads t ON t.thread_id = r.thread_id WHERE r.id = ?{lock}",
+            (review_id,),
+        ),
         (
             "SELECT action_index, reviewer, type, settles, payload FROM interlock_decisions "
             "WHERE review_id = ? ORDER BY created_at, id",
             (review_id,),
         ),
-        (
-            "SELECT thread_id, graph, options, agent, requester FROM interlock_threads "
-            f"WHERE thread_id = {_THREAD_OF}",
-            (review_id,),
-        ),
         ("SELECT scope, value FROM interlock_stops", ()),
         (head_query(conn.dialect), ()),
     ]
-    if checkpoints:
-        statements.append(
-            (
-                f"SELECT checkpoint_id FROM checkpoints WHERE thread_id = {_THREAD_OF} "
-                "AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1",
-                (review_id,),
-            )
-        )
     pg_claim = claim and conn.dialect == "postgres"
     if pg_claim:
         statements.append((PG_CLAIM_BY_REVIEW, (review_id,)))
     found = conn.fetch_all(statements)
     if not found[0]:
         return None
-    row = found[0][0]
+    first = found[0][0]
+    row = {k: v for k, v in first.items() if k != "latest_checkpoint" and not k.startswith("t_")}
     got: Claim | None = None
     if pg_claim:
         if found[-1] and found[-1][0]["ok"]:
             got = Claim(thread_id=row["thread_id"], owner="")
     elif claim:
         got = locks.claim_in(conn, row["thread_id"])
-    stops = found[3]
-    head = found[4][0] if found[4] else None
-    if head is None:
-        raise ConfigError(HEAD_MISSING)
-    latest = found[5][0]["checkpoint_id"] if checkpoints and found[5] else None
+    stops, head = found[2], found[3]
+    latest = first["latest_checkpoint"]
+    thread = {k[2:]: v for k, v in first.items() if k.startswith("t_")}
     return Current(
         row=row,
         decisions=found[1],
-        thread=found[2][0] if found[2] else None,
+        thread=thread if thread["thread_id"] is not None else None,
         stopped_agents=_scope(stops, "agent"),
         stopped_environments=_scope(stops, "environment"),
-        head=(int(head["seq"]), str(head["hash"])),
+        head=(int(head[0]["seq"]), str(head[0]["hash"])) if head else None,
         latest_checkpoint=None if latest is None else str(latest),
         claim=got,
     )

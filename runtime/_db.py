@@ -14,7 +14,7 @@ import select
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -35,10 +35,12 @@ __all__ = [
     "DatabaseURL",
     "Dialect",
     "SqlitePool",
+    "begin_immediate",
     "from_db_ts",
     "iso_utc",
     "open_pg_pool",
     "parse_url",
+    "pg_transaction",
     "redact",
 ]
 
@@ -197,6 +199,8 @@ class Conn:
 
     @property
     def in_transaction(self) -> bool:
+        if self.pipe is not None:  # BEGIN may still be on its way to the server
+            return True
         if self.dialect == "postgres":
             from psycopg.pq import TransactionStatus
 
@@ -217,6 +221,60 @@ def sqlite_connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_S * 1000)}")
     return conn
+
+
+@contextmanager
+def pg_transaction(conn: Conn, *, durable: bool = True) -> Iterator[None]:
+    """A Postgres transaction in pipeline mode: BEGIN goes out with the first statement and
+    COMMIT is one round trip. (psycopg's `transaction()` waits for the server on entry and
+    on exit; plain BEGIN/COMMIT in autocommit mode do not.)"""
+    raw = conn.raw
+    with raw.pipeline() as pipe:
+        conn.pipe = pipe
+        try:
+            raw.execute("BEGIN", prepare=False)
+            if not durable:
+                raw.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
+            try:
+                yield
+                raw.execute("COMMIT", prepare=False)
+                pipe.sync()
+            except BaseException:
+                _pg_rollback(raw)
+                raise
+        finally:
+            conn.pipe = None
+
+
+def _pg_rollback(raw: Any) -> None:
+    # psycopg's rollback gets out of an aborted pipeline first and resets its cache of
+    # prepared statements, as the server's ROLLBACK requires. Its error, if any, is not the
+    # one to report.
+    import psycopg
+
+    with suppress(psycopg.Error):
+        raw.rollback()
+
+
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer in steps of a tenth of a millisecond.
+
+    SQLite's own busy handler sleeps a whole millisecond or more per try, and the other
+    writer is usually LangGraph's saver committing a checkpoint in a fraction of that."""
+    try:
+        conn.execute("PRAGMA busy_timeout=0")
+        deadline, pause = time.monotonic() + SQLITE_TIMEOUT_S, 0.0001
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.005)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_S * 1000)}")
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> None:

@@ -15,9 +15,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interlock.nodes import Approval
 from interlock.risk import LEVELS, Policy, canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
 from interlock.runtime._current import Current
@@ -25,6 +24,9 @@ from interlock.runtime._db import Conn
 from interlock.runtime._reviews import new_id, qualifies
 from interlock.runtime.audit import AuditEntry, AuditLog
 from interlock.runtime.reviewers import Reviewer
+
+if TYPE_CHECKING:
+    from interlock.nodes import Approval
 
 __all__ = [
     "MAX_DEPTH",
@@ -181,6 +183,8 @@ def _issue(
     now: datetime,
     ttl: timedelta,
 ) -> Approval:
+    from interlock.nodes import Approval  # LangGraph stays out of light imports (the CLI)
+
     need = p.action.get("required_approval") or {}
     approval = Approval(
         digest=digest,

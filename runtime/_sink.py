@@ -12,10 +12,12 @@ action's path to its tool at one transaction instead of two.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interlock.nodes import AuditEvent
 from interlock.runtime.audit import AuditEntry, AuditLog
+
+if TYPE_CHECKING:
+    from interlock.nodes import AuditEvent
 
 __all__ = ["DEFERRED", "GATE_EVENTS", "DurableAuditSink"]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -191,10 +192,14 @@ class DecisionService:
             review_id = self._check_served(engine, review_id, reviewer)
         claim: Claim | None = None
         cur: Current | None = None
+        # Deciding and resuming in this process: the decision's commit need not wait for the
+        # disk, because the resume commits durably (LangGraph's checkpoint, the execution
+        # ledger) before anything acts on it. Every other way out makes it durable first.
+        relaxed = resume and engine.local
         with self.db.connection() as conn:  # held to the end: on Postgres it owns the claim
             try:
                 try:
-                    with self.db.begin(conn) as tx:
+                    with self.db.begin(conn, durable=not relaxed) as tx:
                         cur = self._current(tx, engine, review_id, claim=resume and engine.local)
                         claim = cur.claim
                         prepared, done = self._record(tx, engine, cur, items, reviewer)
@@ -209,10 +214,26 @@ class DecisionService:
                     rid = cur.row["id"]
                     msg = f"another decision on review {rid} won the race; yours was not applied."
                     self._refuse(cur.row, reviewer, ConflictError(msg))
-                return self._after(engine, cur, prepared, done, claim, resume, on)
+                if relaxed and not (done.settled and claim is not None):
+                    self._make_durable(cur.row["id"])
+                try:
+                    return self._after(engine, cur, prepared, done, claim, resume, on)
+                except BaseException:
+                    if relaxed:  # the resume failed before committing anything durably
+                        with suppress(Exception):
+                            self._make_durable(cur.row["id"])
+                    raise
             finally:
                 if claim is not None:
                     engine.locks.release(conn, claim)
+
+    def _make_durable(self, review_id: str) -> None:
+        """Commit a write durably after a relaxed commit: the log is ordered, so this flushes
+        the decision too. Rewriting the review's own row is a write that changes nothing."""
+        with self.db.transaction() as conn:
+            conn.send(
+                "UPDATE interlock_reviews SET decided_at = decided_at WHERE id = ?", (review_id,)
+            )
 
     def _current(self, conn: Conn, engine: Engine, review_id: Any, *, claim: bool) -> Current:
         if not isinstance(review_id, str):

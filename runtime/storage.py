@@ -27,8 +27,10 @@ from interlock.runtime._db import (
     Conn,
     Dialect,
     SqlitePool,
+    begin_immediate,
     open_pg_pool,
     parse_url,
+    pg_transaction,
     prepare_sqlite_file,
     redact,
 )
@@ -116,29 +118,38 @@ class Database:
             yield conn
 
     @contextmanager
-    def begin(self, conn: Conn, *, pipelined: bool = True) -> Iterator[Conn]:
-        """A transaction on a connection the caller holds (from `connection()`)."""
+    def begin(self, conn: Conn, *, pipelined: bool = True, durable: bool = True) -> Iterator[Conn]:
+        """A transaction on a connection the caller holds (from `connection()`).
+
+        `durable=False` commits without waiting for the disk (Postgres
+        `synchronous_commit=off`, SQLite `synchronous=NORMAL`). The write-ahead log is one
+        ordered file, so the next durable commit on the database makes this one durable as
+        well. Use it only when such a commit follows before anything depends on the
+        transaction, or call `make_durable` yourself."""
         if conn.dialect == "postgres" and not pipelined:
             with conn.raw.transaction():
                 yield conn
             return
         if conn.dialect == "postgres":
-            # Pipelined: BEGIN travels with the first statement, COMMIT with the last.
-            with conn.raw.pipeline() as pipe, conn.raw.transaction():
-                conn.pipe = pipe
-                try:
-                    yield conn
-                finally:
-                    conn.pipe = None
+            with pg_transaction(conn, durable=durable):
+                yield conn
             return
-        conn.raw.execute("BEGIN IMMEDIATE")
+        level = None
+        if not durable:  # SQLite takes this only outside a transaction
+            level = conn.raw.execute("PRAGMA synchronous").fetchone()[0]
+            conn.raw.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield conn
-        except BaseException:
-            if conn.raw.in_transaction:
-                conn.raw.execute("ROLLBACK")
-            raise
-        conn.raw.execute("COMMIT")
+            begin_immediate(conn.raw)
+            try:
+                yield conn
+            except BaseException:
+                if conn.raw.in_transaction:
+                    conn.raw.execute("ROLLBACK")
+                raise
+            conn.raw.execute("COMMIT")
+        finally:
+            if level is not None:
+                conn.raw.execute(f"PRAGMA synchronous={int(level)}")
 
     @contextmanager
     def snapshot(self) -> Iterator[Conn]:
