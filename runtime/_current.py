@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interlock.runtime._audit_sql import head_query
 from interlock.runtime._db import Conn
 from interlock.runtime._locks import PG_CLAIM_BY_REVIEW, Claim, ThreadLocks
 from interlock.runtime._reviews import REVIEW_COLUMNS
 
-__all__ = ["Current", "read_current"]
+if TYPE_CHECKING:
+    from interlock.runtime._engine import Engine
+
+__all__ = ["Current", "current_interrupt", "moved_on", "read_current"]
 
 _REVIEW = ", ".join(f"r.{c.strip()}" for c in REVIEW_COLUMNS.split(","))
 
@@ -101,3 +104,21 @@ def read_current(
 
 def _scope(rows: Sequence[Mapping[str, Any]], scope: str) -> frozenset[str]:
     return frozenset(str(r["value"]) for r in rows if r["scope"] == scope)
+
+
+def moved_on(row: Mapping[str, Any]) -> str:
+    return (
+        f"review {row['id']} is no longer current: thread {row['thread_id']} moved on "
+        "(its interrupt is not pending on the latest checkpoint). Nothing was changed; "
+        "run `interlock pending` for what is open now."
+    )
+
+
+def current_interrupt(engine: Engine, cur: Current) -> bool:
+    """The review's interrupt is still live: the thread's latest checkpoint is the one the
+    review was registered on (read in the same round trip as the review), or failing that,
+    the interrupt is among the pending writes of the latest checkpoint."""
+    row = cur.row
+    if cur.latest_checkpoint is not None and cur.latest_checkpoint == row["checkpoint_id"]:
+        return True
+    return row["interrupt_id"] in engine.live(row["thread_id"]).interrupts

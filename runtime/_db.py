@@ -10,11 +10,10 @@ both backends: SQLite stores them as fixed-width UTC text (so they sort), Postgr
 from __future__ import annotations
 
 import queue
-import select
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,9 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from interlock.risk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from psycopg import Connection
-    from psycopg.rows import DictRow
-    from psycopg_pool import ConnectionPool
+    pass
 
 __all__ = [
     "ALLOWED_URLS",
@@ -38,9 +35,7 @@ __all__ = [
     "begin_immediate",
     "from_db_ts",
     "iso_utc",
-    "open_pg_pool",
     "parse_url",
-    "pg_transaction",
     "redact",
 ]
 
@@ -223,39 +218,6 @@ def sqlite_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-@contextmanager
-def pg_transaction(conn: Conn, *, durable: bool = True) -> Iterator[None]:
-    """A Postgres transaction in pipeline mode: BEGIN goes out with the first statement and
-    COMMIT is one round trip. (psycopg's `transaction()` waits for the server on entry and
-    on exit; plain BEGIN/COMMIT in autocommit mode do not.)"""
-    raw = conn.raw
-    with raw.pipeline() as pipe:
-        conn.pipe = pipe
-        try:
-            raw.execute("BEGIN", prepare=False)
-            if not durable:
-                raw.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
-            try:
-                yield
-                raw.execute("COMMIT", prepare=False)
-                pipe.sync()
-            except BaseException:
-                _pg_rollback(raw)
-                raise
-        finally:
-            conn.pipe = None
-
-
-def _pg_rollback(raw: Any) -> None:
-    # psycopg's rollback gets out of an aborted pipeline first and resets its cache of
-    # prepared statements, as the server's ROLLBACK requires. Its error, if any, is not the
-    # one to report.
-    import psycopg
-
-    with suppress(psycopg.Error):
-        raw.rollback()
-
-
 def begin_immediate(conn: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, waiting for another writer in steps of a tenth of a millisecond.
 
@@ -343,68 +305,3 @@ class SqlitePool:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
-
-
-def _check_connection(conn: Connection[Any]) -> None:
-    """The liveness check run before each checkout, without a round trip when it can.
-
-    A server that restarted, or terminated our backend, has sent its goodbye or closed the
-    socket: either way the socket turns readable. An idle pooled connection whose socket has
-    nothing to read is therefore as alive as a probe could show, and skips it; only a
-    readable (or unreadable) socket gets the probe, which raises on a dead connection so the
-    pool replaces it. The probe is one empty query, not prepared: with
-    `prepare_threshold=0` psycopg would prepare it on every checkout (two round trips)."""
-    if not conn.closed and not conn.broken:
-        try:
-            readable, _, _ = select.select([conn.fileno()], [], [], 0)
-        except (OSError, ValueError):
-            readable = [-1]  # cannot tell: probe
-        if not readable:
-            return
-    conn.execute("", prepare=False)
-
-
-def _configure(conn: Connection[Any]) -> None:
-    """Each new pool connection speaks UTC. psycopg hands every timestamptz back in the
-    session's zone (a ZoneInfo conversion per value) and Interlock wants UTC: with the
-    session in UTC both conversions go away. Stored values do not change."""
-    conn.execute("SET TIME ZONE 'UTC'", prepare=False)
-
-
-def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[DictRow]]:
-    """A pool that survives a server restart: every connection is checked before use.
-
-    The connection settings are those of LangGraph's `PostgresSaver.from_conn_string`:
-    autocommit, because `PostgresSaver.setup()` creates indexes CONCURRENTLY (our own
-    writes open explicit transactions); dict rows; `prepare_threshold=0`; the session time
-    zone is UTC.
-    """
-    import psycopg
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
-
-    # Connect once first: a wrong host, database or password gets psycopg's exact message
-    # instead of a bare pool timeout.
-    try:
-        psycopg.connect(url, connect_timeout=PG_CONNECT_TIMEOUT_S).close()
-    except psycopg.Error as exc:
-        detail = " ".join(str(exc).split())
-        msg = f"cannot connect to {redact(url)}: {detail}"
-        raise ConfigError(msg) from None
-    pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
-        url,
-        min_size=1,
-        max_size=max_size,
-        kwargs={
-            "autocommit": True,
-            "prepare_threshold": 0,
-            "row_factory": dict_row,
-            "connect_timeout": PG_CONNECT_TIMEOUT_S,
-        },
-        check=_check_connection,
-        configure=_configure,
-        open=False,
-        name="interlock",
-    )
-    pool.open(wait=True, timeout=PG_CONNECT_TIMEOUT_S)
-    return pool

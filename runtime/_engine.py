@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
-
-from langgraph.types import Command
+from typing import Any
 
 from interlock.nodes import InterlockContext
 from interlock.risk import Policy
-from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.risk.errors import NotFoundError
 from interlock.runtime._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
@@ -37,50 +34,21 @@ from interlock.runtime._reviews import (
     live_interrupts,
     register_interrupts,
 )
+from interlock.runtime._runs import (
+    RunResult,
+    Snapshot,
+    ThreadInfo,
+    ThreadStatus,
+    Update,
+    resume_command,
+)
 from interlock.runtime._sink import DurableAuditSink
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.storage import Database
 
 __all__ = ["Engine", "RunResult", "Snapshot", "ThreadInfo", "Update", "cancel_stale"]
 
-Update = Callable[[str, Any], None]
 _THREADS_KEPT = 1024
-ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ThreadInfo:
-    thread_id: str
-    graph: str
-    options: dict[str, Any]
-    agent: str | None
-    requester: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Snapshot:
-    """Where a thread stands after a run: what `_settle` registers and reports."""
-
-    checkpoint_id: str | None
-    interrupts: tuple[tuple[str, str, Any], ...]
-    """(checkpoint_ns, interrupt id, payload) of every live interrupt."""
-    next: tuple[str, ...]
-    messages: tuple[Any, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunResult:
-    """What one run or resume of a thread did."""
-
-    ran: bool
-    """False when the thread was busy (claimed by another process) or had nothing to do."""
-    busy: bool = False
-    events: tuple[str, ...] = ()
-    review_ids: tuple[str, ...] = ()
-    """The reviews the thread is stopped at now."""
-    thread_status: ThreadStatus = "running"
-    final_message: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Engine:
@@ -325,7 +293,7 @@ class Engine:
         live: nothing is read again."""
         info, built = self.built_for(cur.row["thread_id"], cur.thread)
         stops = (cur.stopped_agents, cur.stopped_environments)
-        return self._carry(info, built, cur.row, _command(cur.row, decisions), on, stops)
+        return self._carry(info, built, cur.row, resume_command(cur.row, decisions), on, stops)
 
     def _carry(
         self,
@@ -363,7 +331,7 @@ class Engine:
             # latest checkpoint; the execution ledger keeps every action to at most once.
             state = self.snapshot(built, row["thread_id"])
             return None if state.next and not state.interrupts else _SKIP
-        return _command(row, decisions)
+        return resume_command(row, decisions)
 
     def _pending_ids(self, conn: Conn, thread_id: str) -> tuple[str, ...]:
         rows = conn.all(
@@ -422,26 +390,3 @@ class Engine:
 
 
 _SKIP: Any = object()
-
-
-def _command(row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]) -> Command[Any]:
-    """The id-addressed resume, built from the review's decision rows alone."""
-    by_action: dict[int, dict[str, Any]] = {}
-    approvers: dict[int, list[str]] = {}
-    for d in decisions:
-        i = int(d["action_index"])
-        if d["type"] == "approve":
-            approvers.setdefault(i, []).append(d["reviewer"])
-        if d["settles"]:
-            by_action[i] = json.loads(d["payload"])
-    for i, names in approvers.items():
-        if by_action[i].get("type") == "approve":
-            by_action[i] = {**by_action[i], "reviewer": ", ".join(names)}
-    count = int(row["action_count"])
-    missing = [i for i in range(count) if i not in by_action]
-    if missing:
-        msg = f"review {row['id']} is settled but action(s) {missing} have no decision"
-        raise ConfigError(msg)
-    return Command(
-        resume={row["interrupt_id"]: {"decisions": [by_action[i] for i in range(count)]}}
-    )

@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from interlock.risk import Policy
 from interlock.risk.errors import (
@@ -29,7 +28,7 @@ from interlock.risk.errors import (
     DecisionError,
     InterlockError,
 )
-from interlock.runtime._current import Current, read_current
+from interlock.runtime._current import Current, current_interrupt, moved_on, read_current
 from interlock.runtime._db import Conn, from_db_ts
 from interlock.runtime._decide import (
     Committed,
@@ -40,6 +39,7 @@ from interlock.runtime._decide import (
     stale_message,
 )
 from interlock.runtime._locks import Claim
+from interlock.runtime._outcome import DecisionOutcome, OutcomeStatus, with_changes
 from interlock.runtime._reviews import REVIEW_COLUMNS
 from interlock.runtime.audit import AuditLog
 from interlock.runtime.inbox import Inbox
@@ -52,32 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
 
 SYSTEM_ACTOR = "interlock-expiry"
-OutcomeStatus = Literal["resumed", "waiting", "escalated", "queued"]
-ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class DecisionOutcome:
-    review_id: str
-    thread_id: str
-    status: OutcomeStatus
-    """resumed; waiting (more approvals or actions to decide); escalated; queued (recorded,
-    a worker or the process holding the thread resumes it)."""
-    approvals: tuple[str, ...] = ()
-    next_review_id: str | None = None
-    thread_status: ThreadStatus = "pending"
-    events: tuple[str, ...] = ()
-    """Human lines: what the agent did after the decision."""
-    final_message: str | None = None
-    notes: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.__dict__,
-            "approvals": list(self.approvals),
-            "events": list(self.events),
-            "notes": list(self.notes),
-        }
 
 
 def _integrity(exc: BaseException) -> bool:
@@ -279,8 +253,8 @@ class DecisionService:
             )
             raise ConflictError(msg)
         engine.built_for(row["thread_id"], cur.thread)  # refuse now if no process could resume it
-        if engine.local and not _current_interrupt(engine, cur):
-            raise ConflictError(_moved_on(row))
+        if engine.local and not current_interrupt(engine, cur):
+            raise ConflictError(moved_on(row))
         from interlock.runtime._edits import plan_edit
 
         prepared = [
@@ -303,7 +277,7 @@ class DecisionService:
         row = self._row(review_id)
         live = row["status"] == "pending" and row["kind"] == "review"
         if live and row["interrupt_id"] not in engine.live(row["thread_id"]).interrupts:
-            self._refuse(row, reviewer, ConflictError(_moved_on(row)))
+            self._refuse(row, reviewer, ConflictError(moved_on(row)))
         return str(row["id"])
 
     def _after(
@@ -333,7 +307,7 @@ class DecisionService:
         if not done.settled:
             return base
         if not resume:
-            return _replace(base, status="queued", thread_status="pending")
+            return with_changes(base, status="queued", thread_status="pending")
         status: OutcomeStatus = "escalated" if done.escalated else "resumed"
         if claim is None:  # a served thread, or another process holds it: the usual way
             return self.carry(base, status, on)
@@ -350,16 +324,16 @@ class DecisionService:
         self, base: DecisionOutcome, status: OutcomeStatus, result: RunResult
     ) -> DecisionOutcome:
         if result.busy:
-            return _replace(base, status="queued", thread_status="running")
+            return with_changes(base, status="queued", thread_status="running")
         if not result.ran:  # carried into its thread before: nothing left to do
-            return _replace(
+            return with_changes(
                 base,
                 status="resumed",
                 next_review_id=result.review_ids[0] if result.review_ids else None,
                 thread_status="pending" if result.review_ids else "done",
                 notes=(*base.notes, "already resumed; nothing ran again"),
             )
-        return _replace(
+        return with_changes(
             base,
             status=status,
             next_review_id=result.review_ids[0] if result.review_ids else None,
@@ -374,7 +348,7 @@ class DecisionService:
         row = self._row(review_id)
         base = DecisionOutcome(review_id=row["id"], thread_id=row["thread_id"], status="queued")
         if row["status"] == "pending":
-            return _replace(base, status="waiting")
+            return with_changes(base, status="waiting")
         if row["status"] == "cancelled":
             with self.db.connection() as conn:
                 raise ConflictError(stale_message(conn, row))
@@ -412,27 +386,3 @@ class DecisionService:
                 "ORDER BY expires_at LIMIT ?",
                 (now, limit),
             )
-
-
-def _moved_on(row: Mapping[str, Any]) -> str:
-    return (
-        f"review {row['id']} is no longer current: thread {row['thread_id']} moved on "
-        "(its interrupt is not pending on the latest checkpoint). Nothing was changed; "
-        "run `interlock pending` for what is open now."
-    )
-
-
-def _current_interrupt(engine: Engine, cur: Current) -> bool:
-    """The review's interrupt is still live: the thread's latest checkpoint is the one the
-    review was registered on (read in the same round trip as the review), or failing that,
-    the interrupt is among the pending writes of the latest checkpoint."""
-    row = cur.row
-    if cur.latest_checkpoint is not None and cur.latest_checkpoint == row["checkpoint_id"]:
-        return True
-    return row["interrupt_id"] in engine.live(row["thread_id"]).interrupts
-
-
-def _replace(base: DecisionOutcome, **changes: Any) -> DecisionOutcome:
-    from dataclasses import replace
-
-    return replace(base, **changes)

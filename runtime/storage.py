@@ -28,12 +28,11 @@ from interlock.runtime._db import (
     Dialect,
     SqlitePool,
     begin_immediate,
-    open_pg_pool,
     parse_url,
-    pg_transaction,
     prepare_sqlite_file,
     redact,
 )
+from interlock.runtime._pg import open_pg_pool, pg_transaction
 from interlock.runtime.settings import Settings
 
 if TYPE_CHECKING:

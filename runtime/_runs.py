@@ -1,0 +1,76 @@
+"""What the engine passes around: a thread's identity, where it stands, what a run did, and
+the id-addressed resume built from a review's decision rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph.types import Command
+
+from interlock.risk.errors import ConfigError
+
+__all__ = ["RunResult", "Snapshot", "ThreadInfo", "ThreadStatus", "Update", "resume_command"]
+
+Update = Callable[[str, Any], None]
+ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadInfo:
+    thread_id: str
+    graph: str
+    options: dict[str, Any]
+    agent: str | None
+    requester: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """Where a thread stands after a run: what `_settle` registers and reports."""
+
+    checkpoint_id: str | None
+    interrupts: tuple[tuple[str, str, Any], ...]
+    """(checkpoint_ns, interrupt id, payload) of every live interrupt."""
+    next: tuple[str, ...]
+    messages: tuple[Any, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What one run or resume of a thread did."""
+
+    ran: bool
+    """False when the thread was busy (claimed by another process) or had nothing to do."""
+    busy: bool = False
+    events: tuple[str, ...] = ()
+    review_ids: tuple[str, ...] = ()
+    """The reviews the thread is stopped at now."""
+    thread_status: ThreadStatus = "running"
+    final_message: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def resume_command(row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]) -> Command[Any]:
+    """The id-addressed resume, built from the review's decision rows alone."""
+    by_action: dict[int, dict[str, Any]] = {}
+    approvers: dict[int, list[str]] = {}
+    for d in decisions:
+        i = int(d["action_index"])
+        if d["type"] == "approve":
+            approvers.setdefault(i, []).append(d["reviewer"])
+        if d["settles"]:
+            by_action[i] = json.loads(d["payload"])
+    for i, names in approvers.items():
+        if by_action[i].get("type") == "approve":
+            by_action[i] = {**by_action[i], "reviewer": ", ".join(names)}
+    count = int(row["action_count"])
+    missing = [i for i in range(count) if i not in by_action]
+    if missing:
+        msg = f"review {row['id']} is settled but action(s) {missing} have no decision"
+        raise ConfigError(msg)
+    return Command(
+        resume={row["interrupt_id"]: {"decisions": [by_action[i] for i in range(count)]}}
+    )
