@@ -247,3 +247,36 @@ def test_an_execution_that_never_reported_is_put_in_front_of_a_human(
     with pytest.raises(ConflictError):
         rt.decisions.resolve(doubt.id, ran=True, reviewer=SAM)
     assert {"execution_in_doubt", "in_doubt_resolved"} <= {r.event for r in rt.audit.rows()}
+
+
+def _thread_events(rt: Runtime, thread_id: str) -> list[str]:
+    return [r.event for r in rt.audit.rows(thread_id=thread_id)]
+
+
+def test_the_log_tells_an_approved_action_in_the_order_it_happened(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    run, infra = start(rt, tmp_path, [PROD_DELETE])
+    rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM)
+    assert [e["op"] for e in infra.events()] == ["delete_volume"]
+    seen = _thread_events(rt, run.thread_id)
+    order = ["decision_recorded", "decision_applied", "execution_started", "execution_succeeded"]
+    assert [e for e in seen if e in order] == order
+    started = next(r for r in rt.audit.rows(thread_id=run.thread_id, event="execution_started"))
+    assert started.data["approved"] is True
+    assert started.data["by"] == ["sam"]
+    assert started.data["started_at"]  # when the ledger row opened, before the tool ran
+    assert rt.audit.verify().ok
+
+
+def test_a_rejection_reaches_the_log_although_nothing_runs_after_it(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    run, infra = start(rt, tmp_path, [PROD_DELETE])
+    rt.decisions.decide(run.review_id or "", {"type": "reject", "message": "no"}, reviewer=SAM)
+    assert infra.events() == []
+    seen = _thread_events(rt, run.thread_id)
+    assert seen.count("decision_recorded") == 1
+    assert seen.count("decision_applied") == 1  # written when the run returned
+    assert "execution_started" not in seen
+    assert rt.audit.verify().ok
