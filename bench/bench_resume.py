@@ -6,11 +6,14 @@ resume on the same database, with authorisation, audit and approval binding incl
 What is timed. The same scripted agent proposes one production restart, which needs review.
 - Interlock: the agent runs through `Runtime.run` and stops for review. One sample is the time
   from calling `rt.decisions.decide(review_id, {"type": "approve"}, reviewer=...)` (the
-  in-process resume) until the first line of the tool's body runs. In between: the reviewer's
-  roles are checked, the review is confirmed current on the thread's latest checkpoint, the
-  decision, its single-use approval bound to the action digest and the audit row commit in
-  one transaction, the thread's claim is taken, the graph resumes by interrupt id, guarded
-  execution consumes the approval and opens the ledger entry.
+  in-process resume) until the first line of the tool's body runs. In between: one round trip
+  locks the review row and reads the decisions so far, the thread, the stop switches, the
+  audit head, the thread's latest checkpoint (is the review still current?) and takes the
+  thread's claim; the reviewer's roles and separation of duties are checked; the decision,
+  its single-use approval bound to the action digest and the audit row commit in one
+  transaction; the graph resumes by interrupt id under that same claim; guarded execution
+  recomputes the digest from the state and, in one statement, consumes the approval and
+  opens the execution-ledger row, which is durable before the tool starts.
 - Raw LangGraph: the same model, a plain `interrupt()` review node and a tool node that just
   invokes the tool, compiled with the runtime's own checkpointer (same type, same database).
   One sample is the time from `graph.invoke(Command(resume=...))` until the tool body runs.

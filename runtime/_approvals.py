@@ -15,11 +15,12 @@ from typing import Any
 
 from interlock.nodes import Approval, ExecutionRecord, StartOutcome
 from interlock.nodes._stores import ApprovalStore, ExecutionStatus
-from interlock.risk import Policy, canonical_json
+from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime._audit_sql import head_query
 from interlock.runtime._db import Conn, from_db_ts, iso_utc
 from interlock.runtime._in_doubt import open_in_doubt_review
+from interlock.runtime._reviews import APPROVAL_COLUMNS, insert_approval
 from interlock.runtime._sink import DurableAuditSink
 from interlock.runtime.audit import AuditEntry, AuditLog
 from interlock.runtime.storage import Database
@@ -30,10 +31,6 @@ __all__ = [
     "consume_approval",
 ]
 
-_APPROVAL_COLS = (
-    "digest, review_id, thread_id, action_index, reviewers, issued_at, expires_at, "
-    "consumed_at, tool, interrupt_id, tool_call_id, roles"
-)
 _REMEMBERED = 1024
 _LEDGER_COLS = (
     "digest, thread_id, review_id, tool, status, result, error, started_at, finished_at, "
@@ -124,7 +121,7 @@ def _open_params(record: ExecutionRecord) -> tuple[Any, ...]:
 
 def consume_approval(conn: Conn, digest: str, now: datetime) -> dict[str, Any] | None:
     """Mark the approval used when it is unused and unexpired; its row, or None."""
-    rows = conn.fetch_all([(f"{_CONSUME} RETURNING {_APPROVAL_COLS}", (now, digest, now))])[0]
+    rows = conn.fetch_all([(f"{_CONSUME} RETURNING {APPROVAL_COLUMNS}", (now, digest, now))])[0]
     return rows[0] if rows else None
 
 
@@ -159,27 +156,12 @@ class DurableApprovalStore:
                     f"{approval.interrupt_id!r}: approvals are issued for registered reviews."
                 )
                 raise NotFoundError(msg)
-            conn.execute(
-                f"INSERT INTO interlock_approvals ({_APPROVAL_COLS}) "
-                "VALUES (?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?)",
-                (
-                    approval.digest,
-                    review["id"],
-                    approval.thread_id,
-                    canonical_json(list(approval.reviewers)),
-                    approval.issued_at,
-                    approval.expires_at,
-                    approval.tool,
-                    approval.interrupt_id,
-                    approval.tool_call_id,
-                    canonical_json(list(approval.roles)),
-                ),
-            )
+            insert_approval(conn, approval, review_id=review["id"], action_index=0)
         return approval
 
     def get_in(self, conn: Conn, digest: str) -> Approval | None:
         row = conn.one(
-            f"SELECT {_APPROVAL_COLS} FROM interlock_approvals WHERE digest = ?", (digest,)
+            f"SELECT {APPROVAL_COLUMNS} FROM interlock_approvals WHERE digest = ?", (digest,)
         )
         return None if row is None else _approval(row)
 

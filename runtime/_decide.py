@@ -21,7 +21,7 @@ from interlock.risk import LEVELS, Policy, canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
 from interlock.runtime._current import Current
 from interlock.runtime._db import Conn
-from interlock.runtime._reviews import new_id, qualifies
+from interlock.runtime._reviews import insert_approval, new_id, qualifies
 from interlock.runtime.audit import AuditEntry, AuditLog
 from interlock.runtime.reviewers import Reviewer
 
@@ -197,24 +197,7 @@ def _issue(
         issued_at=now,
         expires_at=now + ttl,
     )
-    conn.send(
-        "INSERT INTO interlock_approvals (digest, review_id, thread_id, action_index, "
-        "reviewers, issued_at, expires_at, consumed_at, tool, interrupt_id, tool_call_id, roles) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
-        (
-            digest,
-            row["id"],
-            approval.thread_id,
-            p.index,
-            canonical_json(list(approval.reviewers)),
-            now,
-            approval.expires_at,
-            approval.tool,
-            approval.interrupt_id,
-            approval.tool_call_id,
-            canonical_json(list(approval.roles)),
-        ),
-    )
+    insert_approval(conn, approval, review_id=row["id"], action_index=p.index)
     return approval
 
 

@@ -21,14 +21,17 @@ from interlock.runtime._db import Conn
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
+    from interlock.nodes import Approval
     from interlock.runtime.audit import AuditLog
 
 __all__ = [
+    "APPROVAL_COLUMNS",
     "REVIEW_COLUMNS",
     "SUMMARY_COLUMNS",
     "LiveState",
     "action_rung",
     "cancel_stale",
+    "insert_approval",
     "live_interrupts",
     "new_id",
     "qualifies",
@@ -111,6 +114,33 @@ def review_fields(request: Mapping[str, Any], policy: Policy, now: datetime) -> 
         "expires_at": datetime.fromisoformat(expires) if expires else None,
         "round": int(request.get("round") or 1),
     }
+
+
+APPROVAL_COLUMNS = (
+    "digest, review_id, thread_id, action_index, reviewers, issued_at, expires_at, "
+    "consumed_at, tool, interrupt_id, tool_call_id, roles"
+)
+
+
+def insert_approval(conn: Conn, approval: Approval, *, review_id: str, action_index: int) -> None:
+    """One unused approval row (sent with the caller's transaction)."""
+    conn.send(
+        f"INSERT INTO interlock_approvals ({APPROVAL_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+        (
+            approval.digest,
+            review_id,
+            approval.thread_id,
+            action_index,
+            canonical_json(list(approval.reviewers)),
+            approval.issued_at,
+            approval.expires_at,
+            approval.tool,
+            approval.interrupt_id,
+            approval.tool_call_id,
+            canonical_json(list(approval.roles)),
+        ),
+    )
 
 
 def insert_review(conn: Conn, row: Mapping[str, Any]) -> None:
