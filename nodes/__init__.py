@@ -19,7 +19,6 @@ from interlock.nodes._gate import (
     call_fingerprint,
     fail_closed,
     interrupt_id_for,
-    make_router,
 )
 from interlock.nodes._payloads import (
     DECISION_TYPES,
@@ -47,6 +46,7 @@ from interlock.nodes._payloads import (
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
 from interlock.nodes._review import PROPOSED_AT, check_tool_args, make_review_node, rejection_text
+from interlock.nodes._router import make_router
 from interlock.nodes._state import GatedState, last_ai_message, merge_interlock
 from interlock.nodes._stores import (
     Approval,

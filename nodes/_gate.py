@@ -16,12 +16,10 @@ from typing import Any, Literal
 
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
-from langgraph.constants import END
 from langgraph.runtime import ExecutionInfo, get_runtime
 from xxhash import xxh3_128_hexdigest
 
 from interlock.nodes._payloads import AuditEvent
-from interlock.nodes._state import answered_ids, last_ai_message, record_for
 from interlock.nodes._stores import (
     ApprovalStore,
     AuditSink,
@@ -53,7 +51,6 @@ __all__ = [
     "current_context",
     "fail_closed",
     "interrupt_id_for",
-    "make_router",
 ]
 
 _REUSE_SECONDS = 2.0
@@ -359,47 +356,3 @@ def current_context() -> Any:
         return get_runtime().context
     except Exception:
         return None
-
-
-def _current_run() -> tuple[Any, ExecutionInfo | None]:
-    """The run's context and execution info (its thread), or Nones outside a run."""
-    try:
-        runtime: Any = get_runtime()
-    except Exception:
-        return None, None
-    if runtime is None:  # e.g. update_state
-        return None, None
-    return runtime.context, getattr(runtime, "execution_info", None)
-
-
-def make_router(
-    gate: Gate, *, tools: str = "tools", review: str = "review", end: str = END
-) -> Callable[[Mapping[str, Any]], str]:
-    """The routing function after the model: review when any call needs a human."""
-
-    def route_after_model(state: Mapping[str, Any]) -> str:
-        messages = state["messages"]
-        ai = last_ai_message(messages)
-        if ai is None or not ai.tool_calls:
-            return end
-        scope = gate.scope(*_current_run())
-        rejected = (state.get("interlock") or {}).get("rejected")
-        answered = answered_ids(messages, ai)
-        held: list[Verdict] = []
-        for call in ai.tool_calls:
-            if call["id"] in answered or record_for(state, ai, call["id"] or "") is not None:
-                continue
-            verdict = gate.assess_call(call, scope, rejected)
-            if verdict.kind == "review":
-                held.append(verdict)
-        if not held:
-            # Decided or allowed calls go to guarded execution, which checks everything again.
-            return tools
-        # Recorded here, once per model turn: the review node re-runs on every resume, so it
-        # must not write before its interrupt.
-        for v in held:
-            level = v.assessment.level if v.assessment else None
-            gate.event(scope, "review", v.call, outcome="review", level=level, verdict=v)
-        return review
-
-    return route_after_model

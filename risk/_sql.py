@@ -13,6 +13,15 @@ from collections.abc import Sequence
 
 from interlock.risk._findings import Finding, snippet, words
 from interlock.risk._model import Effect
+from interlock.risk._sql_tokens import (
+    Tok,
+    find_word,
+    name_at,
+    names_at,
+    split_on,
+    strip_parens,
+    tokens,
+)
 
 __all__ = ["SQL_SIGNALS", "analyze_sql"]
 
@@ -24,26 +33,6 @@ SQL_SIGNALS: dict[str, str] = {
     "sql.alter_drop": "ALTER TABLE ... DROP of a column, partition or constraint",
     "sql.grant": "GRANT or REVOKE: who can access the data changes",
 }
-
-_TOKEN = re.compile(
-    r"""
-    \A[ \t]*\#[^\n]* | \n[ \t]*(?:\#[^\n]*)? | \s+
-    | --[^\n]*
-    | /\*.*?(?:\*/|\Z)
-    | (?P<estr>[Ee]'(?:[^'\\]|\\.|'')*(?:'|\Z))
-    | (?P<str>[NnBbXx]?'(?:[^']|'')*(?:'|\Z))
-    | (?P<dollar>\$(?P<tag>(?:[A-Za-z_]\w*)?)\$(?P<body>.*?)(?:\$(?P=tag)\$|\Z))
-    | (?P<qid>"(?:[^"]|"")*(?:"|\Z)|`[^`]*(?:`|\Z)|\[[^\]\n]*\])
-    | (?P<word>[^\W\d][\w$]*)
-    | (?P<num>\d+(?:\.\d*)?)
-    | (?P<op><>|!=|<=|>=|::|\S)
-    """,
-    re.S | re.X,
-)
-
-# A token: (kind, normalised value, display text). Kinds: w(ord), i(dentifier), s(tring),
-# n(umber), o(perator).
-_Tok = tuple[str, str, str]
 
 _STARTS = words("DELETE UPDATE DROP TRUNCATE ALTER GRANT REVOKE")
 # A keyword after one of these is part of another clause (`ON DELETE CASCADE`,
@@ -74,64 +63,7 @@ _CMP_TRUE = words("= == >= <= IS LIKE ILIKE")
 _MAX_DEPTH = 4
 
 
-def _tokens(sql: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    for m in _TOKEN.finditer(sql):
-        kind = m.lastgroup
-        if kind is None:
-            continue
-        text = m.group(kind)
-        if kind == "dollar":
-            out.append(("s", "$$", m.group("body")))
-            continue
-        if kind == "word":
-            out.append(("w", text.upper(), text))
-        elif kind == "qid":
-            name = text[1:-1] if len(text) > 1 else text[1:]
-            out.append(("i", name.upper(), name))
-        elif kind in ("str", "estr"):
-            body = text[text.index("'") + 1 :]
-            body = body[:-1] if body.endswith("'") else body
-            out.append(("s", "'" + body + "'", body))
-        elif kind == "num":
-            out.append(("n", text, text))
-        else:
-            out.append(("o", text.upper(), text))
-    return out
-
-
-def _name_at(toks: Sequence[_Tok], i: int) -> tuple[str, int]:
-    """The (possibly qualified) name starting at `i`, and the index after it."""
-    parts: list[str] = []
-    while i < len(toks) and toks[i][0] in "wi":
-        parts.append(toks[i][2])
-        if i + 2 < len(toks) and toks[i + 1][1] == "." and toks[i + 2][0] in "wi":
-            i += 2
-            continue
-        i += 1
-        break
-    return ".".join(parts), i
-
-
-def _names(toks: Sequence[_Tok], i: int, stop: frozenset[str] = frozenset()) -> list[str]:
-    names: list[str] = []
-    while i < len(toks):
-        if toks[i][1] in stop:
-            break
-        name, j = _name_at(toks, i)
-        if not name:
-            break
-        names.append(name)
-        if j < len(toks) and toks[j][1] == "*":
-            j += 1
-        if j < len(toks) and toks[j][1] == ",":
-            i = j + 1
-            continue
-        break
-    return names
-
-
-def _is_start(toks: Sequence[_Tok], i: int, in_alter: bool) -> bool:
+def _is_start(toks: Sequence[Tok], i: int, in_alter: bool) -> bool:
     kw = toks[i][1]
     if toks[i][0] != "w" or kw not in _STARTS:
         return False
@@ -148,11 +80,11 @@ def _is_start(toks: Sequence[_Tok], i: int, in_alter: bool) -> bool:
             and (
                 i + 2 == len(toks)
                 or toks[i + 2][1] == "WHERE"
-                or _find(toks, i + 1, "FROM", 6) >= 0
+                or find_word(toks, i + 1, "FROM", 6) >= 0
             )
         )
     if kw == "UPDATE":
-        return _find(toks, i + 1, "SET", 10) >= 0
+        return find_word(toks, i + 1, "SET", 10) >= 0
     if kw == "DROP":
         return not in_alter and nxt in _DROP_KINDS
     if kw == "TRUNCATE":
@@ -160,54 +92,18 @@ def _is_start(toks: Sequence[_Tok], i: int, in_alter: bool) -> bool:
     if kw == "ALTER":
         return nxt == "TABLE"
     # GRANT ... TO / REVOKE ... FROM
-    return _find(toks, i + 1, "TO" if kw == "GRANT" else "FROM", 40) >= 0
+    return find_word(toks, i + 1, "TO" if kw == "GRANT" else "FROM", 40) >= 0
 
 
-def _find(toks: Sequence[_Tok], i: int, word: str, within: int) -> int:
-    depth = 0
-    for j in range(i, min(len(toks), i + within)):
-        v = toks[j][1]
-        if v == "(":
-            depth += 1
-        elif v == ")":
-            depth -= 1
-            if depth < 0:
-                return -1
-        elif depth == 0 and v == word and toks[j][0] == "w":
-            return j
-    return -1
-
-
-def _strip_parens(toks: list[_Tok]) -> list[_Tok]:
-    while len(toks) >= 2 and toks[0][1] == "(" and toks[-1][1] == ")":
-        toks = toks[1:-1]
-    return toks
-
-
-def _split(toks: Sequence[_Tok], word: str) -> list[list[_Tok]]:
-    parts: list[list[_Tok]] = [[]]
-    depth = 0
-    for t in toks:
-        if t[1] == "(":
-            depth += 1
-        elif t[1] == ")":
-            depth -= 1
-        if depth == 0 and t[1] == word and t[0] == "w":
-            parts.append([])
-        else:
-            parts[-1].append(t)
-    return parts
-
-
-def _tautology(toks: list[_Tok], depth: int = 0) -> bool:
+def _tautology(toks: list[Tok], depth: int = 0) -> bool:
     """True for conditions that hold for every row: `1=1`, `TRUE`, `x = x`, `a OR 1=1`."""
-    toks = _strip_parens(toks)
+    toks = strip_parens(toks)
     if not toks or depth > 4:
         return False
-    ors = _split(toks, "OR")
+    ors = split_on(toks, "OR")
     if len(ors) > 1:
         return any(_tautology(p, depth + 1) for p in ors)
-    ands = _split(toks, "AND")
+    ands = split_on(toks, "AND")
     if len(ands) > 1:
         return all(_tautology(p, depth + 1) for p in ands)
     vals = [t[1] for t in toks]
@@ -225,12 +121,12 @@ def _tautology(toks: list[_Tok], depth: int = 0) -> bool:
     )
 
 
-def _where(toks: Sequence[_Tok]) -> tuple[bool, str]:
+def _where(toks: Sequence[Tok]) -> tuple[bool, str]:
     """(restricted, always-true condition text) for the clause tokens at depth 0."""
-    w = _find(toks, 0, "WHERE", len(toks))
+    w = find_word(toks, 0, "WHERE", len(toks))
     if w < 0:
         return False, ""
-    cond: list[_Tok] = []
+    cond: list[Tok] = []
     depth = 0
     for t in toks[w + 1 :]:
         if t[1] == "(":
@@ -245,9 +141,9 @@ def _where(toks: Sequence[_Tok]) -> tuple[bool, str]:
     return False, snippet([t[2] if t[0] != "s" else t[1] for t in cond], 60)
 
 
-def _clause(toks: Sequence[_Tok], i: int, starts: set[int]) -> list[_Tok]:
+def _clause(toks: Sequence[Tok], i: int, starts: set[int]) -> list[Tok]:
     depth = 0
-    out: list[_Tok] = []
+    out: list[Tok] = []
     for j in range(i, len(toks)):
         if j != i and j in starts and depth == 0:
             break
@@ -262,21 +158,21 @@ def _clause(toks: Sequence[_Tok], i: int, starts: set[int]) -> list[_Tok]:
     return out
 
 
-def _delete_or_update(kw: str, clause: list[_Tok], env: str | None) -> Finding | None:
+def _delete_or_update(kw: str, clause: list[Tok], env: str | None) -> Finding | None:
     restricted, cond = _where(clause)
     if restricted:
         return None
     effect: Effect
     if kw == "DELETE":
-        f = _find(clause, 1, "FROM", len(clause))
-        target, _ = _name_at(clause, f + 1 if f >= 0 else 1)
+        f = find_word(clause, 1, "FROM", len(clause))
+        target, _ = name_at(clause, f + 1 if f >= 0 else 1)
         stmt = f"DELETE FROM {target}" if f >= 0 else f"DELETE {target}"
         signal, effect, verb = "sql.delete_without_where", "delete", "deletes"
     else:
         j = 1
         while j < len(clause) and clause[j][1] in ("ONLY", "LOW_PRIORITY", "IGNORE"):
             j += 1
-        target, _ = _name_at(clause, j)
+        target, _ = name_at(clause, j)
         stmt = f"UPDATE {target} SET …"
         signal, effect, verb = "sql.update_without_where", "write", "overwrites"
     why = f"its WHERE clause `{cond}` is always true" if cond else "it has no WHERE clause"
@@ -284,7 +180,7 @@ def _delete_or_update(kw: str, clause: list[_Tok], env: str | None) -> Finding |
     return Finding(signal=signal, effect=effect, text=text, environment=env)
 
 
-def _drop(clause: list[_Tok], env: str | None) -> Finding:
+def _drop(clause: list[Tok], env: str | None) -> Finding:
     kinds = [clause[1][1]]
     j = 2
     while kinds[-1] in _DROP_PREFIXES and j < len(clause) and clause[j][0] == "w":
@@ -294,7 +190,7 @@ def _drop(clause: list[_Tok], env: str | None) -> Finding:
         j += 2
     while j < len(clause) and clause[j][1] in ("CONCURRENTLY", "BY"):
         j += 1
-    names = _names(clause, j, frozenset({"CASCADE", "RESTRICT", "ON", "PURGE"}))
+    names = names_at(clause, j, frozenset({"CASCADE", "RESTRICT", "ON", "PURGE"}))
     cascade = any(t[1] == "CASCADE" for t in clause)
     kind = kinds[0] if kinds else "OBJECT"
     effect: Effect
@@ -318,11 +214,11 @@ def _drop(clause: list[_Tok], env: str | None) -> Finding:
     return Finding(signal="sql.drop", effect=effect, text=text, environment=env)
 
 
-def _alter(clause: list[_Tok], env: str | None) -> list[Finding]:
+def _alter(clause: list[Tok], env: str | None) -> list[Finding]:
     j = 2
     while j < len(clause) and clause[j][1] in ("IF", "EXISTS", "ONLY"):
         j += 1
-    table, _ = _name_at(clause, j)
+    table, _ = name_at(clause, j)
     out: list[Finding] = []
     depth = 0
     for k, t in enumerate(clause):
@@ -336,7 +232,7 @@ def _alter(clause: list[_Tok], env: str | None) -> list[Finding]:
         if nxt in _ALTER_DROP_MINOR:
             continue
         if nxt in _ALTER_DROP_CONFIG:
-            rest = " ".join(_names(clause, k + 2)) if nxt in ("CONSTRAINT", "INDEX") else ""
+            rest = " ".join(names_at(clause, k + 2)) if nxt in ("CONSTRAINT", "INDEX") else ""
             shown = snippet(f"DROP {nxt} {rest}")
             text = (
                 f"`ALTER TABLE {table} {shown}` removes a constraint or index from {table}; "
@@ -349,7 +245,7 @@ def _alter(clause: list[_Tok], env: str | None) -> list[Finding]:
         m = k + 2 if nxt in ("COLUMN", "PARTITION") else k + 1
         if m < len(clause) and clause[m][1] == "IF":
             m += 2
-        col, _ = _name_at(clause, m)
+        col, _ = name_at(clause, m)
         what = "partition" if nxt == "PARTITION" else "column"
         text = (
             f"`ALTER TABLE {table} DROP {what.upper()} {col}` deletes the {what} {col} "
@@ -359,7 +255,7 @@ def _alter(clause: list[_Tok], env: str | None) -> list[Finding]:
     return out
 
 
-def _grant(kw: str, clause: list[_Tok], env: str | None) -> Finding:
+def _grant(kw: str, clause: list[Tok], env: str | None) -> Finding:
     shown = snippet([t[2] if t[0] != "s" else t[1] for t in clause], 90)
     to_public = any(t[1] == "PUBLIC" for t in clause)
     why = (
@@ -382,13 +278,13 @@ def analyze_sql(sql: str, env: str | None = None, depth: int = 0) -> list[Findin
         return []
     out: list[Finding] = []
     runs_strings = _RUNS_STRINGS.search(sql) is not None
-    for stmt in _split_statements(_tokens(sql)):
+    for stmt in _split_statements(tokens(sql)):
         out.extend(_statement(stmt, env, depth, runs_strings))
     return out
 
 
-def _split_statements(toks: list[_Tok]) -> list[list[_Tok]]:
-    parts: list[list[_Tok]] = [[]]
+def _split_statements(toks: list[Tok]) -> list[list[Tok]]:
+    parts: list[list[Tok]] = [[]]
     for t in toks:
         if t[1] == ";":
             if parts[-1]:
@@ -398,7 +294,7 @@ def _split_statements(toks: list[_Tok]) -> list[list[_Tok]]:
     return [p for p in parts if p]
 
 
-def _statement(toks: list[_Tok], env: str | None, depth: int, runs_strings: bool) -> list[Finding]:
+def _statement(toks: list[Tok], env: str | None, depth: int, runs_strings: bool) -> list[Finding]:
     head = toks[0][1]
     # Plain EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
     if head == "EXPLAIN" and not any(t[1] == "ANALYZE" for t in toks[1:6]):
@@ -422,7 +318,7 @@ def _statement(toks: list[_Tok], env: str | None, depth: int, runs_strings: bool
             j = 1
             while j < len(clause) and clause[j][1] in ("TABLE", "ONLY"):
                 j += 1
-            names = ", ".join(_names(clause, j)) or "the table"
+            names = ", ".join(names_at(clause, j)) or "the table"
             text = f"`TRUNCATE {names}` removes every row of {names} at once."
             out.append(Finding(signal="sql.truncate", effect="delete", text=text, environment=env))
         elif kw == "ALTER":
@@ -432,7 +328,7 @@ def _statement(toks: list[_Tok], env: str | None, depth: int, runs_strings: bool
     return out
 
 
-def _nested(toks: list[_Tok], env: str | None, depth: int) -> list[Finding]:
+def _nested(toks: list[Tok], env: str | None, depth: int) -> list[Finding]:
     """SQL that a statement runs from a string: `DO $$...$$`, `EXECUTE '...'`, `EXEC('...')`."""
     out: list[Finding] = []
     for i, t in enumerate(toks):

@@ -1,0 +1,59 @@
+"""The routing function after the model: allowed calls go straight to guarded execution,
+anything that needs a human goes to the review node."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from langgraph.constants import END
+from langgraph.runtime import ExecutionInfo, get_runtime
+
+from interlock.nodes._gate import Gate, Verdict
+from interlock.nodes._state import answered_ids, last_ai_message, record_for
+
+__all__ = ["make_router"]
+
+
+def _current_run() -> tuple[Any, ExecutionInfo | None]:
+    """The run's context and execution info (its thread), or Nones outside a run."""
+    try:
+        runtime: Any = get_runtime()
+    except Exception:
+        return None, None
+    if runtime is None:  # e.g. update_state
+        return None, None
+    return runtime.context, getattr(runtime, "execution_info", None)
+
+
+def make_router(
+    gate: Gate, *, tools: str = "tools", review: str = "review", end: str = END
+) -> Callable[[Mapping[str, Any]], str]:
+    """The routing function after the model: review when any call needs a human."""
+
+    def route_after_model(state: Mapping[str, Any]) -> str:
+        messages = state["messages"]
+        ai = last_ai_message(messages)
+        if ai is None or not ai.tool_calls:
+            return end
+        scope = gate.scope(*_current_run())
+        rejected = (state.get("interlock") or {}).get("rejected")
+        answered = answered_ids(messages, ai)
+        held: list[Verdict] = []
+        for call in ai.tool_calls:
+            if call["id"] in answered or record_for(state, ai, call["id"] or "") is not None:
+                continue
+            verdict = gate.assess_call(call, scope, rejected)
+            if verdict.kind == "review":
+                held.append(verdict)
+        if not held:
+            # Decided or allowed calls go to guarded execution, which checks everything again.
+            return tools
+        # Recorded here, once per model turn: the review node re-runs on every resume, so it
+        # must not write before its interrupt.
+        for v in held:
+            level = v.assessment.level if v.assessment else None
+            gate.event(scope, "review", v.call, outcome="review", level=level, verdict=v)
+        return review
+
+    return route_after_model
