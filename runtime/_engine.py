@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -185,9 +186,14 @@ class Engine:
                     if on is not None:
                         on(node, value)
                     events.extend(describe_update(node, value))
-        finally:
+        except BaseException:
+            # The run's own error is the one to report; its deferred rows go in if they can.
             if isinstance(context.audit, DurableAuditSink):
-                context.audit.flush()
+                with suppress(Exception):
+                    context.audit.flush()
+            raise
+        if isinstance(context.audit, DurableAuditSink):
+            context.audit.flush()
         return events
 
     def start(
