@@ -12,10 +12,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from interlock.graphs import Infra
 from interlock.runtime import Reviewer, Runtime
@@ -154,3 +157,39 @@ def test_eight_workers_resuming_the_same_decided_reviews(
         assert [e["op"] for e in infra.events()].count("delete_volume") == 1
         assert max(_children(rt, thread_id).values()) == 1, f"thread {thread_id} forked"
     assert rt.audit.verify().ok
+
+
+def test_the_decider_holds_the_thread_until_its_resume_is_done(
+    open_rt: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the decision to the end of its resume, the thread is the decider's: a worker
+    (another runtime, its own connections) that tries to carry the same review meanwhile is
+    told the thread is busy, and the approved action runs once."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))  # worker_graphs:slow_ops
+    rt, worker = open_rt(), open_rt()
+    infra = tmp_path / "infra.json"
+    Infra(infra).reset()
+    delete = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
+    options = {"infra": str(infra), "slow": 1.5, "turns": [[delete]]}
+    run = rt.run("worker_graphs:slow_ops", "tidy up", options=options)
+    rid = run.review_id or ""
+    outcome: dict[str, Any] = {}
+    decider = threading.Thread(
+        target=lambda: outcome.update(
+            out=rt.decisions.decide(rid, {"type": "approve"}, reviewer=LEAD)
+        )
+    )
+    decider.start()
+    started = Path(f"{infra}.started")
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started.exists(), "the approved action never started"
+    meanwhile = worker.decisions.resume(rid)
+    assert (meanwhile.status, meanwhile.thread_status) == ("queued", "running")
+    decider.join(60)
+    assert outcome["out"].status == "resumed"
+    assert [e["op"] for e in Infra(infra).events()] == ["delete_volume"]
+    after = worker.decisions.resume(rid)  # once it is done, there is nothing left to carry
+    assert after.events == ()
+    assert [e["op"] for e in Infra(infra).events()] == ["delete_volume"]
