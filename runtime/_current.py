@@ -23,7 +23,7 @@ from interlock.runtime._reviews import REVIEW_COLUMNS
 if TYPE_CHECKING:
     from interlock.runtime._engine import Engine
 
-__all__ = ["Current", "current_interrupt", "moved_on", "read_current"]
+__all__ = ["Current", "current_interrupt", "moved_on", "on_latest", "read_current"]
 
 _REVIEW = ", ".join(f"r.{c.strip()}" for c in REVIEW_COLUMNS.split(","))
 
@@ -46,10 +46,17 @@ class Current:
 
 
 def read_current(
-    conn: Conn, locks: ThreadLocks, review_id: str, *, checkpoints: bool, claim: bool
+    conn: Conn,
+    locks: ThreadLocks,
+    review_id: str,
+    *,
+    checkpoints: bool,
+    claim: bool,
+    head: bool = True,
 ) -> Current | None:
     """Read and lock what a decision on `review_id` needs, inside the caller's transaction;
-    None when there is no review with exactly that id."""
+    None when there is no review with exactly that id. A resume (`head=False`) appends
+    nothing to the audit log here, so it leaves the head unlocked."""
     lock = " FOR UPDATE OF r" if conn.dialect == "postgres" else ""
     latest = (
         "(SELECT checkpoint_id FROM checkpoints c WHERE c.thread_id = r.thread_id "
@@ -71,7 +78,7 @@ def read_current(
             (review_id,),
         ),
         ("SELECT scope, value FROM interlock_stops", ()),
-        (head_query(conn.dialect), ()),
+        (head_query(conn.dialect) if head else "SELECT NULL AS seq", ()),
     ]
     pg_claim = claim and conn.dialect == "postgres"
     if pg_claim:
@@ -87,7 +94,7 @@ def read_current(
             got = Claim(thread_id=row["thread_id"], owner="")
     elif claim:
         got = locks.claim_in(conn, row["thread_id"])
-    stops, head = found[2], found[3]
+    stops, top = found[2], found[3]
     latest = first["latest_checkpoint"]
     thread = {k[2:]: v for k, v in first.items() if k.startswith("t_")}
     return Current(
@@ -96,7 +103,7 @@ def read_current(
         thread=thread if thread["thread_id"] is not None else None,
         stopped_agents=_scope(stops, "agent"),
         stopped_environments=_scope(stops, "environment"),
-        head=(int(head[0]["seq"]), str(head[0]["hash"])) if head else None,
+        head=(int(top[0]["seq"]), str(top[0]["hash"])) if top and head else None,
         latest_checkpoint=None if latest is None else str(latest),
         claim=got,
     )
@@ -119,6 +126,11 @@ def current_interrupt(engine: Engine, cur: Current) -> bool:
     review was registered on (read in the same round trip as the review), or failing that,
     the interrupt is among the pending writes of the latest checkpoint."""
     row = cur.row
-    if cur.latest_checkpoint is not None and cur.latest_checkpoint == row["checkpoint_id"]:
-        return True
-    return row["interrupt_id"] in engine.live(row["thread_id"]).interrupts
+    return on_latest(cur) or row["interrupt_id"] in engine.live(row["thread_id"]).interrupts
+
+
+def on_latest(cur: Current) -> bool:
+    """The thread has not moved since the review was registered: its latest checkpoint is
+    the one the review's interrupt was written on."""
+    latest = cur.latest_checkpoint
+    return latest is not None and latest == cur.row["checkpoint_id"]

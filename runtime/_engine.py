@@ -23,13 +23,12 @@ from interlock.runtime._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
 )
-from interlock.runtime._current import Current
+from interlock.runtime._current import Current, on_latest, read_current
 from interlock.runtime._db import Conn
 from interlock.runtime._events import describe_update, final_message
 from interlock.runtime._locks import ThreadLocks
 from interlock.runtime._registry import BuiltGraph, GraphRegistry
 from interlock.runtime._reviews import (
-    REVIEW_COLUMNS,
     LiveState,
     cancel_stale,
     live_interrupts,
@@ -136,11 +135,6 @@ class Engine:
             )
             raise NotFoundError(msg)
         return info, self.registry.get(info.graph, info.options)
-
-    def review_row(self, conn: Conn, review_id: str) -> dict[str, Any] | None:
-        return conn.one(
-            f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id = ?", (review_id,)
-        )
 
     def stops(self) -> tuple[frozenset[str], frozenset[str]]:
         with self.db.connection() as conn:
@@ -268,28 +262,34 @@ class Engine:
 
     def resume(self, review_id: str, on: Update | None = None) -> RunResult:
         """Carry a settled review into its thread, once. Safe to call again or from another
-        process: a resumed review is a no-op, a busy thread reports `busy`."""
-        with self.db.connection() as conn:
-            row = self.review_row(conn, review_id)
-        if row is None:
-            msg = f"no review {review_id!r}"
-            raise NotFoundError(msg)
-        thread_id = row["thread_id"]
-        info, built = self.built_for(thread_id)
-        with self.locks.hold(thread_id) as got:
-            if not got:
-                return RunResult(ran=False, busy=True)
-            with self.db.connection() as conn:
-                row = self.review_row(conn, review_id)
-                assert row is not None
+        process: a resumed review is a no-op, a busy thread reports `busy`. One round trip
+        reads what it needs and takes the claim; the review row is locked meanwhile, so a
+        resume finishing elsewhere cannot slip between the read and the claim."""
+        with self.db.connection() as conn:  # held to the end: on Postgres it owns the claim
+            with self.db.begin(conn) as tx:
+                cur = read_current(
+                    tx, self.locks, review_id, checkpoints=self.local, claim=True, head=False
+                )
+            if cur is None:
+                msg = f"no review {review_id!r}"
+                raise NotFoundError(msg)
+            try:
+                if cur.claim is None:
+                    return RunResult(ran=False, busy=True)
+                row, thread_id = cur.row, cur.row["thread_id"]
                 if row["resumed_at"] is not None or row["status"] in ("pending", "cancelled"):
                     return RunResult(ran=False, review_ids=self._pending_ids(conn, thread_id))
-                decisions = conn.all(
-                    "SELECT action_index, reviewer, type, settles, payload "
-                    "FROM interlock_decisions WHERE review_id = ? ORDER BY created_at, id",
-                    (review_id,),
+                info, built = self.built_for(thread_id, cur.thread)
+                payload = (
+                    resume_command(row, cur.decisions)
+                    if on_latest(cur)
+                    else self._payload(built, row, cur.decisions)
                 )
-            return self._carry(info, built, row, self._payload(built, row, decisions), on)
+                stops = (cur.stopped_agents, cur.stopped_environments)
+                return self._carry(info, built, row, payload, on, stops)
+            finally:
+                if cur.claim is not None:
+                    self.locks.release(conn, cur.claim)
 
     def resume_held(
         self, cur: Current, decisions: Sequence[Mapping[str, Any]], on: Update | None = None
