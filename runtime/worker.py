@@ -129,8 +129,10 @@ class WorkerStats:
     outages: int = 0
     seconds: float = 0.0
 
-    def add(self, sweep: SweepResult) -> None:
-        self.sweeps += 1
+    def add(self, sweep: SweepResult, *, whole: bool = True) -> None:
+        """Add a sweep's counts; `whole=False` for one an outage cut short (its work counts,
+        it does not count as a sweep)."""
+        self.sweeps += int(whole)
         for key in ("resumed", "expired", "orphans", "reconciled", "busy", "failed"):
             setattr(self, key, getattr(self, key) + getattr(sweep, key))
 
@@ -182,35 +184,40 @@ class Worker:
         """One pass over expiry, settled reviews and (when due) reconciliation."""
         now = self._clock()
         counts = dict.fromkeys(("resumed", "expired", "orphans", "reconciled", "busy", "failed"), 0)
-        if now >= self._next_expiry:
-            self._next_expiry = now + self.options.expire_every
-            for out in self.rt.decisions.expire_due(limit=self.options.batch):
-                counts["expired"] += 1
-                self._emit(
-                    "expired",
-                    review_id=out.review_id,
-                    thread_id=out.thread_id,
-                    detail="; ".join(out.notes),
-                    thread_status=out.thread_status,
-                )
-        for review_id in self._due():
-            if stop is not None and stop.is_set():
-                break
-            self._resume_one(review_id, counts)
-        if stop is None or not stop.is_set():
-            self._orphans(counts)
-        if now >= self._next_reconcile:
-            self._next_reconcile = now + self.options.reconcile_every
-            fixed = self.rt.inbox.reconcile()
-            counts["reconciled"] = len(fixed.cancelled) + len(fixed.registered)
-            if counts["reconciled"]:
-                self._emit(
-                    "reconciled",
-                    detail=f"cancelled {list(fixed.cancelled)}, "
-                    f"registered {list(fixed.registered)}",
-                )
-        result = SweepResult(**counts)
-        self.stats.add(result)
+        whole = False
+        try:
+            if now >= self._next_expiry:
+                self._next_expiry = now + self.options.expire_every
+                for out in self.rt.decisions.expire_due(limit=self.options.batch):
+                    counts["expired"] += 1
+                    self._emit(
+                        "expired",
+                        review_id=out.review_id,
+                        thread_id=out.thread_id,
+                        detail="; ".join(out.notes),
+                        thread_status=out.thread_status,
+                    )
+            for review_id in self._due():
+                if stop is not None and stop.is_set():
+                    break
+                self._resume_one(review_id, counts)
+            if stop is None or not stop.is_set():
+                self._orphans(counts)
+            if now >= self._next_reconcile:
+                self._next_reconcile = now + self.options.reconcile_every
+                fixed = self.rt.inbox.reconcile()
+                counts["reconciled"] = len(fixed.cancelled) + len(fixed.registered)
+                if counts["reconciled"]:
+                    self._emit(
+                        "reconciled",
+                        detail=f"cancelled {list(fixed.cancelled)}, "
+                        f"registered {list(fixed.registered)}",
+                    )
+            whole = True
+        finally:
+            # An outage can end a sweep halfway: what it did before still counts.
+            result = SweepResult(**counts)
+            self.stats.add(result, whole=whole)
         return result
 
     def _due(self) -> list[str]:

@@ -124,6 +124,31 @@ def test_expiry_escalates_then_denies_and_never_approves(
     assert "vol-prod-db" in infra.read()["volumes"]
 
 
+def test_an_outage_halfway_through_a_sweep_keeps_count_of_what_it_did(
+    open_rt: Callable[..., Runtime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = open_rt()
+    for _ in range(2):
+        _queue(rt, _start(rt, tmp_path)[0])
+    worker = Worker(rt, WorkerOptions(poll=0, reconcile_every=0))
+    resume, calls = rt.decisions.resume, []
+
+    def the_server_goes_away_after_one(review_id: str, **kwargs: Any) -> Any:
+        calls.append(review_id)
+        if len(calls) == 2:
+            msg = "the server closed the connection"
+            raise ConnectionError(msg)
+        return resume(review_id, **kwargs)
+
+    monkeypatch.setattr(rt.decisions, "resume", the_server_goes_away_after_one)
+    with pytest.raises(ConnectionError):
+        worker.sweep()
+    assert (worker.stats.resumed, worker.stats.sweeps) == (1, 0)  # the first one happened
+    monkeypatch.setattr(rt.decisions, "resume", resume)
+    worker.sweep()
+    assert (worker.stats.resumed, worker.stats.sweeps) == (2, 1)
+
+
 def test_bad_options_are_refused_with_the_allowed_range() -> None:
     with pytest.raises(ConfigError, match=r"batch must be 1-10000, got 0"):
         WorkerOptions(batch=0)
@@ -199,7 +224,7 @@ def test_a_postgres_restart_mid_run_loses_nothing(
     finally:
         out, _ = _stop(proc)
     totals = json.loads(out.strip().splitlines()[-1])
-    assert totals["resumed"] == 6
+    assert totals["resumed"] == 6, out
     assert totals["failed"] == 0
     for _, infra in before + after:
         assert [e["op"] for e in infra.events()] == ["delete_volume"]
