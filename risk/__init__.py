@@ -10,7 +10,6 @@ from interlock.risk._corpus import (
     evaluate,
     load_corpus,
 )
-from interlock.risk._engine import assess
 from interlock.risk._model import (
     EFFECTS,
     LEVELS,
@@ -33,6 +32,7 @@ from interlock.risk._policy import (
     Policy,
     Rule,
     ToolDefaults,
+    assess,
     default_policy,
     load_policy,
 )

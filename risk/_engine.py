@@ -1,14 +1,20 @@
-"""`assess()`: score an action under a policy, explain why, and fail closed."""
+"""The risk engine: a policy compiled for fast assessment, scoring, explaining, failing closed.
+
+`Policy` (in `_policy`) validates and holds what the author wrote; it builds one
+`CompiledPolicy` from its validated parts when it is constructed. The compiled object owns
+everything the engine derives from the rules (cheap prefilters, reason templates) and the
+cache of candidate rules per kind of action. This module never imports `_policy`.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from interlock.risk import _policy as _policy_module
 from interlock.risk._analyze import Finding, analyze
-from interlock.risk._conditions import Check, Facts, Missing, compile_template
+from interlock.risk._conditions import Check, Facts, Freeze, Missing, compile_template
 from interlock.risk._model import (
     LEVELS,
     Action,
@@ -19,22 +25,31 @@ from interlock.risk._model import (
     Outcome,
     Reason,
 )
-from interlock.risk._policy import Policy, Rule, default_policy
+from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
 
-__all__ = ["assess", "assess_with"]
+__all__ = ["CompiledPolicy"]
 
 _OUTCOME_ORDER: dict[str, int] = {"allow": 0, "review": 1, "deny": 2}
 _LEVEL_ORDER: dict[str, int] = {lv: i for i, lv in enumerate(LEVELS)}
+# Distinct (tool, effects, signals, environment) combinations are few in practice; the bound
+# only keeps a stream of unusual ones from growing the cache without limit.
+_CACHE_LIMIT = 8192
+
+_Prefilter = tuple[Any, frozenset[str] | None, frozenset[str] | None, frozenset[str] | None]
+_Candidate = tuple[Rule, list[Check], Any]  # the rule, its checks, its reason template
 
 
-def assess(
-    action: Action, context: Context | None = None, *, policy: Policy | None = None
-) -> Assessment:
-    """Score `action` under `policy` (the bundled default when omitted)."""
-    return assess_with(policy or default_policy(), action, context)
+class _Defaults(Protocol):
+    """What fact derivation needs from a policy (a `Policy` or a `CompiledPolicy`)."""
+
+    @property
+    def tools(self) -> Mapping[str, ToolDefaults]: ...
+
+    @property
+    def freezes(self) -> tuple[Freeze, ...]: ...
 
 
-def _prefilter(rule: Rule) -> Any:
+def _prefilter(rule: Rule) -> _Prefilter:
     """The cheap, static part of a rule's `when`: tool globs and required sets."""
     when = rule.when
     pats = when.get("tool")
@@ -59,36 +74,93 @@ def _prefilter(rule: Rule) -> Any:
     return tools, any_set(when.get("effects")), any_set(when.get("signals")), envs
 
 
-def _candidates(policy: Policy, facts: Facts) -> list[tuple[Rule, list[Check]]]:
-    # Most rules in a large policy are about other tools, effects or signals. Filtering on those
-    # once per distinct combination, and caching the result on the policy, keeps the per-action
-    # cost to the few rules that can apply.
-    key = (facts.tool, facts.effects, facts.signals, facts.environment)
-    cache: dict[Any, list[tuple[Rule, list[Check]]]] = policy.__dict__.setdefault("_cand", {})
-    found = cache.get(key)
-    if found is not None:
+class CompiledPolicy:
+    """A validated policy in the form the engine evaluates, with its per-policy caches.
+
+    Built once per `Policy` (see `Policy.__post_init__`); treat it as immutable apart from the
+    candidate cache, which only ever memoises a pure function of the rules.
+    """
+
+    __slots__ = (
+        "_cache",
+        "_pre",
+        "approvals",
+        "fail_closed_level",
+        "freezes",
+        "levels",
+        "outcomes",
+        "roles",
+        "rules",
+        "tools",
+        "version",
+    )
+
+    def __init__(
+        self,
+        *,
+        rules: list[tuple[Rule, list[Check]]],
+        roles: tuple[str, ...],
+        levels: Mapping[str, int],
+        outcomes: Mapping[str, Outcome],
+        approvals: Mapping[str, ApprovalSpec],
+        tools: Mapping[str, ToolDefaults],
+        freezes: tuple[Freeze, ...],
+        fail_closed_level: Level,
+        version: str,
+    ) -> None:
+        self.rules = rules
+        self.roles = roles
+        self.levels = dict(levels)
+        self.outcomes = dict(outcomes)
+        self.approvals = dict(approvals)
+        self.tools = dict(tools)
+        self.freezes = freezes
+        self.fail_closed_level: Level = fail_closed_level
+        self.version = version
+        self._pre = [
+            (_prefilter(rule), (rule, checks, compile_template(rule.reason)))
+            for rule, checks in rules
+        ]
+        self._cache: dict[Any, list[_Candidate]] = {}
+
+    def clear_cache(self) -> None:
+        """Forget the candidate rules per kind of action (benchmarks measure the cold path)."""
+        self._cache.clear()
+
+    def rank(self, role: str) -> int:
+        """Seniority of `role` on the ladder; -1 when it is not on it."""
+        return self.roles.index(role) if role in self.roles else -1
+
+    def candidates(self, facts: Facts) -> list[_Candidate]:
+        # Most rules in a large policy are about other tools, effects or signals. Filtering on
+        # those once per distinct combination keeps the per-action cost to the few rules that
+        # can apply.
+        key = (facts.tool, facts.effects, facts.signals, facts.environment)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        found = []
+        for (tools, effects, signals, envs), cand in self._pre:
+            if tools is not None and tools(facts.tool) is None:
+                continue
+            # Unknown effects or environment must still reach the rule, which fails closed.
+            fx = facts.effects
+            if effects is not None and fx is not None and effects.isdisjoint(fx):
+                continue
+            if signals is not None and signals.isdisjoint(facts.signals):
+                continue
+            env = facts.environment
+            if envs is not None and env is not None and env not in envs:
+                continue
+            found.append(cand)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = found
         return found
-    pre = policy.__dict__.get("_pre")
-    if pre is None:
-        pre = [(_prefilter(rule), rule, checks) for rule, checks in policy.compiled()]
-        policy.__dict__["_tpl"] = {r.id: compile_template(r.reason) for _, r, _ in pre}
-        policy.__dict__["_pre"] = pre
-    found = []
-    for (tools, effects, signals, envs), rule, checks in pre:
-        if tools is not None and tools(facts.tool) is None:
-            continue
-        # Unknown effects or environment must still reach the rule, which then fails closed.
-        if effects is not None and facts.effects is not None and effects.isdisjoint(facts.effects):
-            continue
-        if signals is not None and signals.isdisjoint(facts.signals):
-            continue
-        if envs is not None and facts.environment is not None and facts.environment not in envs:
-            continue
-        found.append((rule, checks))
-    if len(cache) > 8192:  # bounded: distinct combinations are few in practice
-        cache.clear()
-    cache[key] = found
-    return found
+
+    def assess(self, action: Action, context: Context | None = None) -> Assessment:
+        """Score `action`. A rule that errors, or needs a fact the action lacks, fails closed."""
+        return _assess(self, action, context or Context())
 
 
 _ENV_RANK = {"production": 3, "staging": 2, "dev": 1}
@@ -101,7 +173,7 @@ def _env_rank(environment: str | None) -> int:
 
 
 def _facts(
-    policy: Policy, action: Action, context: Context
+    policy: _Defaults, action: Action, context: Context
 ) -> tuple[Facts, tuple[Finding, ...], bool]:
     findings = analyze(action.tool, action.args)
     effects, reversible, unknown = action.effects, action.reversible, False
@@ -149,9 +221,7 @@ def _facts(
     return facts, findings, unknown
 
 
-def assess_with(policy: Policy, action: Action, context: Context | None = None) -> Assessment:
-    """The engine proper. A rule that errors, or needs a fact the action lacks, fails closed."""
-    context = context or Context()
+def _assess(policy: CompiledPolicy, action: Action, context: Context) -> Assessment:
     facts, findings, unknown = _facts(policy, action, context)
     score = 0
     level: Level = "low"
@@ -172,7 +242,7 @@ def assess_with(policy: Policy, action: Action, context: Context | None = None) 
                 outcome="review",
             )
         )
-    for rule, checks in _candidates(policy, facts):
+    for rule, checks, template in policy.candidates(facts):
         missing: str | None = None
         try:
             for check in checks:
@@ -190,14 +260,14 @@ def assess_with(policy: Policy, action: Action, context: Context | None = None) 
                         outcome = rule.outcome
                     if rule.approval is not None:
                         approvals.append(rule.approval)
-                    reasons.append(_reason(rule, _template(policy, rule)(facts), findings))
+                    reasons.append(_reason(rule, template(facts), findings))
                 elif not unknown:  # an unknown tool already fails closed, once
                     fail_closed = True
                     reasons.append(
                         Reason(
                             rule=rule.id,
                             text=(
-                                f"Cannot rule out: {_template(policy, rule)(facts)} "
+                                f"Cannot rule out: {template(facts)} "
                                 f"(the rule needs `{missing}`, which this action does not state)."
                             ),
                             outcome="review",
@@ -247,10 +317,6 @@ def assess_with(policy: Policy, action: Action, context: Context | None = None) 
     )
 
 
-def _template(policy: Policy, rule: Rule) -> Any:
-    return policy.__dict__["_tpl"][rule.id]
-
-
 def _reason(rule: Rule, text: str, findings: tuple[Finding, ...]) -> Reason:
     wanted = rule.when.get("signals")
     if wanted is not None and findings:
@@ -276,7 +342,7 @@ def _stopped(action: Action, facts: Facts, context: Context) -> str:
     return ""
 
 
-def _requirement(policy: Policy, level: Level, specs: list[Any]) -> ApprovalRequirement:
+def _requirement(policy: CompiledPolicy, level: Level, specs: list[Any]) -> ApprovalRequirement:
     base = policy.approvals.get(level)
     candidates = [*specs, *([base] if base is not None else [])]
     if not candidates:
@@ -285,6 +351,3 @@ def _requirement(policy: Policy, level: Level, specs: list[Any]) -> ApprovalRequ
     bar = max(min(policy.rank(r) for r in spec.roles) for spec in candidates)
     count = max(spec.count for spec in candidates)
     return ApprovalRequirement(roles=policy.roles[bar:], count=count)
-
-
-_policy_module._assess_with = assess_with

@@ -1,4 +1,9 @@
-"""The Policy: rules, thresholds and approvals, from YAML or built in Python."""
+"""The Policy: rules, thresholds and approvals, from YAML or built in Python.
+
+A `Policy` is what the author wrote, validated. Constructing one also compiles it into the
+engine's `CompiledPolicy`, which `assess()` evaluates; the policy itself is never written to
+afterwards.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock.risk._conditions import Check, Freeze
+from interlock.risk._engine import CompiledPolicy
 from interlock.risk._model import (
     Action,
     Assessment,
@@ -28,7 +34,16 @@ from interlock.risk._policy_types import (
 )
 from interlock.risk._yaml import Lines, load_located, read_text
 
-__all__ = ["ApprovalSpec", "Policy", "Rule", "ToolDefaults", "default_policy", "load_policy"]
+__all__ = [
+    "ApprovalSpec",
+    "Policy",
+    "Rule",
+    "ToolDefaults",
+    "assess",
+    "assess_with",
+    "default_policy",
+    "load_policy",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,13 +66,27 @@ class Policy:
     description: str = ""
     source: str | None = None
 
+    version: str = field(init=False, default="")
+    _engine: CompiledPolicy = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         data = self.to_dict()
-        compiled = validate_policy(data, LOADING.get() or ParseContext(self.source, None))
-        object.__setattr__(self, "_compiled", compiled)
-        object.__setattr__(self, "version", content_hash(data)[:16])
-
-    version: str = field(init=False, default="")
+        rules = validate_policy(data, LOADING.get() or ParseContext(self.source, None))
+        version = content_hash(data)[:16]
+        # Derived once, at construction, like `version`: nothing writes to a policy later.
+        object.__setattr__(self, "version", version)
+        engine = CompiledPolicy(
+            rules=rules,
+            roles=self.roles,
+            levels=self.levels,
+            outcomes=self.outcomes,
+            approvals=self.approvals,
+            tools=self.tools,
+            freezes=self.freezes,
+            fail_closed_level=self.fail_closed_level,
+            version=version,
+        )
+        object.__setattr__(self, "_engine", engine)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical content; the version is a hash of exactly this."""
@@ -103,14 +132,20 @@ class Policy:
 
     def assess(self, action: Action, context: Context | None = None) -> Assessment:
         """Score `action` under this policy. Never raises for a well-formed action."""
-        return _assess_with(self, action, context)
+        return self._engine.assess(action, context)
 
     def rank(self, role: str) -> int:
         """Seniority of `role` on the ladder; -1 when it is not on it."""
-        return self.roles.index(role) if role in self.roles else -1
+        return self._engine.rank(role)
 
     def compiled(self) -> list[tuple[Rule, list[Check]]]:
-        return self._compiled  # type: ignore[attr-defined,no-any-return]
+        """Each rule with its compiled checks, in policy order."""
+        return self._engine.rules
+
+    @property
+    def engine(self) -> CompiledPolicy:
+        """The compiled form `assess()` evaluates (its candidate cache can be cleared)."""
+        return self._engine
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -134,9 +169,13 @@ def default_policy() -> Policy:
     return _DEFAULT
 
 
-def _assess_with(policy: Policy, action: Action, context: Context | None) -> Assessment:
-    # `_engine` imports this module, so it replaces this stand-in when it loads; that saves
-    # an import statement on every call.
-    from interlock.risk._engine import assess_with
+def assess(
+    action: Action, context: Context | None = None, *, policy: Policy | None = None
+) -> Assessment:
+    """Score `action` under `policy` (the bundled default when omitted)."""
+    return (policy or default_policy())._engine.assess(action, context)
 
-    return assess_with(policy, action, context)
+
+def assess_with(policy: Policy, action: Action, context: Context | None = None) -> Assessment:
+    """`policy.assess(action, context)`, kept for callers of the earlier name."""
+    return policy._engine.assess(action, context)
