@@ -13,11 +13,13 @@ infrastructure file, the policy and the stores.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
@@ -25,7 +27,7 @@ from interlock.graphs._agent import build_gated_graph
 from interlock.graphs._infra import Infra
 from interlock.graphs._ops_tools import DEFAULT_TOKEN, make_ops_tools
 from interlock.graphs._planner import OpsPlanner
-from interlock.nodes import Gate
+from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate
 from interlock.risk import Credential, Policy
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "build_ops_agent",
     "default_infra_path",
     "graph",
+    "runtime_factory",
 ]
 
 AGENT = "ops-agent"
@@ -99,6 +102,33 @@ def build_graph(
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The compiled ops agent graph (see `build_ops_agent` for the arguments)."""
     return build_ops_agent(model, **kwargs).graph
+
+
+def runtime_factory(
+    *,
+    checkpointer: BaseCheckpointSaver[str] | None,
+    policy: Policy,
+    approvals: ApprovalStore,
+    ledger: ExecutionLedger,
+    audit: AuditSink,
+    issue_on_resume: bool,
+    options: Mapping[str, Any],
+) -> OpsAgent:
+    """The ops agent as the durable runtime builds it (registered as the `ops_agent` graph in
+    the `interlock.graphs` entry-point group). Options: `infra` (path of the simulated
+    infrastructure file; default `INTERLOCK_OPS_INFRA` or `.interlock/ops-infra.json`),
+    `model` (a model string)."""
+    infra = options.get("infra")
+    return build_ops_agent(
+        options.get("model"),
+        infra=Infra(Path(str(infra))) if infra else None,
+        policy=policy,
+        checkpointer=checkpointer,
+        approvals=approvals,
+        ledger=ledger,
+        audit=audit,
+        issue_on_resume=issue_on_resume,
+    )
 
 
 graph = build_graph()

@@ -1,48 +1,66 @@
-"""interlock.runtime: everything durable.
+"""interlock.runtime: everything durable, one room per concern.
 
-Opening the database (checkpoints and Interlock's own tables) from one URL, the migrations
-of our tables, the audit log and the reviewers file; the `Runtime` facade over the review
-inbox, the decision service, approvals, the execution ledger and the stop switch. Importing
-this package is cheap: the database drivers and LangGraph load only when a database is
-opened (and graphs only when a thread is run or resumed).
+- `interlock.runtime.store`: the database (one URL for checkpoints and our tables), pools,
+  transactions, schema and migrations, thread claims, settings.
+- `interlock.runtime.audit`: the hash-chained audit log, its export, policy replay.
+- `interlock.runtime.review`: review records and the inbox, reviewers, stop switches.
+- `interlock.runtime.execution`: the thread runner, the graph registry, approvals and the
+  execution ledger, recovery, the worker, prune.
+- `interlock.runtime.decisions`: the decision service.
+- `interlock.runtime.server`: the LangGraph Server backend and governed graphs.
+
+`Runtime` ties them together. This package re-exports every public name of its rooms.
+Importing it is cheap: the database drivers load only when a database is opened.
 """
 
-from interlock.runtime.audit import AuditLog, AuditRow, VerifyResult, chain_hash
+from interlock.runtime._runtime import RunOutcome, Runtime
+from interlock.runtime.audit import AuditLog, AuditRow, VerifyResult, chain_hash, replay_rows
 from interlock.runtime.decisions import SYSTEM_ACTOR, DecisionOutcome, DecisionService
-from interlock.runtime.facade import RunOutcome, Runtime
-from interlock.runtime.inbox import (
-    DecisionRow,
-    Inbox,
-    ReviewDetail,
-    ReviewSummary,
-    TimelineEntry,
-)
-from interlock.runtime.migrations import (
-    LATEST_VERSION,
-    UpgradeResult,
-    require_schema,
-    schema_version,
-    upgrade,
-    upgrade_database,
-)
-from interlock.runtime.prune import PrunedThread, PruneResult, parse_age, prune
-from interlock.runtime.reviewers import (
-    DEMO_PASSWORD,
-    Reviewer,
-    Reviewers,
-    ensure_demo_reviewers,
-    hash_password,
-    verify_password,
-)
-from interlock.runtime.settings import Settings
-from interlock.runtime.stops import ADMIN_ROLE, Stop, StopSwitch
-from interlock.runtime.storage import Conn, Database, open_checkpointer, open_database
-from interlock.runtime.worker import (
+from interlock.runtime.execution import (
+    BuiltGraph,
+    GraphFactory,
+    GraphRegistry,
+    PrunedThread,
+    PruneResult,
     SweepResult,
     Worker,
     WorkerEvent,
     WorkerOptions,
     WorkerStats,
+    parse_age,
+    prune,
+)
+from interlock.runtime.review import (
+    ADMIN_ROLE,
+    DEMO_PASSWORD,
+    DecisionRow,
+    Inbox,
+    ReviewDetail,
+    Reviewer,
+    Reviewers,
+    ReviewSummary,
+    Stop,
+    StopSwitch,
+    TimelineEntry,
+    ensure_demo_reviewers,
+    hash_password,
+    verify_password,
+)
+from interlock.runtime.server import governed_graph
+from interlock.runtime.store import (
+    LATEST_VERSION,
+    Conn,
+    Database,
+    Settings,
+    UpgradeResult,
+    open_checkpointer,
+    open_database,
+    parse_database_url,
+    redact_url,
+    require_schema,
+    schema_version,
+    upgrade,
+    upgrade_database,
 )
 
 __all__ = [
@@ -52,11 +70,14 @@ __all__ = [
     "SYSTEM_ACTOR",
     "AuditLog",
     "AuditRow",
+    "BuiltGraph",
     "Conn",
     "Database",
     "DecisionOutcome",
     "DecisionRow",
     "DecisionService",
+    "GraphFactory",
+    "GraphRegistry",
     "Inbox",
     "PruneResult",
     "PrunedThread",
@@ -79,11 +100,15 @@ __all__ = [
     "WorkerStats",
     "chain_hash",
     "ensure_demo_reviewers",
+    "governed_graph",
     "hash_password",
     "open_checkpointer",
     "open_database",
     "parse_age",
+    "parse_database_url",
     "prune",
+    "redact_url",
+    "replay_rows",
     "require_schema",
     "schema_version",
     "upgrade",

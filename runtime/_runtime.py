@@ -22,20 +22,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from interlock.risk import Policy, default_policy, load_policy
 from interlock.risk.errors import ConflictError
-from interlock.runtime.audit import AuditLog
-from interlock.runtime.decisions import DecisionService
-from interlock.runtime.inbox import Inbox
-from interlock.runtime.migrations import upgrade_database
-from interlock.runtime.reviewers import Reviewers
-from interlock.runtime.settings import Settings
-from interlock.runtime.stops import StopSwitch
-from interlock.runtime.storage import Database, open_database
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.decisions.service import DecisionService
+from interlock.runtime.review.inbox import Inbox
+from interlock.runtime.review.reviewers import Reviewers
+from interlock.runtime.review.stops import StopSwitch
+from interlock.runtime.store.database import Database, open_database
+from interlock.runtime.store.migrations import upgrade_database
+from interlock.runtime.store.settings import Settings
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
-    from interlock.runtime._engine import Engine, Update
-    from interlock.runtime._registry import BuiltGraph, GraphFactory
+    from interlock.runtime.execution._runner import Engine, Update
+    from interlock.runtime.execution.registry import BuiltGraph, GraphFactory
 
 __all__ = ["RunOutcome", "Runtime"]
 
@@ -87,7 +87,7 @@ class Runtime:
         self.audit = AuditLog(db, clock=clock)
         self.inbox = Inbox(db, policy, self.checkpointer, clock, self.audit)
         if langgraph_url:
-            from interlock.runtime._server_inbox import ServerInbox
+            from interlock.runtime.server._inbox import ServerInbox
 
             self.inbox = ServerInbox(
                 db, policy, self.checkpointer, clock, self.audit, sync=self._sync_server
@@ -120,10 +120,10 @@ class Runtime:
     ) -> Runtime:
         """Open `url` (default: settings), migrate it, and load the policy and reviewers.
 
-        `graphs` adds graph factories by name (see `interlock.runtime._registry`). With
+        `graphs` adds graph factories by name (see `interlock.runtime.execution.registry`). With
         `create=False` a missing SQLite file is an error instead of a new database.
         `langgraph_url` (default `INTERLOCK_LANGGRAPH_URL`) runs the graphs on that LangGraph
-        Server instead of in this process (`interlock.runtime.server`).
+        Server instead of in this process (`interlock.runtime.server.governed`).
         """
         settings = Settings.from_env()
         if policy is None:
@@ -153,13 +153,13 @@ class Runtime:
     def engine(self) -> Engine:
         """Runs and resumes threads (built on first use: it loads LangGraph)."""
         if self._engine is None:
-            from interlock.runtime._approvals import (
+            from interlock.runtime.audit._sink import DurableAuditSink
+            from interlock.runtime.execution._approvals import (
                 DurableApprovalStore,
                 DurableExecutionLedger,
             )
-            from interlock.runtime._engine import Engine
-            from interlock.runtime._registry import GraphRegistry
-            from interlock.runtime._sink import DurableAuditSink
+            from interlock.runtime.execution._runner import Engine
+            from interlock.runtime.execution.registry import GraphRegistry
 
             approvals = DurableApprovalStore(self.db)
             ledger = DurableExecutionLedger(self.db, self.audit, self.policy)
@@ -174,8 +174,8 @@ class Runtime:
             engine_cls: Any = Engine
             kwargs: dict[str, Any] = {}
             if self.langgraph_url:
-                from interlock.runtime._lgclient import ServerClient
-                from interlock.runtime._server_engine import ServerEngine
+                from interlock.runtime.server._client import ServerClient
+                from interlock.runtime.server._runner import ServerEngine
 
                 engine_cls, kwargs = ServerEngine, {"client": ServerClient(self.langgraph_url)}
             self._engine = engine_cls(

@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.settings import Settings
+from interlock.runtime.store.settings import Settings
 from interlock.ui._output import console
 
 __all__ = ["APP_PATH", "console_command", "streamlit_argv"]
@@ -93,15 +93,14 @@ def console_command(
     ] = False,
 ) -> None:
     """Open the reviewer console (Streamlit) on the database; runs migrations first."""
-    from interlock.runtime import DEMO_PASSWORD, ensure_demo_reviewers
-    from interlock.runtime._db import redact
-    from interlock.runtime.migrations import upgrade
+    from interlock.runtime import DEMO_PASSWORD, ensure_demo_reviewers, redact_url
+    from interlock.runtime.store.migrations import upgrade
 
     settings = Settings.from_env()
     url = db or settings.database_url
     result = upgrade(url)
     if result.applied:
-        console.print(f"database {redact(url)}: applied schema version(s) {result.applied}")
+        console.print(f"database {redact_url(url)}: applied schema version(s) {result.applied}")
     for made in ensure_demo_reviewers(settings.reviewers, url):
         roles = ", ".join(made.roles)
         console.print(f"demo reviewer [bold]{made.name}[/] ({roles}), password: {DEMO_PASSWORD}")
@@ -115,7 +114,9 @@ def console_command(
     shown = f"http://{'127.0.0.1' if address in ('0.0.0.0', '::') else address}:{port}"
     try:
         if _wait_healthy(shown, proc):
-            console.print(f"[bold green]Interlock console[/] on {shown}  (database {redact(url)})")
+            console.print(
+                f"[bold green]Interlock console[/] on {shown}  (database {redact_url(url)})"
+            )
             console.print("Press Ctrl+C to stop.")
             if not headless and sys.stdout.isatty():
                 webbrowser.open(shown)

@@ -213,10 +213,10 @@ def replay(
 
     Exits 1 when any action a human rejected or edited would now run unattended.
     """
-    from interlock.runtime.audit import AuditLog
-    from interlock.runtime.replay import replay_rows
-    from interlock.runtime.settings import Settings
-    from interlock.runtime.storage import open_database
+    from interlock.runtime.audit.log import AuditLog
+    from interlock.runtime.audit.replay import replay_rows
+    from interlock.runtime.store.database import open_database
+    from interlock.runtime.store.settings import Settings
 
     candidate = load_policy(path)
     when = _parse_since(since)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from interlock.risk.errors import ConfigError, DecisionError
-from interlock.runtime.settings import Settings
+from interlock.runtime.store.settings import Settings
 from interlock.ui._output import console, print_json
 
 if TYPE_CHECKING:

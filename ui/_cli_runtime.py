@@ -17,11 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.settings import Settings
+from interlock.runtime.store.settings import Settings
 from interlock.ui._output import console, console_err, print_json
 
 if TYPE_CHECKING:
-    from interlock.runtime.audit import AuditLog
+    from interlock.runtime.audit.log import AuditLog
 
 __all__ = ["audit_app", "db_app", "reviewers_app"]
 
@@ -67,8 +67,8 @@ def _reviewers_path(path: Path | None) -> Path:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Create or upgrade Interlock's tables and LangGraph's checkpoint tables. Idempotent."""
-    from interlock.runtime._db import redact
-    from interlock.runtime.migrations import upgrade
+    from interlock.runtime import redact_url
+    from interlock.runtime.store.migrations import upgrade
 
     result = upgrade(_url(db))
     if as_json:
@@ -79,19 +79,19 @@ def db_upgrade(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         if result.applied
         else "already up to date"
     )
-    console.print(f"{redact(result.url)}: schema version {result.after} ({done}).")
+    console.print(f"{redact_url(result.url)}: schema version {result.after} ({done}).")
 
 
 @db_app.command("status")
 def db_status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Show the database's schema version and the version this Interlock needs."""
-    from interlock.runtime._db import redact
-    from interlock.runtime.migrations import LATEST_VERSION, schema_version
-    from interlock.runtime.storage import open_database
+    from interlock.runtime import redact_url
+    from interlock.runtime.store.database import open_database
+    from interlock.runtime.store.migrations import LATEST_VERSION, schema_version
 
     with open_database(_url(db), create=False) as database:
         version = schema_version(database)
-    info = {"url": redact(_url(db)), "version": version, "latest": LATEST_VERSION}
+    info = {"url": redact_url(_url(db)), "version": version, "latest": LATEST_VERSION}
     if as_json:
         print_json(info)
         return
@@ -132,9 +132,9 @@ def _parse_since(raw: str | None, flag: str = "--since") -> datetime | None:
 def audit_verify(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Walk the hash chain. Exit 1 and name the first bad row when any row was changed,
     removed or reordered."""
-    from interlock.runtime.audit import AuditLog
-    from interlock.runtime.migrations import require_schema
-    from interlock.runtime.storage import open_database
+    from interlock.runtime.audit.log import AuditLog
+    from interlock.runtime.store.database import open_database
+    from interlock.runtime.store.migrations import require_schema
 
     with open_database(_url(db), create=False) as database:
         require_schema(database)
@@ -195,9 +195,9 @@ def audit_export(
 ) -> None:
     """Export the audit log with each row's prev_hash and hash, so the export can be checked
     on its own. Filters select rows; a filtered export still verifies row by row."""
-    from interlock.runtime.audit import AuditLog
-    from interlock.runtime.migrations import require_schema
-    from interlock.runtime.storage import open_database
+    from interlock.runtime.audit.log import AuditLog
+    from interlock.runtime.store.database import open_database
+    from interlock.runtime.store.migrations import require_schema
 
     filters: dict[str, Any] = {
         "since": _parse_since(since),
@@ -254,7 +254,7 @@ def reviewers_add(
     file: FileOpt = None,
 ) -> None:
     """Add a reviewer (prompting for the password unless --password-stdin)."""
-    from interlock.runtime.reviewers import Reviewers
+    from interlock.runtime.review.reviewers import Reviewers
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -271,7 +271,7 @@ def reviewers_add(
 @reviewers_app.command("list")
 def reviewers_list(file: FileOpt = None, as_json: JsonOpt = False) -> None:
     """List reviewers and their roles (never the password hashes)."""
-    from interlock.runtime.reviewers import Reviewers
+    from interlock.runtime.review.reviewers import Reviewers
 
     path = _reviewers_path(file)
     reviewers = Reviewers.load(path)

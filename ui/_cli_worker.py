@@ -20,12 +20,12 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from interlock.runtime.settings import Settings
+from interlock.runtime.store.settings import Settings
 from interlock.ui._cli_review import DbOpt, JsonOpt
 from interlock.ui._output import console, console_err, print_json
 
 if TYPE_CHECKING:
-    from interlock.runtime.worker import WorkerEvent
+    from interlock.runtime.execution.worker import WorkerEvent
 
 __all__ = ["register_worker_commands"]
 
@@ -81,9 +81,8 @@ def worker_command(
     Run one or more, on one or many machines sharing Postgres: each thread is claimed by
     one worker at a time. SIGTERM finishes the current resume, then exits 0.
     """
-    from interlock.runtime import Runtime
-    from interlock.runtime._db import redact
-    from interlock.runtime.worker import Worker, WorkerOptions
+    from interlock.runtime import Runtime, redact_url
+    from interlock.runtime.execution.worker import Worker, WorkerOptions
 
     options = WorkerOptions(
         poll=poll, batch=batch, expire_every=expire_every, reconcile_every=reconcile_every
@@ -103,10 +102,10 @@ def worker_command(
     try:
         with Runtime.open(url) as rt:
             if as_json:
-                print(json.dumps({"started": options.name, "db": redact(url)}), flush=True)
+                print(json.dumps({"started": options.name, "db": redact_url(url)}), flush=True)
             else:
                 console_err.print(
-                    f"interlock worker {options.name} on {redact(url)}"
+                    f"interlock worker {options.name} on {redact_url(url)}"
                     + (" (one sweep)" if once else f" (idle poll {poll:g}s; Ctrl-C stops)")
                 )
             worker = Worker(rt, options, on_event=lambda e: _print_event(e, as_json))
@@ -145,7 +144,7 @@ def prune_command(
     carried out, or the audit log and Interlock's other tables.
     """
     from interlock.runtime import Runtime
-    from interlock.runtime.prune import parse_age, prune
+    from interlock.runtime.execution.prune import parse_age, prune
 
     age = parse_age(older_than)  # a bad age fails before the database is opened
     url = db or Settings.from_env().database_url

@@ -18,7 +18,7 @@ import streamlit as st
 
 from interlock.risk import canonical_json
 from interlock.runtime import AuditRow
-from interlock.runtime.audit import EXPORT_COLUMNS
+from interlock.runtime.audit.log import EXPORT_COLUMNS
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_render import esc
 from interlock.ui._console_state import get_runtime

@@ -42,8 +42,8 @@ from interlock.runtime import (
     Runtime,
     Settings,
     ensure_demo_reviewers,
+    parse_database_url,
 )
-from interlock.runtime._db import parse_url
 from interlock.ui._output import console, level_text, outcome_text
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ def _decision(
 def _demo_reviewers(rt: Runtime, db: str, session_file: Path) -> Reviewers:
     """The reviewers `demo --decide` acts as: the configured file on SQLite (demo accounts are
     added there), a demo-only file next to the session on any other database."""
-    if parse_url(db).dialect == "sqlite":
+    if parse_database_url(db).dialect == "sqlite":
         made = ensure_demo_reviewers(rt.reviewers.path, db)
         if made:
             names = ", ".join(r.name for r in made)
@@ -323,7 +323,9 @@ def run_demo(
             console.print(_review_panel(waiting))
             nxt = _acting(rt, book, waiting)
             _next_steps(
-                waiting, db, nxt.name if nxt and parse_url(db).dialect == "sqlite" else None
+                waiting,
+                db,
+                nxt.name if nxt and parse_database_url(db).dialect == "sqlite" else None,
             )
         else:
             console.print("[bold green]The thread finished.[/]")

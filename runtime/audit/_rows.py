@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from interlock.risk import canonical_json
-from interlock.runtime._db import from_db_ts, iso_utc
-from interlock.runtime._schema import GENESIS_HASH
+from interlock.runtime.store._db import from_db_ts, iso_utc
+from interlock.runtime.store._schema import GENESIS_HASH
 
 __all__ = [
     "AuditEntry",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from interlock.runtime.audit import AuditEntry, AuditLog
+from interlock.runtime.audit.log import AuditEntry, AuditLog
 
 if TYPE_CHECKING:
     from interlock.nodes import AuditEvent

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime._db import Conn
+from interlock.runtime.store._db import Conn
 
 __all__ = ["HEAD_MISSING", "append_sql", "audit_where", "head_query", "walk"]
 

@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO
 
 from interlock.risk import canonical_json
 from interlock.risk.errors import ConfigError
-from interlock.runtime._audit_rows import (
+from interlock.runtime.audit._rows import (
     AuditEntry,
     AuditRow,
     VerifyResult,
@@ -38,14 +38,15 @@ from interlock.runtime._audit_rows import (
     normalise,
     row_values,
 )
-from interlock.runtime._audit_sql import HEAD_MISSING, append_sql, audit_where, head_query, walk
-from interlock.runtime._db import Conn
-from interlock.runtime._schema import GENESIS_HASH
-from interlock.runtime.storage import Database
+from interlock.runtime.audit._sql import HEAD_MISSING, append_sql, audit_where, head_query, walk
+from interlock.runtime.store._db import Conn
+from interlock.runtime.store._schema import GENESIS_HASH
+from interlock.runtime.store.database import Database
 
 __all__ = [
     "EXPORT_COLUMNS",
     "GENESIS_HASH",
+    "SYSTEM_ACTOR",
     "AuditEntry",
     "AuditLog",
     "AuditRow",
@@ -53,6 +54,9 @@ __all__ = [
     "chain_hash",
     "head_query",
 ]
+
+SYSTEM_ACTOR = "interlock-expiry"
+"""The actor of what the runtime decides by itself (expiry, escalation on a timer)."""
 
 EXPORT_COLUMNS = (
     "seq",

@@ -26,8 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from interlock.risk import Action, ActionError, Context, Outcome, Policy
-from interlock.runtime.audit import AuditRow
-from interlock.runtime.decisions import SYSTEM_ACTOR
+from interlock.runtime.audit.log import SYSTEM_ACTOR, AuditRow
 
 __all__ = ["ReplayItem", "ReplayReport", "replay_rows"]
 

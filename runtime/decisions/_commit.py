@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from interlock.risk import LEVELS, Policy, canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
-from interlock.runtime._current import Current
-from interlock.runtime._db import Conn
-from interlock.runtime._reviews import insert_approval, new_id, qualifies
-from interlock.runtime.audit import AuditEntry, AuditLog
-from interlock.runtime.reviewers import Reviewer
+from interlock.runtime.audit.log import AuditEntry, AuditLog
+from interlock.runtime.execution._thread_read import Current
+from interlock.runtime.review._records import insert_approval, new_id, qualifies
+from interlock.runtime.review.reviewers import Reviewer
+from interlock.runtime.store._db import Conn
 
 if TYPE_CHECKING:
     from interlock.nodes import Approval

@@ -16,10 +16,10 @@ from typing import Any
 from interlock.nodes import action_digest, check_tool_args
 from interlock.risk import Policy
 from interlock.risk.errors import DecisionError
-from interlock.runtime._decide import EditPlan, Prepared, level_rise
-from interlock.runtime._engine import Engine
-from interlock.runtime._reviews import qualifies
-from interlock.runtime.reviewers import Reviewer
+from interlock.runtime.decisions._commit import EditPlan, Prepared, level_rise
+from interlock.runtime.execution._runner import Engine
+from interlock.runtime.review._records import qualifies
+from interlock.runtime.review.reviewers import Reviewer
 
 __all__ = ["plan_edit"]
 

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from interlock.risk import canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
-from interlock.runtime._reviews import new_id, qualifies
-from interlock.runtime.reviewers import Reviewer
+from interlock.runtime.review._records import new_id, qualifies
+from interlock.runtime.review.reviewers import Reviewer
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from interlock.runtime.decisions import DecisionOutcome, DecisionService
+    from interlock.runtime.decisions.service import DecisionOutcome, DecisionService
 
 __all__ = ["expire_due", "resolve_in_doubt"]
 
@@ -63,7 +63,7 @@ def _decisions_for(
 
 
 def expire_due(service: DecisionService, now: datetime, limit: int) -> list[DecisionOutcome]:
-    from interlock.runtime.decisions import SYSTEM_ACTOR, DecisionOutcome
+    from interlock.runtime.decisions.service import SYSTEM_ACTOR, DecisionOutcome
 
     ladder = service.policy.roles
     out: list[DecisionOutcome] = []

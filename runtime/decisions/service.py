@@ -28,9 +28,8 @@ from interlock.risk.errors import (
     DecisionError,
     InterlockError,
 )
-from interlock.runtime._current import Current, current_interrupt, moved_on, read_current
-from interlock.runtime._db import Conn, from_db_ts
-from interlock.runtime._decide import (
+from interlock.runtime.audit.log import SYSTEM_ACTOR, AuditLog
+from interlock.runtime.decisions._commit import (
     Committed,
     Prepared,
     authorise,
@@ -38,20 +37,24 @@ from interlock.runtime._decide import (
     commit,
     stale_message,
 )
-from interlock.runtime._locks import Claim
-from interlock.runtime._outcome import DecisionOutcome, OutcomeStatus, with_changes
-from interlock.runtime._reviews import REVIEW_COLUMNS
-from interlock.runtime.audit import AuditLog
-from interlock.runtime.inbox import Inbox
-from interlock.runtime.reviewers import Reviewer
-from interlock.runtime.storage import Database
+from interlock.runtime.decisions._outcome import DecisionOutcome, OutcomeStatus, with_changes
+from interlock.runtime.execution._thread_read import (
+    Current,
+    current_interrupt,
+    moved_on,
+    read_current,
+)
+from interlock.runtime.review._records import REVIEW_COLUMNS
+from interlock.runtime.review.inbox import Inbox
+from interlock.runtime.review.reviewers import Reviewer
+from interlock.runtime.store._claims import Claim
+from interlock.runtime.store._db import Conn, from_db_ts
+from interlock.runtime.store.database import Database
 
 if TYPE_CHECKING:
-    from interlock.runtime._engine import Engine, RunResult, Update
+    from interlock.runtime.execution._runner import Engine, RunResult, Update
 
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
-
-SYSTEM_ACTOR = "interlock-expiry"
 
 
 def _integrity(exc: BaseException) -> bool:
@@ -255,7 +258,7 @@ class DecisionService:
         engine.built_for(row["thread_id"], cur.thread)  # refuse now if no process could resume it
         if engine.local and not current_interrupt(engine, cur):
             raise ConflictError(moved_on(row))
-        from interlock.runtime._edits import plan_edit
+        from interlock.runtime.decisions._edits import plan_edit
 
         prepared = [
             p
@@ -369,12 +372,12 @@ class DecisionService:
         return [r["id"] for r in rows]
 
     def expire_due(self, now: datetime | None = None, *, limit: int = 100) -> list[DecisionOutcome]:
-        from interlock.runtime._expiry import expire_due
+        from interlock.runtime.decisions._expiry import expire_due
 
         return expire_due(self, now or self.clock(), limit)
 
     def resolve(self, review_id: str, *, ran: bool, reviewer: Reviewer, note: str = "") -> str:
-        from interlock.runtime._expiry import resolve_in_doubt
+        from interlock.runtime.decisions._expiry import resolve_in_doubt
 
         return resolve_in_doubt(self, review_id, ran=ran, reviewer=reviewer, note=note)
 

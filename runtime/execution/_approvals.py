@@ -17,13 +17,13 @@ from interlock.nodes import Approval, ExecutionRecord, StartOutcome
 from interlock.nodes._stores import ApprovalStore, ExecutionStatus
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
-from interlock.runtime._audit_sql import head_query
-from interlock.runtime._db import Conn, from_db_ts, iso_utc
-from interlock.runtime._in_doubt import open_in_doubt_review
-from interlock.runtime._reviews import APPROVAL_COLUMNS, insert_approval
-from interlock.runtime._sink import DurableAuditSink
-from interlock.runtime.audit import AuditEntry, AuditLog
-from interlock.runtime.storage import Database
+from interlock.runtime.audit._sink import DurableAuditSink
+from interlock.runtime.audit._sql import head_query
+from interlock.runtime.audit.log import AuditEntry, AuditLog
+from interlock.runtime.review._in_doubt import open_in_doubt_review
+from interlock.runtime.review._records import APPROVAL_COLUMNS, insert_approval
+from interlock.runtime.store._db import Conn, from_db_ts, iso_utc
+from interlock.runtime.store.database import Database
 
 __all__ = [
     "DurableApprovalStore",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from interlock.runtime._engine import Engine, RunResult
+    from interlock.runtime.execution._runner import Engine, RunResult
 
 __all__ = ["ORPHAN_DETAIL", "orphaned_threads", "recover_thread"]
 
@@ -39,7 +39,7 @@ def orphaned_threads(engine: Engine, limit: int) -> list[str]:
 
 def recover_thread(engine: Engine, thread_id: str) -> RunResult:
     """Carry an orphaned thread on under its claim; `busy` when someone still holds it."""
-    from interlock.runtime._engine import RunResult
+    from interlock.runtime.execution._runner import RunResult
 
     info, built = engine.built_for(thread_id)
     with engine.locks.hold(thread_id) as got:

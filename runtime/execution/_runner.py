@@ -19,22 +19,14 @@ from typing import Any
 from interlock.nodes import InterlockContext
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
-from interlock.runtime._approvals import (
+from interlock.runtime.audit._sink import DurableAuditSink
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.execution._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
 )
-from interlock.runtime._current import Current, on_latest, read_current
-from interlock.runtime._db import Conn
-from interlock.runtime._events import describe_update, final_message
-from interlock.runtime._locks import ThreadLocks
-from interlock.runtime._registry import BuiltGraph, GraphRegistry
-from interlock.runtime._reviews import (
-    LiveState,
-    cancel_stale,
-    live_interrupts,
-    register_interrupts,
-)
-from interlock.runtime._runs import (
+from interlock.runtime.execution._events import describe_update, final_message
+from interlock.runtime.execution._runs import (
     RunResult,
     Snapshot,
     ThreadInfo,
@@ -42,9 +34,17 @@ from interlock.runtime._runs import (
     Update,
     resume_command,
 )
-from interlock.runtime._sink import DurableAuditSink
-from interlock.runtime.audit import AuditLog
-from interlock.runtime.storage import Database
+from interlock.runtime.execution._thread_read import Current, on_latest, read_current
+from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
+from interlock.runtime.review._records import (
+    LiveState,
+    cancel_stale,
+    live_interrupts,
+    register_interrupts,
+)
+from interlock.runtime.store._claims import ThreadLocks
+from interlock.runtime.store._db import Conn
+from interlock.runtime.store.database import Database
 
 __all__ = ["Engine", "RunResult", "Snapshot", "ThreadInfo", "Update", "cancel_stale"]
 

@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from interlock.runtime._audit_sql import head_query
-from interlock.runtime._db import Conn
-from interlock.runtime._locks import PG_CLAIM_BY_REVIEW, Claim, ThreadLocks
-from interlock.runtime._reviews import REVIEW_COLUMNS
+from interlock.runtime.audit._sql import head_query
+from interlock.runtime.review._records import REVIEW_COLUMNS
+from interlock.runtime.store._claims import PG_CLAIM_BY_REVIEW, Claim, ThreadLocks
+from interlock.runtime.store._db import Conn
 
 if TYPE_CHECKING:
-    from interlock.runtime._engine import Engine
+    from interlock.runtime.execution._runner import Engine
 
 __all__ = ["Current", "current_interrupt", "moved_on", "on_latest", "read_current"]
 

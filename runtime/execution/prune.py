@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from interlock.risk.errors import ConfigError, InterlockError
-from interlock.runtime._db import from_db_ts, iso_utc
-from interlock.runtime._locks import ThreadLocks
+from interlock.runtime.store._claims import ThreadLocks
+from interlock.runtime.store._db import from_db_ts, iso_utc
 
 if TYPE_CHECKING:
-    from interlock.runtime.facade import Runtime
+    from interlock.runtime._runtime import Runtime
 
 __all__ = ["PruneResult", "PrunedThread", "parse_age", "prune"]
 

@@ -2,7 +2,8 @@
 
 A thread records the name of its graph and the options it was started with, so any process
 (a CLI call, a worker on another machine) can rebuild the same graph and resume it. A name
-is either a registry key (`ops_agent`, or one passed to `Runtime.open(graphs=...)`) or
+is a key passed to `Runtime.open(graphs=...)`, a name an installed package registers under
+the `interlock.graphs` entry-point group (the reference `ops_agent` registers itself so), or
 `package.module:attr`, where `attr` is a factory with this signature::
 
     def factory(*, checkpointer, policy, approvals, ledger, audit, issue_on_resume, options):
@@ -19,7 +20,6 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -28,7 +28,7 @@ from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate
 from interlock.risk import Policy, canonical_json
 from interlock.risk.errors import ConfigError
 
-__all__ = ["BuiltGraph", "GraphFactory", "GraphRegistry", "ops_agent_factory"]
+__all__ = ["ENTRY_POINT_GROUP", "BuiltGraph", "GraphFactory", "GraphRegistry"]
 
 
 class _HasGraphAndGate(Protocol):
@@ -51,35 +51,29 @@ class BuiltGraph:
     gate: Gate
 
 
-def ops_agent_factory(
-    *,
-    checkpointer: BaseCheckpointSaver[str],
-    policy: Policy,
-    approvals: ApprovalStore,
-    ledger: ExecutionLedger,
-    audit: AuditSink,
-    issue_on_resume: bool,
-    options: Mapping[str, Any],
-) -> _HasGraphAndGate:
-    """The PocketOS ops agent. Options: `infra` (path of the simulated infrastructure file;
-    default `INTERLOCK_OPS_INFRA` or `.interlock/ops-infra.json`), `model` (a model string)."""
-    from interlock.graphs import Infra
-    from interlock.graphs.ops_agent import build_ops_agent
-
-    infra = options.get("infra")
-    return build_ops_agent(
-        options.get("model"),
-        infra=Infra(Path(str(infra))) if infra else None,
-        policy=policy,
-        checkpointer=checkpointer,
-        approvals=approvals,
-        ledger=ledger,
-        audit=audit,
-        issue_on_resume=issue_on_resume,
-    )
+ENTRY_POINT_GROUP = "interlock.graphs"
+"""Packages register graph factories under this entry-point group (name = graph name)."""
 
 
-BUILTIN: Mapping[str, GraphFactory] = {"ops_agent": ops_agent_factory}
+def _entry_point(name: str) -> GraphFactory | None:
+    # A package registers its graphs through its metadata (the reference ops agent does, in
+    # pyproject.toml), so the runtime knows factories by name without importing any graph code.
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            loaded: GraphFactory = ep.load()
+        except Exception as exc:
+            msg = f"cannot load graph {name!r} ({ep.value}): {type(exc).__name__}: {exc}"
+            raise ConfigError(msg) from None
+        return loaded
+    return None
+
+
+def _entry_point_names() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)]
 
 
 class GraphRegistry:
@@ -97,18 +91,21 @@ class GraphRegistry:
     ) -> None:
         self._checkpointer = checkpointer
         self._stores = {"policy": policy, "approvals": approvals, "ledger": ledger, "audit": audit}
-        self._factories: dict[str, GraphFactory] = {**BUILTIN, **dict(extra or {})}
+        self._factories: dict[str, GraphFactory] = dict(extra or {})
         self._built: dict[tuple[str, str], BuiltGraph] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        return sorted(self._factories)
+        """Registered names: those given to this registry and the installed entry points."""
+        return sorted({*self._factories, *_entry_point_names()})
 
     def register(self, name: str, factory: GraphFactory) -> None:
         self._factories[name] = factory
 
     def factory(self, name: str) -> GraphFactory:
         found = self._factories.get(name)
+        if found is None and ":" not in name:
+            found = _entry_point(name)
         if found is not None:
             return found
         if ":" not in name:

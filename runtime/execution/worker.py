@@ -12,7 +12,7 @@ One sweep does, in order:
    mid-run), oldest first;
 3. orphans: threads whose run died while a tool was executing (an execution still
    `started` that nobody holds) are carried on: the action is not run again but put in
-   front of a human as "in doubt" (`interlock.runtime._recover`);
+   front of a human as "in doubt" (`interlock.runtime.execution._recover`);
 4. reconcile: rows that no longer match their thread's latest checkpoint, every
    `reconcile_every` seconds (the only step that reads checkpoints).
 
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from interlock.risk.errors import ConfigError
 
 if TYPE_CHECKING:
-    from interlock.runtime.facade import Runtime
+    from interlock.runtime._runtime import Runtime
 
 __all__ = [
     "SweepResult",
@@ -257,7 +257,7 @@ class Worker:
         )
 
     def _orphans(self, counts: dict[str, int]) -> None:
-        from interlock.runtime._recover import orphaned_threads, recover_thread
+        from interlock.runtime.execution._recover import orphaned_threads, recover_thread
 
         engine = self.rt.engine()
         if self.rt.langgraph_url:  # the server runs its own threads

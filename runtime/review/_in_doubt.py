@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from interlock.risk import Policy, canonical_json
-from interlock.runtime._db import Conn, from_db_ts
-from interlock.runtime._reviews import insert_review, new_id
-from interlock.runtime.audit import AuditLog
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.review._records import insert_review, new_id
+from interlock.runtime.store._db import Conn, from_db_ts
 
 __all__ = ["open_in_doubt_review"]
 

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from interlock.risk import LEVELS, Policy, canonical_json
-from interlock.runtime._db import Conn
+from interlock.runtime.store._db import Conn
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
     from interlock.nodes import Approval
-    from interlock.runtime.audit import AuditLog
+    from interlock.runtime.audit.log import AuditLog
 
 __all__ = [
     "APPROVAL_COLUMNS",

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from interlock.risk import Policy
-from interlock.runtime._db import Conn, from_db_ts, iso_utc
-from interlock.runtime._timeline import TimelineEntry
+from interlock.runtime.review._timeline import TimelineEntry
+from interlock.runtime.store._db import Conn, from_db_ts, iso_utc
 
 if TYPE_CHECKING:
     from interlock.nodes import ReviewRequest

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from interlock.runtime._db import Conn, from_db_ts
+from interlock.runtime.store._db import Conn, from_db_ts
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from interlock.risk import LEVELS, Policy
 from interlock.risk.errors import ConfigError, NotFoundError
-from interlock.runtime._db import Conn, from_db_ts
-from interlock.runtime._reviews import REVIEW_COLUMNS, reconcile
-from interlock.runtime._schema_v3 import LEVEL_RANK, URGENCY_ORDER
-from interlock.runtime._summaries import (
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.review._records import REVIEW_COLUMNS, reconcile
+from interlock.runtime.review._summaries import (
     ACTION_COUNT,
     LIST_COLUMNS,
     REQUIRED_COUNT,
@@ -35,10 +34,11 @@ from interlock.runtime._summaries import (
     summaries_of,
     summary_of,
 )
-from interlock.runtime._timeline import TimelineEntry, timeline
-from interlock.runtime.audit import AuditLog
-from interlock.runtime.reviewers import Reviewer
-from interlock.runtime.storage import Database
+from interlock.runtime.review._timeline import TimelineEntry, timeline
+from interlock.runtime.review.reviewers import Reviewer
+from interlock.runtime.store._db import Conn, from_db_ts
+from interlock.runtime.store._schema_v3 import LEVEL_RANK, URGENCY_ORDER
+from interlock.runtime.store.database import Database
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
-from interlock.runtime._db import parse_url
+from interlock.runtime.store._db import parse_database_url
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -355,7 +355,7 @@ def ensure_demo_reviewers(
     Only for a SQLite `url` (the embedded default), unless `force`: a shared Postgres
     deployment must not get accounts with a published password by accident.
     """
-    if parse_url(url).dialect != "sqlite" and not force:
+    if parse_database_url(url).dialect != "sqlite" and not force:
         return []
     reviewers = Reviewers.load(path)
     missing = [

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
-from interlock.runtime._db import from_db_ts
-from interlock.runtime.audit import AuditLog
-from interlock.runtime.reviewers import Reviewer
-from interlock.runtime.storage import Database
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.review.reviewers import Reviewer
+from interlock.runtime.store._db import from_db_ts
+from interlock.runtime.store.database import Database
 
 __all__ = ["ADMIN_ROLE", "SCOPES", "Stop", "StopSwitch"]
 

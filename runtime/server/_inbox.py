@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.inbox import Inbox, ReviewSummary
+from interlock.runtime.review.inbox import Inbox, ReviewSummary
 
 __all__ = ["ServerInbox"]
 

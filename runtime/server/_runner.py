@@ -32,12 +32,12 @@ from langchain_core.messages import convert_to_messages
 from langgraph.types import Command
 
 from interlock.risk.errors import ConfigError, NotFoundError
-from interlock.runtime._engine import Engine, RunResult, Snapshot, Update, cancel_stale
-from interlock.runtime._events import describe_update
-from interlock.runtime._lgclient import ServerBusy, ServerClient
-from interlock.runtime._registry import BuiltGraph
-from interlock.runtime._reviews import LiveState, is_review, register_interrupts
-from interlock.runtime._served import SERVED_GRAPHS, served_graph_id
+from interlock.runtime.execution._events import describe_update
+from interlock.runtime.execution._runner import Engine, RunResult, Snapshot, Update, cancel_stale
+from interlock.runtime.execution.registry import BuiltGraph
+from interlock.runtime.review._records import LiveState, is_review, register_interrupts
+from interlock.runtime.server._client import ServerBusy, ServerClient
+from interlock.runtime.server._served import SERVED_GRAPHS, served_graph_id
 
 __all__ = ["FULL_SYNC_S", "SYNC_EVERY_S", "ServerEngine"]
 

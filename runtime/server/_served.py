@@ -5,9 +5,9 @@ run, and the server brings its own checkpointer. The stores here read the settin
 (`INTERLOCK_DATABASE_URL`, `INTERLOCK_POLICY`) and open the database, migrated, only when
 a node first needs an approval, a ledger row or an audit row: importing the graph opens
 nothing, and a database that is down at start-up does not stop the server from loading.
-Each store forwards to the runtime's durable implementation (`interlock.runtime._approvals`),
-so guarded execution still consumes the approval and opens the ledger row in one
-transaction.
+Each store forwards to the runtime's durable implementation
+(`interlock.runtime.execution._approvals`), so guarded execution still consumes the
+approval and opens the ledger row in one transaction.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from interlock.nodes import (
 )
 from interlock.nodes._stores import ExecutionStatus
 from interlock.risk import Policy
-from interlock.runtime._approvals import (
+from interlock.runtime.audit._sink import DurableAuditSink
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.execution._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
 )
-from interlock.runtime._sink import DurableAuditSink
-from interlock.runtime.audit import AuditLog
-from interlock.runtime.migrations import upgrade_database
-from interlock.runtime.settings import Settings
-from interlock.runtime.storage import Database, open_database
+from interlock.runtime.store.database import Database, open_database
+from interlock.runtime.store.migrations import upgrade_database
+from interlock.runtime.store.settings import Settings
 
 __all__ = [
     "SERVED_GRAPHS",

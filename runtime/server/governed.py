@@ -7,29 +7,31 @@ Two halves, one per side of the wire.
 - `ops_agent` -> `interlock.graphs.ops_agent:graph`, the reference graph exactly as a plain
   LangGraph user knows it: in-memory approvals, and a `Command(resume=...)` that approves
   issues the approval itself (as Studio expects).
-- `ops_agent_governed` -> `interlock.runtime.server:ops_agent`, the same graph in strict
+- `ops_agent_governed` -> `interlock.ui.langgraph_app:ops_agent`, the same graph in strict
   mode over Interlock's database. Approvals, the execution ledger and the audit log live in
   the database named by `INTERLOCK_DATABASE_URL` (with `INTERLOCK_POLICY`), opened and
   migrated on first use; a resume never mints an approval: only Interlock's decision service
   issues one, after authenticating and authorising the reviewer. An approve sent straight
   to the server (from Studio, say) re-opens the review instead of running anything.
 
-The governed graph lives in the runtime, not in `interlock.graphs`, because durable storage
-is the runtime's business and dependencies point one way (graphs never import the runtime).
+`governed()` lives in the runtime, not in `interlock.graphs`, because durable storage is the
+runtime's business and dependencies point one way (graphs never import the runtime); the
+module `langgraph.json` names is `interlock.ui.langgraph_app`, since the runtime does not know
+the reference agent either (it finds `ops_agent` by its entry point).
 It is governed by construction rather than by an environment switch, so a server that
 lacks configuration falls back to the embedded SQLite file, never to approving on resume.
 Serve your own graph the same way: `governed_graph("package.module:factory")` (a factory as
-`interlock.runtime._registry` describes) returns it compiled without a checkpointer, as the
+`interlock.runtime.GraphFactory` describes) returns it compiled without a checkpointer, as the
 server requires; serve it under the name the runtime knows it by
 (`Runtime.open(graphs={name: factory})`), so the runtime takes in its threads.
 
-Importing this module builds the graph and loads the policy (a bad `INTERLOCK_POLICY` fails
-the server's graph load, loudly); the database opens when a node first needs it.
+Building a governed graph loads the policy (a bad `INTERLOCK_POLICY` fails the server's
+graph load, loudly); the database opens when a node first needs it.
 
 **Outside: the server backend.** With `INTERLOCK_LANGGRAPH_URL` set, `Runtime.open()` runs
 and resumes threads on that server through `langgraph-sdk` instead of in-process; the inbox,
 the decision service, the console and the CLI are unchanged. See
-`interlock.runtime._server_engine` and `interlock.runtime._server_inbox`.
+`interlock.runtime.server._runner` and `interlock.runtime.server._inbox`.
 """
 
 from __future__ import annotations
@@ -38,19 +40,11 @@ import threading
 from typing import Any
 
 from interlock.risk import Policy, default_policy, load_policy
-from interlock.runtime._registry import BuiltGraph, GraphRegistry
-from interlock.runtime._served import SERVED_GRAPHS, ServedStores, served_graph_id
-from interlock.runtime.settings import Settings
+from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
+from interlock.runtime.server._served import SERVED_GRAPHS, ServedStores, served_graph_id
+from interlock.runtime.store.settings import Settings
 
-__all__ = [
-    "SERVED_GRAPHS",
-    "build_graph",
-    "governed",
-    "governed_graph",
-    "graph",
-    "ops_agent",
-    "served_graph_id",
-]
+__all__ = ["SERVED_GRAPHS", "governed", "governed_graph", "served_graph_id"]
 
 _LOCK = threading.Lock()
 _BUILT: dict[tuple[str, str], BuiltGraph] = {}
@@ -90,13 +84,3 @@ def governed(name: str = "ops_agent", **options: Any) -> BuiltGraph:
 def governed_graph(name: str = "ops_agent", **options: Any) -> Any:
     """The compiled graph of `governed(name, **options)`, for `langgraph.json`."""
     return governed(name, **options).graph
-
-
-def build_graph(**options: Any) -> Any:
-    """The governed ops agent (a graph module's usual entry point); see `governed`."""
-    return governed_graph("ops_agent", **options)
-
-
-ops_agent = governed_graph("ops_agent")
-"""The governed ops agent (`langgraph.json`: `ops_agent_governed`). Building it opens nothing."""
-graph = ops_agent

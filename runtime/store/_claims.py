@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from interlock.runtime._db import Conn, from_db_ts
-from interlock.runtime.storage import Database
+from interlock.runtime.store._db import Conn, from_db_ts
+from interlock.runtime.store.database import Database
 
 __all__ = ["PG_CLAIM_BY_REVIEW", "STALE_AFTER", "Claim", "ThreadLocks"]
 

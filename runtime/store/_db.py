@@ -35,8 +35,8 @@ __all__ = [
     "begin_immediate",
     "from_db_ts",
     "iso_utc",
-    "parse_url",
-    "redact",
+    "parse_database_url",
+    "redact_url",
 ]
 
 Dialect = Literal["sqlite", "postgres"]
@@ -75,7 +75,7 @@ def from_db_ts(value: Any) -> datetime | None:
 sqlite3.register_converter("TIMESTAMPTZ", from_db_ts)
 
 
-def redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL with any password replaced, for messages and logs."""
     parts = urlsplit(url)
     if parts.password is None:
@@ -95,7 +95,7 @@ class DatabaseURL:
     """SQLite only: the database file."""
 
 
-def parse_url(url: str) -> DatabaseURL:
+def parse_database_url(url: str) -> DatabaseURL:
     """Check `url` and say what is allowed when it is not."""
     url = url.strip()
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -118,10 +118,10 @@ def parse_url(url: str) -> DatabaseURL:
     if scheme in ("postgresql", "postgres"):
         parts = urlsplit(url)
         if not parts.hostname and "host=" not in parts.query:
-            msg = f"Postgres URL {redact(url)!r} names no host. Allowed: {ALLOWED_URLS}."
+            msg = f"Postgres URL {redact_url(url)!r} names no host. Allowed: {ALLOWED_URLS}."
             raise ConfigError(msg)
         return DatabaseURL(url=url, dialect="postgres")
-    shown = redact(url) if url else "(empty)"
+    shown = redact_url(url) if url else "(empty)"
     msg = f"unsupported database URL {shown!r}. Allowed: {ALLOWED_URLS}."
     raise ConfigError(msg)
 

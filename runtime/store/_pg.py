@@ -8,7 +8,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime._db import PG_CONNECT_TIMEOUT_S, Conn, redact
+from interlock.runtime.store._db import PG_CONNECT_TIMEOUT_S, Conn, redact_url
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -95,7 +95,7 @@ def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[Di
         psycopg.connect(url, connect_timeout=PG_CONNECT_TIMEOUT_S).close()
     except psycopg.Error as exc:
         detail = " ".join(str(exc).split())
-        msg = f"cannot connect to {redact(url)}: {detail}"
+        msg = f"cannot connect to {redact_url(url)}: {detail}"
         raise ConfigError(msg) from None
     pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
         url,

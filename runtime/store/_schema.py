@@ -5,7 +5,7 @@ Conventions that keep one text valid on SQLite and Postgres:
 - JSON is TEXT holding canonical JSON, so both backends give back exactly what was written
   (on Postgres, cast with `payload::jsonb` to query it);
 - timestamps are TIMESTAMPTZ (Postgres) and fixed-width UTC text under the same declared
-  type on SQLite, which `interlock.runtime._db` converts back to datetimes;
+  type on SQLite, which `interlock.runtime.store._db` converts back to datetimes;
 - flags are INTEGER 0/1.
 A step that differs is a mapping from dialect to SQL.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeAlias
 
-from interlock.runtime._db import Dialect
+from interlock.runtime.store._db import Dialect
 
 __all__ = ["GENESIS_HASH", "SCHEMA_TABLE", "V1", "Step"]
 

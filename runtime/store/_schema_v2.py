@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from interlock.runtime._schema import Step
+from interlock.runtime.store._schema import Step
 
 __all__ = ["V2"]
 

@@ -13,7 +13,7 @@ it uses the same keys. The query must spell the order as `URGENCY_ORDER` does.
 
 from __future__ import annotations
 
-from interlock.runtime._schema import Step
+from interlock.runtime.store._schema import Step
 
 __all__ = ["LEVEL_RANK", "URGENCY_ORDER", "V3"]
 

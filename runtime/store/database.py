@@ -23,17 +23,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime._db import (
+from interlock.runtime.store._db import (
     Conn,
     Dialect,
     SqlitePool,
     begin_immediate,
-    parse_url,
+    parse_database_url,
     prepare_sqlite_file,
-    redact,
+    redact_url,
 )
-from interlock.runtime._pg import open_pg_pool, pg_transaction
-from interlock.runtime.settings import Settings
+from interlock.runtime.store._pg import open_pg_pool, pg_transaction
+from interlock.runtime.store.settings import Settings
 
 if TYPE_CHECKING:
     import sqlite3
@@ -67,7 +67,7 @@ class Database:
     """
 
     def __init__(self, url: str, *, max_connections: int = 8, create: bool = True) -> None:
-        parsed = parse_url(url)
+        parsed = parse_database_url(url)
         if not create and parsed.path is not None and not parsed.path.exists():
             msg = (
                 f"no database at {parsed.path} ({url}). Create it with "
@@ -89,7 +89,7 @@ class Database:
             self._pg = open_pg_pool(parsed.url, max_size=max(2, max_connections))
 
     def __repr__(self) -> str:
-        return f"Database({redact(self.url)!r})"
+        return f"Database({redact_url(self.url)!r})"
 
     @property
     def pg_pool(self) -> ConnectionPool[Connection[DictRow]]:
@@ -206,7 +206,7 @@ class Database:
                 if time.monotonic() > deadline:
                     msg = (
                         f"another process has been setting up the checkpoint tables in "
-                        f"{redact(self.url)} for {_SETUP_WAIT_S:.0f} s; retry when it is done."
+                        f"{redact_url(self.url)} for {_SETUP_WAIT_S:.0f} s; retry when it is done."
                     )
                     raise ConfigError(msg)
                 time.sleep(0.05)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime._db import Conn, Dialect, redact
-from interlock.runtime._schema import SCHEMA_TABLE, V1, Step
-from interlock.runtime._schema_v2 import V2
-from interlock.runtime._schema_v3 import V3
-from interlock.runtime.storage import Database, open_database
+from interlock.runtime.store._db import Conn, Dialect, redact_url
+from interlock.runtime.store._schema import SCHEMA_TABLE, V1, Step
+from interlock.runtime.store._schema_v2 import V2
+from interlock.runtime.store._schema_v3 import V3
+from interlock.runtime.store.database import Database, open_database
 
 __all__ = [
     "LATEST_VERSION",
@@ -80,7 +80,7 @@ class UpgradeResult:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "url": redact(self.url),
+            "url": redact_url(self.url),
             "before": self.before,
             "after": self.after,
             "applied": list(self.applied),
@@ -111,7 +111,7 @@ def schema_version(db: Database) -> int:
 
 def _too_new(db: Database, version: int) -> ConfigError:
     msg = (
-        f"database {redact(db.url)} has Interlock schema version {version}, newer than this "
+        f"database {redact_url(db.url)} has Interlock schema version {version}, newer than this "
         f"Interlock knows ({LATEST_VERSION}). Upgrade the interlock package."
     )
     return ConfigError(msg)
@@ -125,8 +125,8 @@ def require_schema(db: Database) -> None:
     if version < LATEST_VERSION:
         state = "has no Interlock tables" if version == 0 else f"is at schema version {version}"
         msg = (
-            f"database {redact(db.url)} {state}; this Interlock needs version "
-            f"{LATEST_VERSION}. Run `interlock db upgrade --db {redact(db.url)}`."
+            f"database {redact_url(db.url)} {state}; this Interlock needs version "
+            f"{LATEST_VERSION}. Run `interlock db upgrade --db {redact_url(db.url)}`."
         )
         raise ConfigError(msg)
 

@@ -29,7 +29,7 @@ class Settings:
     - `policy`: `INTERLOCK_POLICY`; None means the policy bundled with Interlock.
     - `reviewers`: `INTERLOCK_REVIEWERS`; the TOML file of reviewers and password hashes.
     - `langgraph_url`: `INTERLOCK_LANGGRAPH_URL`; when set, threads run on that LangGraph
-      Server (`interlock.runtime.server`) instead of in this process.
+      Server (`interlock.runtime.server.governed`) instead of in this process.
     """
 
     database_url: str = DEFAULT_DATABASE_URL

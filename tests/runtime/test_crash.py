@@ -33,7 +33,7 @@ import pytest
 
 from interlock.graphs import Infra, scripted_ops_agent
 from interlock.runtime import Runtime, ensure_demo_reviewers
-from interlock.runtime.worker import Worker, WorkerOptions
+from interlock.runtime.execution.worker import Worker, WorkerOptions
 
 RUNS = int(os.environ.get("INTERLOCK_CRASH_RUNS", "50"))
 BATCH = 20  # threads created whenever the pending work runs out

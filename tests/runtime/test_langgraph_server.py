@@ -17,7 +17,8 @@ import pytest
 
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.risk.errors import AuthorizationError, ConfigError, ConflictError
-from interlock.runtime import DEMO_PASSWORD, Runtime, _server_engine
+from interlock.runtime import DEMO_PASSWORD, Runtime
+from interlock.runtime.server import _runner as _server_engine
 
 LangGraphServer = Any  # tests/runtime/conftest.py: a running `langgraph dev`
 VOLUME = "vol-prod-db"

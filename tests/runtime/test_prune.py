@@ -17,7 +17,7 @@ import pytest
 from interlock.nodes import ExecutionRecord
 from interlock.risk.errors import ConfigError
 from interlock.runtime import Reviewer, Runtime
-from interlock.runtime.prune import parse_age, prune
+from interlock.runtime.execution.prune import parse_age, prune
 
 SAM = Reviewer(name="sam", roles=("sre-lead",))
 PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]

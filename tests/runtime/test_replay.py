@@ -22,7 +22,7 @@ import yaml
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.risk import Action, Context, Policy, default_policy, load_policy
 from interlock.runtime import AuditLog, Database, Reviewer, Runtime
-from interlock.runtime.replay import replay_rows
+from interlock.runtime.audit.replay import replay_rows
 
 BIN = Path(sys.executable).with_name("interlock")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from interlock.runtime import Database, open_database
-from interlock.runtime.migrations import upgrade_database
+from interlock.runtime.store.migrations import upgrade_database
 
 INSERT = "INSERT INTO interlock_stops (scope, value, actor, created_at) VALUES (?, ?, ?, ?)"
 

@@ -21,7 +21,7 @@ import pytest
 from interlock.graphs import Infra
 from interlock.risk.errors import ConfigError
 from interlock.runtime import Reviewer, Runtime
-from interlock.runtime.worker import Worker, WorkerEvent, WorkerOptions
+from interlock.runtime.execution.worker import Worker, WorkerEvent, WorkerOptions
 
 HERE = Path(__file__).resolve().parent
 GRAPH = "worker_graphs:slow_ops"

@@ -1,0 +1,46 @@
+"""interlock.runtime.review: what reviewers see and who they are.
+
+The review records and the indexed inbox over them (summaries, detail, timeline), the
+in-doubt review a crash leaves, the reviewers and their roles, and the stop switches.
+"""
+
+from interlock.runtime.review.inbox import (
+    DecisionRow,
+    Inbox,
+    ReconcileResult,
+    ReviewDetail,
+    ReviewSummary,
+    TimelineEntry,
+)
+from interlock.runtime.review.reviewers import (
+    DEMO_PASSWORD,
+    DEMO_REVIEWERS,
+    MIN_PASSWORD_LENGTH,
+    Reviewer,
+    Reviewers,
+    ensure_demo_reviewers,
+    hash_password,
+    verify_password,
+)
+from interlock.runtime.review.stops import ADMIN_ROLE, SCOPES, Stop, StopSwitch
+
+__all__ = [
+    "ADMIN_ROLE",
+    "DEMO_PASSWORD",
+    "DEMO_REVIEWERS",
+    "MIN_PASSWORD_LENGTH",
+    "SCOPES",
+    "DecisionRow",
+    "Inbox",
+    "ReconcileResult",
+    "ReviewDetail",
+    "ReviewSummary",
+    "Reviewer",
+    "Reviewers",
+    "Stop",
+    "StopSwitch",
+    "TimelineEntry",
+    "ensure_demo_reviewers",
+    "hash_password",
+    "verify_password",
+]

@@ -1,0 +1,44 @@
+"""interlock.runtime.store: the database under everything durable.
+
+One URL opens both LangGraph's checkpoints and Interlock's own tables (`open_database`):
+connections and pools, transactions (pipelined on Postgres), the schema and its migrations,
+per-thread claims, and the settings read from the environment.
+"""
+
+from interlock.runtime.store._db import DatabaseURL, parse_database_url, redact_url
+from interlock.runtime.store.database import (
+    Conn,
+    Database,
+    Dialect,
+    open_checkpointer,
+    open_database,
+)
+from interlock.runtime.store.migrations import (
+    LATEST_VERSION,
+    UpgradeResult,
+    require_schema,
+    schema_version,
+    upgrade,
+    upgrade_database,
+)
+from interlock.runtime.store.settings import DEFAULT_DATABASE_URL, DEFAULT_REVIEWERS, Settings
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_REVIEWERS",
+    "LATEST_VERSION",
+    "Conn",
+    "Database",
+    "DatabaseURL",
+    "Dialect",
+    "Settings",
+    "UpgradeResult",
+    "open_checkpointer",
+    "open_database",
+    "parse_database_url",
+    "redact_url",
+    "require_schema",
+    "schema_version",
+    "upgrade",
+    "upgrade_database",
+]
