@@ -21,6 +21,9 @@ from interlock.runtime.store._db import Conn, Dialect, redact_url
 from interlock.runtime.store._schema import SCHEMA_TABLE, V1, Step
 from interlock.runtime.store._schema_v2 import V2
 from interlock.runtime.store._schema_v3 import V3
+from interlock.runtime.store._schema_v4 import V4
+from interlock.runtime.store._schema_v5 import V5
+from interlock.runtime.store._schema_v6 import V6
 from interlock.runtime.store.database import Database, open_database
 
 __all__ = [
@@ -65,6 +68,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         steps=V2,
     ),
     Migration(version=3, name="inbox: the default order served by a partial index", steps=V3),
+    Migration(version=4, name="fenced thread claims", steps=V4),
+    Migration(version=5, name="signed approvals and signing keys", steps=V5),
+    Migration(version=6, name="reviewer-side tables and database roles", steps=V6),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
