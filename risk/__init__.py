@@ -1,6 +1,5 @@
 """The risk policy engine. Pure Python: nothing here imports LangGraph."""
 
-from interlock.risk._analyze import SIGNALS, Finding, analyze
 from interlock.risk._conditions import Freeze
 from interlock.risk._corpus import (
     CorpusReport,
@@ -36,6 +35,7 @@ from interlock.risk._policy import (
     default_policy,
     load_policy,
 )
+from interlock.risk.analyze import SIGNALS, Finding, analyze
 from interlock.risk.errors import (
     ActionError,
     AuthorizationError,

@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from interlock.risk._analyze import Finding, analyze
 from interlock.risk._conditions import Check, Facts, Freeze, Missing, compile_template
 from interlock.risk._model import (
     LEVELS,
@@ -26,6 +25,7 @@ from interlock.risk._model import (
     Reason,
 )
 from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
+from interlock.risk.analyze import Finding, analyze
 
 __all__ = ["CompiledPolicy"]
 

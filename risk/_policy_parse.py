@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from interlock.risk._analyze import SIGNALS
 from interlock.risk._conditions import Check, Freeze, WhenError
 from interlock.risk._model import (
     EFFECTS,
@@ -23,6 +22,7 @@ from interlock.risk._policy_types import (
     ToolDefaults,
 )
 from interlock.risk._when import compile_when
+from interlock.risk.analyze import SIGNALS
 
 __all__ = ["LOADING", "parse_top", "validate_policy"]
 

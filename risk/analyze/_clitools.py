@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from interlock.risk._argv import Parsed, parse_argv
-from interlock.risk._findings import Finding, environment_of, snippet, words
 from interlock.risk._model import Effect
+from interlock.risk.analyze._argv import Parsed, parse_argv
+from interlock.risk.analyze._findings import Finding, environment_of, snippet, words
 
 __all__ = [
     "CLI_SIGNALS",

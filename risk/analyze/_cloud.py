@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from interlock.risk._argv import Parsed, parse_argv
-from interlock.risk._findings import Finding, environment_of, snippet, words
-from interlock.risk._http import DATA_NOUNS, words_of
 from interlock.risk._model import Effect
-from interlock.risk._sql import analyze_sql
+from interlock.risk.analyze._argv import Parsed, parse_argv
+from interlock.risk.analyze._findings import Finding, environment_of, snippet, words
+from interlock.risk.analyze._http import DATA_NOUNS, words_of
+from interlock.risk.analyze._sql import analyze_sql
 
 __all__ = [
     "CLOUD_SIGNALS",

@@ -29,18 +29,18 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from interlock.risk._clitools import CLI_SIGNALS, analyze_terraform_plan
-from interlock.risk._cloud import CLOUD_SIGNALS
-from interlock.risk._findings import Finding, environment_of, words
-from interlock.risk._http import (
+from interlock.risk.analyze._clitools import CLI_SIGNALS, analyze_terraform_plan
+from interlock.risk.analyze._cloud import CLOUD_SIGNALS
+from interlock.risk.analyze._findings import Finding, environment_of, words
+from interlock.risk.analyze._http import (
     HTTP_SIGNALS,
     analyze_graphql,
     analyze_http,
     looks_like_graphql,
     words_of,
 )
-from interlock.risk._shctx import Ctx, Stdin
-from interlock.risk._shell import (
+from interlock.risk.analyze._shctx import Ctx, Stdin
+from interlock.risk.analyze._shell import (
     KNOWN_PROGRAMS,
     SHELL_SIGNALS,
     analyze_script,
@@ -48,7 +48,7 @@ from interlock.risk._shell import (
     program,
     run_command,
 )
-from interlock.risk._sql import SQL_SIGNALS, analyze_sql
+from interlock.risk.analyze._sql import SQL_SIGNALS, analyze_sql
 
 __all__ = ["SIGNALS", "Finding", "analyze"]
 

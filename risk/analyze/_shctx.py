@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from interlock.risk._findings import Finding, environment_of
 from interlock.risk._model import Effect
+from interlock.risk.analyze._findings import Finding, environment_of
 
 __all__ = ["DEVICE", "MAX_DEPTH", "Ctx", "Stdin", "destroy_target"]
 

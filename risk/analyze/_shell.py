@@ -18,13 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from interlock.risk._argv import parse_argv
-from interlock.risk._clitools import K_VALUE, analyze_kubectl, kubectl_environment
-from interlock.risk._findings import environment_of, snippet, words
 from interlock.risk._model import Effect
-from interlock.risk._shctx import DEVICE, MAX_DEPTH, PLACE, Ctx, Stdin, destroy_target
-from interlock.risk._shellcmds import HANDLERS
-from interlock.risk._shparse import parse
+from interlock.risk.analyze._argv import parse_argv
+from interlock.risk.analyze._clitools import K_VALUE, analyze_kubectl, kubectl_environment
+from interlock.risk.analyze._findings import environment_of, snippet, words
+from interlock.risk.analyze._shctx import DEVICE, MAX_DEPTH, PLACE, Ctx, Stdin, destroy_target
+from interlock.risk.analyze._shellcmds import HANDLERS
+from interlock.risk.analyze._shparse import parse
 
 __all__ = [
     "KNOWN_PROGRAMS",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from interlock.risk._findings import Finding, snippet, words
 from interlock.risk._model import Effect
-from interlock.risk._sql_tokens import (
+from interlock.risk.analyze._findings import Finding, snippet, words
+from interlock.risk.analyze._sql_tokens import (
     Tok,
     find_word,
     name_at,
