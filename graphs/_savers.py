@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from interlock.risk.errors import ConfigError
@@ -46,6 +45,14 @@ def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[str]]:
             conn.close()
         return
     if url.startswith(("postgresql://", "postgres://")):
+        try:  # Postgres is an extra: `pip install 'interlock[postgres]'`
+            from langgraph.checkpoint.postgres import PostgresSaver
+        except ImportError:
+            msg = (
+                f"{url.split('://')[0]}:// needs the Postgres extra: "
+                "pip install 'interlock[postgres]'."
+            )
+            raise ConfigError(msg) from None
         with PostgresSaver.from_conn_string(url) as pg:
             pg.setup()
             yield pg

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-import psycopg_pool
 import streamlit as st
 
 from interlock.risk.errors import ConfigError
@@ -35,12 +33,20 @@ __all__ = [
     "untrusted",
 ]
 
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [sqlite3.OperationalError]
+    try:  # the console runs on SQLite without the [postgres] extra installed
+        import psycopg
+        import psycopg_pool
+    except ImportError:
+        return tuple(errors)
+    return (psycopg.OperationalError, psycopg_pool.PoolTimeout, *errors)
+
+
 # Errors that mean "the database is not answering right now", not "the request is wrong".
-DB_ERRORS: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,
-    psycopg_pool.PoolTimeout,
-    sqlite3.OperationalError,
-)
+DB_ERRORS: tuple[type[BaseException], ...] = _db_errors()
 
 LEVELS_URGENT_FIRST = ("critical", "high", "medium", "low")
 # Pill colours for the level column of tables, in LEVELS_URGENT_FIRST order.

@@ -85,9 +85,16 @@ def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[Di
     writes open explicit transactions); dict rows; `prepare_threshold=0`; the session time
     zone is UTC.
     """
-    import psycopg
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
+    try:  # Postgres is an extra; SQLite needs nothing more
+        import psycopg
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+    except ImportError:
+        msg = (
+            f"{redact_url(url)} is a Postgres URL, and the Postgres driver is not installed. "
+            "Install it: pip install 'interlock[postgres]'."
+        )
+        raise ConfigError(msg) from None
 
     # Connect once first: a wrong host, database or password gets psycopg's exact message
     # instead of a bare pool timeout.
