@@ -9,6 +9,7 @@
 """
 
 from interlock.nodes._decisions import check_args, validate_decision, validate_response
+from interlock.nodes._edit_rule import edit_exceeds
 from interlock.nodes._execute import denial_text, make_execute_node
 from interlock.nodes._gate import (
     Gate,
@@ -108,6 +109,7 @@ __all__ = [
     "check_args",
     "check_tool_args",
     "denial_text",
+    "edit_exceeds",
     "fail_closed",
     "gated",
     "grant_of",

@@ -18,12 +18,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from interlock.nodes._decisions import validate_response
+from interlock.nodes._edit_rule import edit_exceeds
 from interlock.nodes._gate import Gate, RunScope, Verdict, call_fingerprint, interrupt_id_for
 from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._state import answered_ids, last_ai_message, record_for
 from interlock.nodes._stores import Approval, approval_issued
-from interlock.risk import LEVELS, ApprovalRequirement
+from interlock.risk import ApprovalRequirement
 from interlock.risk.errors import DecisionError
 
 __all__ = ["PROPOSED_AT", "check_tool_args", "make_review_node", "rejection_text"]
@@ -40,36 +41,6 @@ def rejection_text(tool: str, message: str) -> str:
 
 def _respond_text(tool: str, message: str) -> str:
     return f"A human reviewer answered instead of running {tool} (it was not run): {message}"
-
-
-def _target(v: Verdict) -> tuple[Any, ...]:
-    a = v.action
-    if a is None:
-        return ()
-    return (
-        a.environment,
-        a.resource.type if a.resource else None,
-        a.resource.id if a.resource else None,
-    )
-
-
-def _exceeds(grant: ApprovalRequirement, before: Verdict, after: Verdict) -> str:
-    """Why the edited call needs more than the reviewer could grant, or "" when it does not."""
-    a0, a1 = before.assessment, after.assessment
-    if a0 is None or a1 is None or a1.approval is None:
-        return "it could not be compared with the original"
-    need = a1.approval
-    if need.count > grant.count:
-        return f"it needs {need.count} approvers, the review granted {grant.count}"
-    if not set(grant.roles) <= set(need.roles):
-        return f"it needs a role among {', '.join(need.roles)}"
-    rise = LEVELS.index(a1.level) - LEVELS.index(a0.level)
-    if rise > 0:
-        return f"its risk rose from {a0.level} to {a1.level}"
-    if rise == 0 and _target(before) != _target(after):
-        # The same risk moved to a target nobody has seen the expected outcome for.
-        return f"it is still {a1.level} and now targets something the reviewer did not see"
-    return ""
 
 
 class _Apply:
@@ -193,7 +164,7 @@ class _Apply:
             # In strict mode the decision service already judged the edit against the
             # reviewer's own roles: an approval for the edited digest is its verdict.
             issued = not self.gate.issue_on_resume and approval_issued(self.scope.approvals, digest)
-            why = "" if issued else _exceeds(grant, v, after)
+            why = "" if issued else edit_exceeds(v, after, grant=grant)
             if why:
                 level = after.assessment.level if after.assessment else "?"
                 self.notes.append(

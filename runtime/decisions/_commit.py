@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from interlock.risk import LEVELS, Policy, canonical_json
+from interlock.risk import Policy, canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.execution._thread_read import Current
@@ -348,8 +348,3 @@ def _audit_data(p: Prepared, kind: str, approvers: list[str], settles: bool) -> 
         }
     return data
 
-
-def level_rise(before: str | None, after: str | None) -> int:
-    if before not in LEVELS or after not in LEVELS:
-        return 0
-    return LEVELS.index(after) - LEVELS.index(before)

@@ -13,23 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from interlock.nodes import action_digest, check_tool_args
-from interlock.risk import Policy
+from interlock.nodes import action_digest, check_tool_args, edit_exceeds
+from interlock.risk import ApprovalRequirement, Policy
 from interlock.risk.errors import DecisionError
-from interlock.runtime.decisions._commit import EditPlan, Prepared, level_rise
+from interlock.runtime.decisions._commit import EditPlan, Prepared
 from interlock.runtime.execution._runner import Engine
 from interlock.runtime.review._records import qualifies
 from interlock.runtime.review.reviewers import Reviewer
 
 __all__ = ["plan_edit"]
-
-
-def _target(verdict: Any) -> tuple[Any, ...]:
-    a = verdict.action
-    if a is None:
-        return ()
-    res = a.resource
-    return (a.environment, res.type if res else None, res.id if res else None)
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -76,16 +68,16 @@ def plan_edit(
     level = after.assessment.level if after.assessment else None
     why = ""
     if after.kind == "review":
-        need = after.assessment.approval if after.assessment else None
-        roles = list(need.roles) if need else list(policy.roles)
-        count = need.count if need else 1
-        was = before.assessment.level if before.assessment else None
-        if count > 1:
-            why = f"it needs {count} approvers"
-        elif not qualifies(policy, reviewer.roles, {"required_approval": {"roles": roles}}):
-            why = f"it needs {' or '.join(roles)}, which {reviewer.name} does not hold"
-        elif level_rise(was, level) == 0 and _target(before) != _target(after):
-            why = f"it is still {level} and now targets something nobody has seen the dry run of"
+        # One reviewer decides: their approval stands for one approver, of their own roles.
+        why = edit_exceeds(
+            before,
+            after,
+            grant=ApprovalRequirement(roles=tuple(policy.roles), count=1),
+            holds=lambda roles: qualifies(
+                policy, reviewer.roles, {"required_approval": {"roles": list(roles)}}
+            ),
+            who=reviewer.name,
+        )
     return EditPlan(
         args=args,
         digest=digest,
