@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -45,14 +45,10 @@ from interlock.nodes import (
     make_review_node,
     make_router,
 )
-from interlock.risk import Credential, Policy, default_policy
+from interlock.risk import Credential, Policy, default_policy, utcnow
 from interlock.risk.errors import ConfigError
 
 __all__ = ["build_gated_graph", "create_gated_agent", "make_model_node"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def make_model_node(
@@ -103,7 +99,7 @@ def build_gated_graph(
     review_ttl: timedelta = timedelta(hours=24),
     approval_ttl: timedelta = timedelta(hours=1),
     issue_on_resume: bool = True,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     state_schema: type[Any] = GatedState,
 ) -> tuple[StateGraph[Any, Any, Any, Any], Gate]:
     """The uncompiled graph and its gate, for callers who compose further."""

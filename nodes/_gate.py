@@ -11,7 +11,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from langchain_core.messages import ToolCall
@@ -39,6 +39,7 @@ from interlock.risk import (
     Policy,
     Reason,
     content_hash,
+    utcnow,
 )
 
 __all__ = [
@@ -136,10 +137,6 @@ class Verdict:
     note: str = ""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Gate:
     """The gate's configuration: the policy, the tools, and where approvals live.
@@ -158,7 +155,7 @@ class Gate:
     approvals: ApprovalStore = field(default_factory=InMemoryApprovalStore)
     ledger: ExecutionLedger = field(default_factory=InMemoryExecutionLedger)
     audit: AuditSink = field(default_factory=InMemoryAuditSink)
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     review_ttl: timedelta = timedelta(hours=24)
     approval_ttl: timedelta = timedelta(hours=1)
     issue_on_resume: bool = True

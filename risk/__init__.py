@@ -25,6 +25,7 @@ from interlock.risk._model import (
     Resource,
     canonical_json,
     content_hash,
+    utcnow,
 )
 from interlock.risk._policy import (
     ApprovalSpec,
@@ -90,4 +91,5 @@ __all__ = [
     "evaluate",
     "load_corpus",
     "load_policy",
+    "utcnow",
 ]

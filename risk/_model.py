@@ -28,6 +28,7 @@ __all__ = [
     "Resource",
     "canonical_json",
     "content_hash",
+    "utcnow",
 ]
 
 Effect = Literal["read", "write", "delete", "destroy", "access", "network", "config", "spend"]
@@ -37,6 +38,11 @@ Outcome = Literal["allow", "review", "deny"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)
 LEVELS: tuple[Level, ...] = get_args(Level)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+
+def utcnow() -> datetime:
+    """The default clock everywhere: now, in UTC."""
+    return datetime.now(UTC)
 
 
 def canonical_json(value: Any) -> str:
@@ -234,7 +240,7 @@ def _action_from_dict(data: Any) -> Action:
 class Context:
     """What the engine knows besides the action: the time, and scopes an admin stopped."""
 
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=utcnow)
     stopped_agents: frozenset[str] = frozenset()
     stopped_environments: frozenset[str] = frozenset()
 

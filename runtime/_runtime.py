@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from interlock.risk import Policy, default_policy, load_policy
+from interlock.risk import Policy, default_policy, load_policy, utcnow
 from interlock.risk.errors import ConflictError
 from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.decisions.service import DecisionService
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from interlock.runtime.execution.registry import BuiltGraph, GraphFactory
 
 __all__ = ["RunOutcome", "Runtime"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +70,7 @@ class Runtime:
         policy: Policy,
         reviewers: Reviewers,
         graphs: Mapping[str, GraphFactory] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         approval_ttl: timedelta = timedelta(hours=1),
         langgraph_url: str | None = None,
     ) -> None:
@@ -141,7 +137,7 @@ class Runtime:
             policy=policy,
             reviewers=reviewers,
             graphs=graphs,
-            clock=clock or _utcnow,
+            clock=clock or utcnow,
             approval_ttl=approval_ttl,
             langgraph_url=langgraph_url or settings.langgraph_url,
         )

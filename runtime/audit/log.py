@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from interlock.risk import canonical_json
+from interlock.risk import canonical_json, utcnow
 from interlock.risk.errors import ConfigError
 from interlock.runtime.audit._rows import (
     AuditEntry,
@@ -73,10 +73,6 @@ EXPORT_COLUMNS = (
 _SELECT = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM interlock_audit"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class AuditLog:
     """The audit log of one database. Cheap to create; holds no connection.
 
@@ -87,7 +83,7 @@ class AuditLog:
 
     def __init__(self, db: Database, *, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
-        self.clock = clock or _utcnow
+        self.clock = clock or utcnow
 
     def append(
         self,
