@@ -10,7 +10,7 @@
 
 from interlock.nodes._decisions import check_args, validate_decision, validate_response
 from interlock.nodes._edit_rule import edit_exceeds
-from interlock.nodes._execute import denial_text, make_execute_node
+from interlock.nodes._execute import denial_text, make_execute_node, stop_reason
 from interlock.nodes._gate import (
     Gate,
     InterlockContext,
@@ -49,6 +49,7 @@ from interlock.nodes._resume import PendingReview, pending_reviews, resume_comma
 from interlock.nodes._review import PROPOSED_AT, check_tool_args, make_review_node, rejection_text
 from interlock.nodes._router import make_router
 from interlock.nodes._state import GatedState, last_ai_message, merge_interlock
+from interlock.nodes._stops import ROUTING_MAX_AGE, StaticStops, StoppedScopes, StopSource
 from interlock.nodes._stores import (
     Approval,
     ApprovalStore,
@@ -67,6 +68,7 @@ __all__ = [
     "DECISION_TYPES",
     "METADATA_KEY",
     "PROPOSED_AT",
+    "ROUTING_MAX_AGE",
     "ActionRequest",
     "Approval",
     "ApprovalStore",
@@ -100,6 +102,9 @@ __all__ = [
     "ReviewRound",
     "RunScope",
     "StartOutcome",
+    "StaticStops",
+    "StopSource",
+    "StoppedScopes",
     "ToolResult",
     "ToolSpec",
     "Verdict",
@@ -124,6 +129,7 @@ __all__ = [
     "resume_command",
     "spec_of",
     "start_approved",
+    "stop_reason",
     "validate_decision",
     "validate_response",
 ]

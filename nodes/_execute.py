@@ -25,7 +25,15 @@ from interlock.nodes._state import answered_ids, last_ai_message, record_for
 from interlock.nodes._stores import ExecutionRecord, start_approved
 from interlock.risk.errors import ExecutionRefused
 
-__all__ = ["denial_text", "make_execute_node"]
+__all__ = ["denial_text", "make_execute_node", "stop_reason"]
+
+
+def stop_reason(v: Verdict) -> str:
+    """Why the call's scope is stopped ("" when it is not): the engine's stop-switch reason."""
+    a = v.assessment
+    if a is None or a.outcome != "deny":
+        return ""
+    return next((r.text for r in a.reasons if r.rule == "stop-switch"), "")
 
 
 def denial_text(v: Verdict) -> str:
@@ -71,8 +79,15 @@ class _Runner:
             gate.event(scope, "unknown_tool", call, detail=v.note)
             return self._msg(v, v.note, "error")
         if v.kind in ("deny", "rejected"):
+            stopped = stop_reason(v)
+            if stopped and rec is not None and rec.get("decision") in ("approve", "edit"):
+                # Approved before the stop: an approval never outlasts a stop.
+                digest = gate.digest(name, args, scope, rec.get("interrupt_id"))
+                why = f"{stopped} It was approved before the stop; a stop overrides approvals."
+                return self.refuse(v, why, digest)
             level = v.assessment.level if v.assessment else None
-            gate.event(scope, "denied", call, outcome=v.kind, level=level, detail=v.note, verdict=v)
+            detail = v.note or stopped
+            gate.event(scope, "denied", call, outcome=v.kind, level=level, detail=detail, verdict=v)
             return self._msg(v, denial_text(v), "error")
         if v.kind == "allow":
             digest = gate.digest(name, args, scope, None)
@@ -91,6 +106,12 @@ class _Runner:
         )
         if outcome == "exists" and prior is not None:
             return self._replay(v, prior)
+        if outcome == "forged":
+            reason = (
+                f"the approval stored for this action (digest {digest[:12]}...) does not carry "
+                "a valid reviewer signature; it was refused and nothing ran."
+            )
+            return self.refuse(v, reason, digest)
         if outcome != "started":
             reason = (
                 f"no valid approval matches this exact action (digest {digest[:12]}...). "
@@ -186,7 +207,9 @@ def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any
         ai = last_ai_message(messages)
         if ai is None or not ai.tool_calls:
             return {}
-        scope = gate.scope(runtime.context, runtime.execution_info)
+        # Stops are read fresh here and again before each further call: a stop committed
+        # while an earlier call ran reaches the next one.
+        scope = gate.scope(runtime.context, runtime.execution_info, max_age=0.0)
         rejected = (state.get("interlock") or {}).get("rejected")
         answered = answered_ids(messages, ai)
         runner = _Runner(gate, scope)
@@ -195,6 +218,8 @@ def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any
             cid = call["id"] or ""
             if cid in answered:
                 continue
+            if out:
+                runner.scope = scope = gate.restop(scope)
             verdict = gate.assess_call(call, scope, rejected, reuse=True)
             out.append(runner.run(verdict, record_for(state, ai, cid), ai.id))
         return {"messages": out} if out else {}

@@ -20,6 +20,12 @@ from langgraph.runtime import ExecutionInfo, get_runtime
 from xxhash import xxh3_128_hexdigest
 
 from interlock.nodes._payloads import AuditEvent
+from interlock.nodes._stops import (
+    NOTHING_STOPPED,
+    ROUTING_MAX_AGE,
+    StoppedScopes,
+    StopSource,
+)
 from interlock.nodes._stores import (
     ApprovalStore,
     AuditSink,
@@ -109,6 +115,9 @@ class InterlockContext:
     audit: AuditSink | None = None
     stopped_agents: frozenset[str] = frozenset()
     stopped_environments: frozenset[str] = frozenset()
+    stops: StopSource | None = None
+    """Asked again at every gate evaluation; it adds to the gate's own sources, never
+    replaces them (nothing in a context can lift a stop)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +132,10 @@ class RunScope:
     context: Context
     thread_id: str
     checkpoint_ns: str
+    stop_sources: tuple[StopSource, ...] = ()
+    """Where `context`'s stopped scopes came from, so guarded execution can ask again."""
+    static_stops: StoppedScopes = NOTHING_STOPPED
+    """The stopped scopes the run's context listed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,9 +172,24 @@ class Gate:
     review_ttl: timedelta = timedelta(hours=24)
     approval_ttl: timedelta = timedelta(hours=1)
     issue_on_resume: bool = True
+    stops: StopSource | None = None
+    """Live stop switches; the runtime adds its durable source with `watch_stops`."""
+    _stop_sources: list[StopSource] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
     _recent: dict[int, tuple[float, ToolCall, tuple[Any, ...], Verdict]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        if self.stops is not None:
+            self._stop_sources.append(self.stops)
+
+    def watch_stops(self, source: StopSource) -> None:
+        """Consult `source` at every evaluation from now on (idempotent). The runtime binds
+        its durable stop switches here, so they hold whatever the run's context says."""
+        if not any(s is source for s in self._stop_sources):
+            self._stop_sources.append(source)
 
     @classmethod
     def for_tools(cls, policy: Policy, tools: Sequence[BaseTool], **kwargs: Any) -> Gate:
@@ -174,11 +202,29 @@ class Gate:
         tool = self.tools.get(name)
         return spec_of(tool) if tool is not None else None
 
-    def scope(self, context: Any = None, info: ExecutionInfo | None = None) -> RunScope:
+    def scope(
+        self,
+        context: Any = None,
+        info: ExecutionInfo | None = None,
+        *,
+        max_age: float = ROUTING_MAX_AGE,
+    ) -> RunScope:
+        """The run scope, with the stop switches as every source sees them now (a view at
+        most `max_age` seconds old; guarded execution passes 0)."""
+
         def pick(name: str, default: Any) -> Any:
             value = getattr(context, name, None) if context is not None else None
             return default if value is None else value
 
+        static = StoppedScopes(
+            agents=frozenset(pick("stopped_agents", frozenset())),
+            environments=frozenset(pick("stopped_environments", frozenset())),
+        )
+        sources = tuple(self._stop_sources)
+        extra = pick("stops", None)
+        if isinstance(extra, StopSource) and not any(s is extra for s in sources):
+            sources = (*sources, extra)
+        stopped = _read_stops(sources, static, max_age)
         return RunScope(
             agent=pick("agent", self.agent),
             credential=pick("credential", self.credential),
@@ -187,12 +233,28 @@ class Gate:
             audit=pick("audit", self.audit),
             context=Context(
                 now=self.clock(),
-                stopped_agents=frozenset(pick("stopped_agents", frozenset())),
-                stopped_environments=frozenset(pick("stopped_environments", frozenset())),
+                stopped_agents=stopped.agents,
+                stopped_environments=stopped.environments,
             ),
             thread_id=(info.thread_id or "") if info is not None else "",
             checkpoint_ns=info.checkpoint_ns if info is not None else "",
+            stop_sources=sources,
+            static_stops=static,
         )
+
+    def restop(self, scope: RunScope) -> RunScope:
+        """`scope` with the stop switches read again, fresh (guarded execution, before each
+        call): the same scope when nothing changed."""
+        if not scope.stop_sources:
+            return scope
+        now = _read_stops(scope.stop_sources, scope.static_stops, 0.0)
+        ctx = scope.context
+        if now.agents == ctx.stopped_agents and now.environments == ctx.stopped_environments:
+            return scope
+        changed = dataclasses.replace(
+            ctx, stopped_agents=now.agents, stopped_environments=now.environments
+        )
+        return dataclasses.replace(scope, context=changed)
 
     def build_action(self, call: ToolCall, scope: RunScope) -> tuple[Action, str]:
         """The action for `call`, and an error text when its metadata could not be resolved."""
@@ -328,6 +390,15 @@ class Gate:
         rank = self.policy.rank(role)
         roles = self.policy.roles[rank:] if rank >= 0 else (role,)
         return ApprovalRequirement(roles=tuple(roles), count=count)
+
+
+def _read_stops(
+    sources: Sequence[StopSource], static: StoppedScopes, max_age: float
+) -> StoppedScopes:
+    found = static
+    for source in sources:
+        found = found | source.stopped(max_age=max_age)
+    return found
 
 
 def fail_closed(policy: Policy, assessment: Assessment, text: str) -> Assessment:

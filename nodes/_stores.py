@@ -8,7 +8,7 @@ runs; `interlock.runtime` provides the durable ones behind the same protocols.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 ExecutionStatus = Literal["started", "succeeded", "failed", "in_doubt"]
-StartOutcome = Literal["started", "exists", "no_approval"]
+StartOutcome = Literal["started", "exists", "no_approval", "forged"]
+"""`forged`: an approval row matched but its signature did not verify (nothing ran)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +48,13 @@ class Approval:
     issued_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    # Where the approval came from and its reviewer-side signature (durable stores sign
+    # and verify; the in-memory store leaves them empty).
+    review_id: str = ""
+    action_index: int = 0
+    policy_version: str = ""
+    key_id: str = ""
+    signature: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

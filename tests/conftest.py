@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -23,9 +24,24 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One Ed25519 pair for the session: (private key file, public key directory)."""
+    from interlock.runtime.review.signing import create_key
+
+    folder = tmp_path_factory.mktemp("keys")
+    private, public = folder / "signing.key", folder / "public"
+    create_key(private, public)
+    return private, public
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL to a brand-new Postgres database, dropped after the test."""
+def pg_url(monkeypatch: pytest.MonkeyPatch, signing_keys: tuple[Path, Path]) -> Iterator[str]:
+    """A URL to a brand-new Postgres database, dropped after the test. A Postgres deployment
+    has no local key pair, so the test's environment names the session's keys (the reviewer
+    side's private key and the public keys); subprocesses inherit them."""
+    monkeypatch.setenv("INTERLOCK_SIGNING_KEY", str(signing_keys[0]))
+    monkeypatch.setenv("INTERLOCK_PUBLIC_KEYS", str(signing_keys[1]))
     name = f"interlock_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)

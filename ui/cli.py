@@ -14,6 +14,7 @@ import typer
 
 from interlock.risk.errors import InterlockError
 from interlock.ui._cli_console import console_command
+from interlock.ui._cli_keys import keys_app
 from interlock.ui._cli_policy import policy_app
 from interlock.ui._cli_review import register_review_commands
 from interlock.ui._cli_runtime import audit_app, db_app, reviewers_app
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reviewers_app, name="reviewers")
 app.command("console")(console_command)
+app.add_typer(keys_app, name="key")
 register_review_commands(app)
 register_worker_commands(app)
 

@@ -28,6 +28,7 @@ from interlock.runtime.store._db import Conn
 if TYPE_CHECKING:
     from interlock.nodes import Approval
 
+    from interlock.runtime.review.signing import Signer
 __all__ = [
     "MAX_DEPTH",
     "MAX_PAYLOAD_CHARS",
@@ -206,10 +207,12 @@ def _outcome(settling: Mapping[int, tuple[str, dict[str, Any]]], count: int) -> 
     for i in range(count):
         who, d = settling[i]
         text = _DONE.get(d["type"], d["type"])
+    signer: Signer,
         if d["type"] == "escalate":
             text = f"escalated to {d.get('role')}"
         parts.append(f"{text} by {who}" if count == 1 else f"action {i + 1} {text} by {who}")
     return "; ".join(parts)
+    view = p.action.get("assessment") or {}
 
 
 def commit(
@@ -220,7 +223,13 @@ def commit(
     reviewer: Reviewer,
     *,
     now: datetime,
+        review_id=str(row["id"]),
+        action_index=p.index,
+        policy_version=str(view.get("policy_version") or row.get("policy_version") or ""),
     approval_ttl: timedelta,
+    # Signed here, on the reviewer side: guarded execution runs nothing without a signature
+    # its public keys verify, whatever rows the agent side manages to write.
+    approval = signer.sign(approval)
 ) -> Committed:
     """Record `prepared` decisions in the caller's transaction, or raise and write nothing.
 
@@ -245,6 +254,7 @@ def commit(
             int(e["action_index"]) == p.index and e["reviewer"] == reviewer.name for e in existing
         ):
             msg = (
+    signer: Signer,
                 f"{reviewer.name} already approved {where}; it needs "
                 f"{(p.action.get('required_approval') or {}).get('count', 1)} different "
                 "approvers, so the next approval must come from someone else."
@@ -270,9 +280,10 @@ def commit(
         )
         if kind == "approve" and settles:
             digest_now = str(p.action.get("digest"))
-            issued.append(_issue(conn, row, p, digest_now, approvers, now, approval_ttl))
+            issued.append(_issue(conn, row, p, digest_now, approvers, now, approval_ttl, signer))
         if p.edit is not None and p.edit.issue:
-            issued.append(_issue(conn, row, p, p.edit.digest, [reviewer.name], now, approval_ttl))
+            edited = _issue(conn, row, p, p.edit.digest, [reviewer.name], now, approval_ttl, signer)
+            issued.append(edited)
         entries.append(
             AuditEntry(
                 event="decision_recorded",

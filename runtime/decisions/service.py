@@ -53,6 +53,7 @@ from interlock.runtime.store.database import Database
 
 if TYPE_CHECKING:
     from interlock.runtime.execution._runner import Engine, RunResult, Update
+    from interlock.runtime.review.signing import Signer
 
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
 
@@ -72,10 +73,12 @@ class DecisionService:
         inbox: Inbox,
         engine: Callable[[], Engine],
         clock: Callable[[], datetime],
+        signer: Callable[[], Signer],
         approval_ttl: timedelta = timedelta(hours=1),
     ) -> None:
         self.db, self.audit, self.policy, self.inbox = db, audit, policy, inbox
         self._engine, self.clock, self.approval_ttl = engine, clock, approval_ttl
+        self._signer = signer  # loaded on the first decision: only deciders hold the key
 
     # -- refusals ---------------------------------------------------------------------------
     def _refuse(self, row: Mapping[str, Any], reviewer: Reviewer, exc: InterlockError) -> NoReturn:
@@ -162,6 +165,7 @@ class DecisionService:
         if not isinstance(who, Reviewer):
             msg = "a decision needs an authenticated Reviewer (rt.reviewers.authenticate)."
             raise AuthorizationError(msg)
+        signer = self._signer()  # a process without the signing key stops here, unchanged
         engine = self._engine()
         if not engine.local:
             # A served thread's state is read over HTTP, which may write to the inbox: done
@@ -179,7 +183,7 @@ class DecisionService:
                     with self.db.begin(conn, durable=not relaxed) as tx:
                         cur = self._current(tx, engine, review_id, claim=resume and engine.local)
                         claim = cur.claim
-                        prepared, done = self._record(tx, engine, cur, items, reviewer)
+                        prepared, done = self._record(tx, engine, cur, items, reviewer, signer)
                 except ConflictError as exc:
                     assert cur is not None
                     self._refuse(cur.row, reviewer, exc)
@@ -231,6 +235,7 @@ class DecisionService:
         cur: Current,
         items: Mapping[int, Any],
         reviewer: Reviewer,
+        signer: Signer,
     ) -> tuple[list[Prepared], Committed]:
         """Every check, then the writes, inside the transaction that locked the review.
         Raises (and so writes nothing) on the first check that fails."""
@@ -272,7 +277,14 @@ class DecisionService:
             for p in prepared
         ]
         done = commit(
-            conn, self.audit, cur, prepared, reviewer, now=now, approval_ttl=self.approval_ttl
+            conn,
+            self.audit,
+            cur,
+            prepared,
+            reviewer,
+            now=now,
+            approval_ttl=self.approval_ttl,
+            signer=signer,
         )
         return prepared, done
 

@@ -5,6 +5,7 @@ contract, durable approvals and the execution ledger, recovery of runs that died
 the worker that resumes settled reviews, and retention (`prune`).
 """
 
+from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.execution.prune import PrunedThread, PruneResult, parse_age, prune
 from interlock.runtime.execution.registry import (
     ENTRY_POINT_GROUP,
@@ -23,6 +24,7 @@ from interlock.runtime.execution.worker import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "BuiltGraph",
+    "DurableStopSource",
     "GraphFactory",
     "GraphRegistry",
     "PruneResult",

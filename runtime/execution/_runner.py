@@ -1,8 +1,9 @@
 """Running and resuming threads: the only place a graph is invoked by the runtime.
 
 Every run and resume holds the thread's claim (`_locks.ThreadLocks`), runs with the durable
-stores and the active stop switches in the LangGraph run context, and afterwards (outside
-any node) registers the interrupts the thread stopped at as review rows. A resume is
+stores in the LangGraph run context (the gate reads the stop switches itself, live, from the
+`DurableStopSource` the registry binds to it), and afterwards (outside any node) registers
+the interrupts the thread stopped at as review rows. A resume is
 id-addressed (`Command(resume={interrupt_id: response})`) and built from the decision rows
 alone, so any process can perform it.
 """
@@ -16,7 +17,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from interlock.nodes import InterlockContext
+from interlock.nodes import InterlockContext, StoppedScopes
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
@@ -26,6 +27,7 @@ from interlock.runtime.execution._approvals import (
     DurableExecutionLedger,
 )
 from interlock.runtime.execution._events import describe_update, final_message
+from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.execution._runs import (
     RunResult,
     Snapshot,
@@ -65,8 +67,10 @@ class Engine:
         approvals: DurableApprovalStore,
         ledger: DurableExecutionLedger,
         clock: Callable[[], datetime],
+        stops: DurableStopSource | None = None,
     ) -> None:
         self.db, self.audit, self.policy, self.registry = db, audit, policy, registry
+        self.stop_source = stops or DurableStopSource(db)
         self.approvals, self.ledger, self.clock = approvals, ledger, clock
         self.locks = ThreadLocks(db)
         self._threads: dict[str, ThreadInfo] = {}
@@ -137,26 +141,25 @@ class Engine:
         return info, self.registry.get(info.graph, info.options)
 
     def stops(self) -> tuple[frozenset[str], frozenset[str]]:
-        with self.db.connection() as conn:
-            rows = conn.all("SELECT scope, value FROM interlock_stops")
-        agents = frozenset(r["value"] for r in rows if r["scope"] == "agent")
-        envs = frozenset(r["value"] for r in rows if r["scope"] == "environment")
-        return agents, envs
+        """The stop switches now (agents, environments), read fresh."""
+        view = self.stop_source.stopped()
+        return view.agents, view.environments
 
-    def context(
-        self, agent: str | None, stops: tuple[frozenset[str], frozenset[str]] | None = None
-    ) -> InterlockContext:
-        """The run context: durable stores, this run's audit sink, the stop switches (read
-        now unless the caller read them in its own transaction)."""
-        agents, envs = stops if stops is not None else self.stops()
+    def _offer_stops(self, cur: Current) -> None:
+        # Read with the review row moments ago: the resumed review node need not read again.
+        view = StoppedScopes(agents=cur.stopped_agents, environments=cur.stopped_environments)
+        self.stop_source.offer(view, read_at=cur.read_at)
+
+    def context(self, agent: str | None) -> InterlockContext:
+        """The run context: durable stores and this run's audit sink. The stop switches are
+        not in it: the gate asks its stop source at every evaluation."""
         sink = DurableAuditSink(self.audit, agent or "agent", defer=True)
         return InterlockContext(
             agent=agent,
             approvals=self.approvals,
             ledger=self.ledger.for_run(sink),
             audit=sink,
-            stopped_agents=agents,
-            stopped_environments=envs,
+            stops=self.stop_source,
         )
 
     # -- running ------------------------------------------------------------------------------
@@ -167,11 +170,10 @@ class Engine:
         thread_id: str,
         agent: str | None,
         on: Update | None,
-        stops: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> list[str]:
         cfg: Any = {"configurable": {"thread_id": thread_id}}
         events: list[str] = []
-        context = self.context(agent, stops)
+        context = self.context(agent)
         try:
             for chunk in built.graph.stream(payload, cfg, context=context, stream_mode="updates"):
                 for node, value in chunk.items():
@@ -285,8 +287,8 @@ class Engine:
                     if on_latest(cur)
                     else self._payload(built, row, cur.decisions)
                 )
-                stops = (cur.stopped_agents, cur.stopped_environments)
-                return self._carry(info, built, row, payload, on, stops)
+                self._offer_stops(cur)
+                return self._carry(info, built, row, payload, on)
             finally:
                 if cur.claim is not None:
                     self.locks.release(conn, cur.claim)
@@ -298,8 +300,8 @@ class Engine:
         that also took the thread's claim (still held) and found the review's interrupt
         live: nothing is read again."""
         info, built = self.built_for(cur.row["thread_id"], cur.thread)
-        stops = (cur.stopped_agents, cur.stopped_environments)
-        return self._carry(info, built, cur.row, resume_command(cur.row, decisions), on, stops)
+        self._offer_stops(cur)
+        return self._carry(info, built, cur.row, resume_command(cur.row, decisions), on)
 
     def _carry(
         self,
@@ -308,12 +310,11 @@ class Engine:
         row: Mapping[str, Any],
         payload: Any,
         on: Update | None,
-        stops: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> RunResult:
         thread_id, review_id = info.thread_id, row["id"]
         events: list[str] = []
         if payload is not _SKIP:
-            events = self._stream(built, payload, thread_id, info.agent, on, stops)
+            events = self._stream(built, payload, thread_id, info.agent, on)
         with self.db.transaction() as conn:
             conn.send(
                 "UPDATE interlock_reviews SET resumed_at = ? WHERE id = ? AND resumed_at IS NULL",

@@ -11,6 +11,7 @@ The review row is locked before the audit head, in the order every other writer 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ class Current:
     """The thread's latest root checkpoint in this database; None when not read (threads
     that live on a LangGraph Server) or when there is none."""
     claim: Claim | None
+    read_at: float = 0.0
+    """`time.monotonic()` when the read was sent: the stop switches are at least this fresh."""
 
 
 def read_current(
@@ -83,6 +86,7 @@ def read_current(
     pg_claim = claim and conn.dialect == "postgres"
     if pg_claim:
         statements.append((PG_CLAIM_BY_REVIEW, (review_id,)))
+    read_at = time.monotonic()
     found = conn.fetch_all(statements)
     if not found[0]:
         return None
@@ -106,6 +110,7 @@ def read_current(
         head=(int(top[0]["seq"]), str(top[0]["hash"])) if top and head else None,
         latest_checkpoint=None if latest is None else str(latest),
         claim=got,
+        read_at=read_at,
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate
+from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate, StopSource
 from interlock.risk import Policy, canonical_json
 from interlock.risk.errors import ConfigError
 
@@ -88,8 +88,12 @@ class GraphRegistry:
         ledger: ExecutionLedger,
         audit: AuditSink,
         extra: Mapping[str, GraphFactory] | None = None,
+        stops: StopSource | None = None,
     ) -> None:
+        """`stops` is bound to every gate built here (`Gate.watch_stops`), whatever the
+        factory did with its arguments: the durable stop switches reach every evaluation."""
         self._checkpointer = checkpointer
+        self.stops = stops
         self._stores = {"policy": policy, "approvals": approvals, "ledger": ledger, "audit": audit}
         self._factories: dict[str, GraphFactory] = dict(extra or {})
         self._built: dict[tuple[str, str], BuiltGraph] = {}
@@ -164,6 +168,8 @@ class GraphRegistry:
                     "needs strict mode, where only the decision service issues approvals."
                 )
                 raise ConfigError(msg)
+            if self.stops is not None:
+                gate.watch_stops(self.stops)
             built = BuiltGraph(name=name, graph=made.graph, gate=gate)
             self._built[key] = built
             return built

@@ -118,15 +118,15 @@ def review_fields(request: Mapping[str, Any], policy: Policy, now: datetime) -> 
 
 APPROVAL_COLUMNS = (
     "digest, review_id, thread_id, action_index, reviewers, issued_at, expires_at, "
-    "consumed_at, tool, interrupt_id, tool_call_id, roles"
+    "consumed_at, tool, interrupt_id, tool_call_id, roles, policy_version, key_id, signature"
 )
 
 
 def insert_approval(conn: Conn, approval: Approval, *, review_id: str, action_index: int) -> None:
-    """One unused approval row (sent with the caller's transaction)."""
+    """One unused approval row (sent with the caller's transaction), signature included."""
     conn.send(
         f"INSERT INTO interlock_approvals ({APPROVAL_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
         (
             approval.digest,
             review_id,
@@ -139,6 +139,9 @@ def insert_approval(conn: Conn, approval: Approval, *, review_id: str, action_in
             approval.interrupt_id,
             approval.tool_call_id,
             canonical_json(list(approval.roles)),
+            approval.policy_version,
+            approval.key_id,
+            approval.signature,
         ),
     )
 

@@ -131,16 +131,11 @@ class ServerEngine(Engine):
         thread_id: str,
         agent: str | None,
         on: Update | None,
-        stops: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> list[str]:
         graph_id = served_graph_id(built.name)
         self.client.ensure_thread(thread_id, {"interlock_graph": built.name})
-        agents, envs = stops if stops is not None else self.stops()
-        context = {
-            "agent": agent,
-            "stopped_agents": sorted(agents),
-            "stopped_environments": sorted(envs),
-        }
+        # No stops in the context: the governed graph reads them from the database itself.
+        context = {"agent": agent}
         if isinstance(payload, Command):
             resume: Any = payload.resume
             steps = self.client.stream(thread_id, graph_id, resume=resume, context=context)

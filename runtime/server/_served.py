@@ -23,6 +23,7 @@ from interlock.nodes import (
     AuditEvent,
     ExecutionRecord,
     StartOutcome,
+    StoppedScopes,
 )
 from interlock.nodes._stores import ExecutionStatus
 from interlock.risk import Policy
@@ -32,6 +33,7 @@ from interlock.runtime.execution._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
 )
+from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.store.database import Database, open_database
 from interlock.runtime.store.migrations import upgrade_database
 from interlock.runtime.store.settings import Settings
@@ -41,6 +43,7 @@ __all__ = [
     "LazyApprovalStore",
     "LazyAuditSink",
     "LazyExecutionLedger",
+    "LazyStopSource",
     "ServedStores",
     "served_graph_id",
 ]
@@ -61,6 +64,7 @@ class _Opened:
     approvals: DurableApprovalStore
     ledger: DurableExecutionLedger
     audit: DurableAuditSink
+    stops: DurableStopSource
 
 
 class ServedStores:
@@ -81,6 +85,9 @@ class ServedStores:
         self.approvals = LazyApprovalStore(self.opened)
         self.ledger = LazyExecutionLedger(self.opened)
         self.audit = LazyAuditSink(self.opened)
+        self.stops = LazyStopSource(self.opened)
+        """The stop switches in the database: the gate's only source of stops on the server
+        (a client's run context can add stops, never lift one)."""
 
     @property
     def is_open(self) -> bool:
@@ -102,6 +109,7 @@ class ServedStores:
                     approvals=DurableApprovalStore(db),
                     ledger=DurableExecutionLedger(db, log, self._policy),
                     audit=DurableAuditSink(log, self.actor),
+                    stops=DurableStopSource(db),
                 )
             return self._opened
 
@@ -169,3 +177,13 @@ class LazyAuditSink:
 
     def record(self, event: AuditEvent) -> None:
         self._opened().audit.record(event)
+
+
+class LazyStopSource:
+    """`StopSource` over Interlock's database, opened on first use."""
+
+    def __init__(self, opened: Callable[[], _Opened]) -> None:
+        self._opened = opened
+
+    def stopped(self, *, max_age: float = 0.0) -> StoppedScopes:
+        return self._opened().stops.stopped(max_age=max_age)

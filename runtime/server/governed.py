@@ -74,6 +74,7 @@ def governed(name: str = "ops_agent", **options: Any) -> BuiltGraph:
             approvals=stores.approvals,
             ledger=stores.ledger,
             audit=stores.audit,
+            stops=stores.stops,
         )
         built = registry.get(name, options)
         stores.actor = built.gate.agent

@@ -30,21 +30,32 @@ class Settings:
     - `reviewers`: `INTERLOCK_REVIEWERS`; the TOML file of reviewers and password hashes.
     - `langgraph_url`: `INTERLOCK_LANGGRAPH_URL`; when set, threads run on that LangGraph
       Server (`interlock.runtime.server.governed`) instead of in this process.
+    - `signing_key`: `INTERLOCK_SIGNING_KEY`; the Ed25519 private key (PEM) approvals are
+      signed with. Reviewer side only (console, CLI decisions); never give it to agents.
+    - `public_keys`: `INTERLOCK_PUBLIC_KEYS`; a public key file or a directory of `*.pub`
+      files that guarded execution verifies approvals with. The agent side (workers,
+      graphs on LangGraph Server) is configured with this alone. With neither key set, an
+      embedded SQLite database keeps a local pair in `keys/` beside the database file.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     policy: Path | None = None
     reviewers: Path = Path(DEFAULT_REVIEWERS)
     langgraph_url: str | None = None
+    signing_key: Path | None = None
+    public_keys: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from `environ` (default `os.environ`); unset or empty variables: defaults."""
         env = os.environ if environ is None else environ
         policy = _get(env, "INTERLOCK_POLICY")
+        signing, public = _get(env, "INTERLOCK_SIGNING_KEY"), _get(env, "INTERLOCK_PUBLIC_KEYS")
         return cls(
             database_url=_get(env, "INTERLOCK_DATABASE_URL") or DEFAULT_DATABASE_URL,
             policy=Path(policy) if policy else None,
             reviewers=Path(_get(env, "INTERLOCK_REVIEWERS") or DEFAULT_REVIEWERS),
             langgraph_url=_get(env, "INTERLOCK_LANGGRAPH_URL"),
+            signing_key=Path(signing) if signing else None,
+            public_keys=Path(public) if public else None,
         )

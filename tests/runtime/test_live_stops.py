@@ -1,0 +1,189 @@
+"""Live stops: a stop committed while an agent runs reaches its very next action.
+
+The agent's model proposes one staging write per turn. The first write blocks until the
+test, from another thread holding its own Runtime (its own connections), has committed a
+stop; nothing proposed after that commit may run, approved or not.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from langchain_core.tools import tool
+
+from interlock.graphs import ScriptedChatModel, build_gated_graph, say
+from interlock.nodes import gated
+from interlock.runtime import Reviewer, Runtime
+
+ADA = Reviewer(name="ada", roles=("admin",))
+SAM = Reviewer(name="sam", roles=("sre-lead",))
+GRAPH = "stop_writer"
+WAIT_S = 30.0
+
+
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.005)
+
+
+def stop_writer(**kw: Any) -> Any:
+    """Options: `log` (every write appends its key), `turns` (lists of (key, env) writes
+    per model turn). The write keyed `hold` waits for `<log>.go` after creating
+    `<log>.started`."""
+    log = Path(kw["options"]["log"])
+
+    @tool
+    def write_setting(key: str, env: str = "staging") -> str:
+        """Write a setting in an environment."""
+        if key == "hold":
+            log.with_suffix(".started").write_text("started")
+            _wait_for(log.with_suffix(".go"))
+        with log.open("a") as out:
+            out.write(f"{key}\n")
+        return f"{key} written in {env}"
+
+    gated(
+        write_setting,
+        effects={"write"},
+        reversible=True,
+        environment=lambda args: str(args.get("env") or "staging"),
+    )
+    steps = [
+        say(f"turn {i}", *[("write_setting", {"key": k, "env": e}) for k, e in turn])
+        for i, turn in enumerate(kw["options"]["turns"])
+    ]
+    builder, gate = build_gated_graph(
+        ScriptedChatModel(steps=steps),
+        [write_setting],
+        kw["policy"],
+        agent="writer",
+        approvals=kw["approvals"],
+        ledger=kw["ledger"],
+        audit=kw["audit"],
+        issue_on_resume=kw["issue_on_resume"],
+    )
+    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+
+
+def _written(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+def _stop_during_hold(
+    admin: Runtime, log: Path, scope: str, value: str, work: Callable[[], Any]
+) -> tuple[Any, float]:
+    """Run `work` in a thread; while its `hold` write blocks, commit a stop from `admin`
+    (another Runtime, other connections). Returns what `work` returned and the commit time."""
+    out: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            out["value"] = work()
+        except BaseException as exc:  # reported below, on the test's thread
+            out["error"] = exc
+
+    runner = threading.Thread(target=go)
+    runner.start()
+    _wait_for(log.with_suffix(".started"))
+    admin.stops.stop(scope, value, by=ADA, reason="INC-7: stop the writes")  # type: ignore[arg-type]
+    committed = time.time()
+    log.with_suffix(".go").write_text("go")
+    runner.join(WAIT_S)
+    assert not runner.is_alive(), "the run never finished"
+    if "error" in out:
+        raise out["error"]
+    return out["value"], committed
+
+
+def _ledger(rt: Runtime) -> list[dict[str, Any]]:
+    with rt.db.connection() as conn:
+        return conn.all("SELECT tool, status, finished_at FROM interlock_executions")
+
+
+def _audit(rt: Runtime, event: str) -> list[Any]:
+    return [r for r in rt.audit.rows() if r.event == event]
+
+
+def test_a_stop_committed_during_a_write_refuses_every_later_write(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt, admin = open_rt(graphs={GRAPH: stop_writer}), open_rt()
+    log = tmp_path / "writes.log"
+    turns = [[("hold", "staging")], [("w1", "staging")], [("w2", "staging")], [("w3", "staging")]]
+    run, _ = _stop_during_hold(
+        admin,
+        log,
+        "environment",
+        "staging",
+        lambda: rt.run(GRAPH, "write them all", options={"log": str(log), "turns": turns}),
+    )
+    assert run.status == "done"
+    assert _written(log) == ["hold"]  # w1, w2, w3 were proposed after the stop: none ran
+    assert [(r["tool"], r["status"]) for r in _ledger(rt)] == [("write_setting", "succeeded")]
+    (stopped,) = _audit(rt, "scope_stopped")
+    denied = _audit(rt, "action_denied")
+    assert len(denied) == 3
+    for row in denied:
+        assert "Environment 'staging' is stopped by an administrator" in row.data["detail"]
+        assert row.seq > stopped.seq  # logged after the stop, in the log's own order
+    texts = [e for e in run.events if e.startswith("write_setting [error]")]
+    assert len(texts) == 3
+    assert all("stopped by an administrator" in t for t in texts)
+
+
+def test_an_action_approved_before_the_stop_is_refused_at_execution(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt, admin = open_rt(graphs={GRAPH: stop_writer}), open_rt()
+    log = tmp_path / "writes.log"
+    # One turn: a staging write (allowed) and a production write (needs review). After the
+    # approval, guarded execution runs the staging write first; the stop lands during it.
+    turns = [[("hold", "staging"), ("p1", "production")]]
+    run = rt.run(GRAPH, "write both", options={"log": str(log), "turns": turns})
+    assert run.status == "pending"
+    out, _ = _stop_during_hold(
+        admin,
+        log,
+        "environment",
+        "production",
+        lambda: rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM),
+    )
+    assert out.thread_status == "done"
+    assert _written(log) == ["hold"]
+    assert [(r["tool"], r["status"]) for r in _ledger(rt)] == [("write_setting", "succeeded")]
+    (refused,) = _audit(rt, "execution_refused")
+    assert "Environment 'production' is stopped" in refused.data["detail"]
+    assert "approved before the stop" in refused.data["detail"]
+    with rt.db.connection() as conn:
+        unused = conn.scalar(
+            "SELECT count(*) AS n FROM interlock_approvals WHERE consumed_at IS NULL"
+        )
+    assert unused == 1  # the approval was not spent: it never ran
+
+
+def test_a_queued_approval_resumed_after_a_stop_runs_nothing(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt = open_rt(graphs={GRAPH: stop_writer})
+    log = tmp_path / "writes.log"
+    run = rt.run(GRAPH, "write", options={"log": str(log), "turns": [[("p1", "production")]]})
+    rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM, resume=False)
+    open_rt().stops.stop("agent", "writer", by=ADA, reason="INC-8")
+    done = rt.decisions.resume(run.review_id or "")
+    assert done.thread_status == "done"
+    assert _written(log) == []
+    assert _ledger(rt) == []
+    assert any("Agent 'writer' is stopped" in e for e in done.events)
+    # Resumed, the writes go through again.
+    rt.stops.resume("agent", "writer", by=ADA)
+    again = rt.run(GRAPH, "write", options={"log": str(log), "turns": [[("s1", "staging")]]})
+    assert again.status == "done"
+    assert _written(log) == ["s1"]
