@@ -26,8 +26,8 @@ from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.decisions.service import DecisionService
 from interlock.runtime.review.inbox import Inbox
 from interlock.runtime.review.reviewers import Reviewers
-from interlock.runtime.review.stops import StopSwitch
 from interlock.runtime.review.signing import KeyRing, Signer, public_ring, signer_for
+from interlock.runtime.review.stops import StopSwitch
 from interlock.runtime.store.database import Database, open_database
 from interlock.runtime.store.migrations import upgrade_database
 from interlock.runtime.store.settings import Settings
@@ -74,14 +74,14 @@ class Runtime:
         clock: Callable[[], datetime] = utcnow,
         approval_ttl: timedelta = timedelta(hours=1),
         langgraph_url: str | None = None,
-    ) -> None:
         settings: Settings | None = None,
+    ) -> None:
         self.db = db
-        self.langgraph_url = langgraph_url
         self.settings = settings or Settings.from_env()
         self.keys: KeyRing = public_ring(self.settings, db.url)
         """The public keys guarded execution verifies approvals with."""
         self._signer: Signer | None = None
+        self.langgraph_url = langgraph_url
         self.url = db.url
         self.policy = policy
         self.reviewers = reviewers
@@ -104,11 +104,10 @@ class Runtime:
             inbox=self.inbox,
             engine=self.engine,
             clock=clock,
-            approval_ttl=approval_ttl,
             signer=self.signer,
+            approval_ttl=approval_ttl,
         )
 
-    @classmethod
     def signer(self) -> Signer:
         """The reviewer side's signing key, loaded on the first decision (a process that only
         runs agents never needs it); one ConfigError line when this process has none."""
@@ -118,6 +117,7 @@ class Runtime:
             self._signer = signer
         return self._signer
 
+    @classmethod
     def open(
         cls,
         url: str | None = None,
@@ -156,6 +156,7 @@ class Runtime:
             clock=clock or utcnow,
             approval_ttl=approval_ttl,
             langgraph_url=langgraph_url or settings.langgraph_url,
+            settings=settings,
         )
 
     def checkpointer(self) -> BaseCheckpointSaver[str]:
@@ -166,18 +167,15 @@ class Runtime:
         """Runs and resumes threads (built on first use: it loads LangGraph)."""
         if self._engine is None:
             from interlock.runtime.audit._sink import DurableAuditSink
-            settings=settings,
             from interlock.runtime.execution._approvals import (
                 DurableApprovalStore,
                 DurableExecutionLedger,
             )
-            from interlock.runtime.execution._live_stops import DurableStopSource
             from interlock.runtime.execution._runner import Engine
             from interlock.runtime.execution.registry import GraphRegistry
 
             approvals = DurableApprovalStore(self.db)
             ledger = DurableExecutionLedger(self.db, self.audit, self.policy)
-            stops = DurableStopSource(self.db)
             registry = GraphRegistry(
                 checkpointer=self.checkpointer,
                 policy=self.policy,
@@ -185,7 +183,6 @@ class Runtime:
                 ledger=ledger,
                 audit=DurableAuditSink(self.audit, "agent"),
                 extra=self._graphs,
-                stops=stops,
             )
             engine_cls: Any = Engine
             kwargs: dict[str, Any] = {}
@@ -203,7 +200,6 @@ class Runtime:
                 approvals=approvals,
                 ledger=ledger,
                 clock=self.clock,
-                stops=stops,
             )
         return self._engine
 

@@ -27,8 +27,8 @@ from interlock.runtime.store._db import Conn
 
 if TYPE_CHECKING:
     from interlock.nodes import Approval
-
     from interlock.runtime.review.signing import Signer
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_PAYLOAD_CHARS",
@@ -183,10 +183,12 @@ def _issue(
     reviewers: Sequence[str],
     now: datetime,
     ttl: timedelta,
+    signer: Signer,
 ) -> Approval:
     from interlock.nodes import Approval  # LangGraph stays out of light imports (the CLI)
 
     need = p.action.get("required_approval") or {}
+    view = p.action.get("assessment") or {}
     approval = Approval(
         digest=digest,
         tool=str(p.action.get("name", "")),
@@ -197,7 +199,13 @@ def _issue(
         roles=tuple(need.get("roles") or ()),
         issued_at=now,
         expires_at=now + ttl,
+        review_id=str(row["id"]),
+        action_index=p.index,
+        policy_version=str(view.get("policy_version") or row.get("policy_version") or ""),
     )
+    # Signed here, on the reviewer side: guarded execution runs nothing without a signature
+    # its public keys verify, whatever rows the agent side manages to write.
+    approval = signer.sign(approval)
     insert_approval(conn, approval, review_id=row["id"], action_index=p.index)
     return approval
 
@@ -207,12 +215,10 @@ def _outcome(settling: Mapping[int, tuple[str, dict[str, Any]]], count: int) -> 
     for i in range(count):
         who, d = settling[i]
         text = _DONE.get(d["type"], d["type"])
-    signer: Signer,
         if d["type"] == "escalate":
             text = f"escalated to {d.get('role')}"
         parts.append(f"{text} by {who}" if count == 1 else f"action {i + 1} {text} by {who}")
     return "; ".join(parts)
-    view = p.action.get("assessment") or {}
 
 
 def commit(
@@ -223,13 +229,8 @@ def commit(
     reviewer: Reviewer,
     *,
     now: datetime,
-        review_id=str(row["id"]),
-        action_index=p.index,
-        policy_version=str(view.get("policy_version") or row.get("policy_version") or ""),
     approval_ttl: timedelta,
-    # Signed here, on the reviewer side: guarded execution runs nothing without a signature
-    # its public keys verify, whatever rows the agent side manages to write.
-    approval = signer.sign(approval)
+    signer: Signer,
 ) -> Committed:
     """Record `prepared` decisions in the caller's transaction, or raise and write nothing.
 
@@ -254,7 +255,6 @@ def commit(
             int(e["action_index"]) == p.index and e["reviewer"] == reviewer.name for e in existing
         ):
             msg = (
-    signer: Signer,
                 f"{reviewer.name} already approved {where}; it needs "
                 f"{(p.action.get('required_approval') or {}).get('count', 1)} different "
                 "approvers, so the next approval must come from someone else."
