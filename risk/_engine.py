@@ -25,7 +25,7 @@ from interlock.risk._model import (
     Reason,
 )
 from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
-from interlock.risk.analyze import Finding, analyze
+from interlock.risk.analyze import INCOMPLETE, Finding, analyze
 
 __all__ = ["CompiledPolicy"]
 
@@ -242,6 +242,12 @@ def _assess(policy: CompiledPolicy, action: Action, context: Context) -> Assessm
                 outcome="review",
             )
         )
+    unchecked = [f.text for f in findings if f.signal == INCOMPLETE] if findings else []
+    if unchecked:
+        # Arguments past the analyzers' bounds were not read: no policy may let them through.
+        fail_closed = True
+        text = "; ".join(dict.fromkeys(unchecked))
+        reasons.append(Reason(rule="fail-closed:unchecked-arguments", text=text, outcome="review"))
     for rule, checks, template in policy.candidates(facts):
         missing: str | None = None
         try:

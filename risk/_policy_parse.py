@@ -115,17 +115,8 @@ def _parse_rule(raw: Any, i: int, ctx: ParseContext) -> Rule:
             msg = f"a rule needs `{key}`."
             raise ctx.error(msg, path)
     approval = raw.get("approval")
-    return Rule(
-        id=raw["id"],
-        reason=raw["reason"],
-        when=raw["when"],
-        points=raw.get("points", 0),
-        floor=raw.get("floor"),
-        outcome=raw.get("outcome"),
-        approval=_parse_approval(approval, (*path, "approval"), ctx)
-        if approval is not None
-        else None,
-    )
+    spec = _parse_approval(approval, (*path, "approval"), ctx) if approval is not None else None
+    return _rule_obj(raw, spec)
 
 
 def _parse_approval(raw: Any, path: Path_, ctx: ParseContext) -> ApprovalSpec:
@@ -285,12 +276,13 @@ def validate_policy(data: dict[str, Any], ctx: ParseContext) -> list[tuple[Rule,
         except WhenError as exc:
             raise ctx.error(str(exc), (*path, "when", *exc.path)) from None
         # Rebuilt from the canonical dict so Python- and YAML-built policies compile alike.
-        compiled.append((_rule_obj(rule), checks))
+        appr = rule.get("approval")
+        spec = ApprovalSpec(roles=tuple(appr["roles"]), count=appr["count"]) if appr else None
+        compiled.append((_rule_obj(rule, spec), checks))
     return compiled
 
 
-def _rule_obj(raw: dict[str, Any]) -> Rule:
-    appr = raw.get("approval")
+def _rule_obj(raw: dict[str, Any], approval: ApprovalSpec | None) -> Rule:
     return Rule(
         id=raw["id"],
         reason=raw["reason"],
@@ -298,7 +290,7 @@ def _rule_obj(raw: dict[str, Any]) -> Rule:
         points=raw.get("points", 0),
         floor=raw.get("floor"),
         outcome=raw.get("outcome"),
-        approval=ApprovalSpec(roles=tuple(appr["roles"]), count=appr["count"]) if appr else None,
+        approval=approval,
     )
 
 

@@ -118,15 +118,7 @@ def analyze_aws(argv: Sequence[str], env: str | None = None) -> list[Finding]:
     if (p.last("--backup-retention-period") or "").strip() == "0":
         text = f"`{shown}` turns automated backups off; RDS deletes the existing automated backups."
         out.append(_f("cloud.disable_backups", "destroy", text, env))
-    if p.has("--no-deletion-protection"):
-        out.append(
-            _f(
-                "cloud.disable_protection",
-                "config",
-                f"`{shown}` turns deletion protection off.",
-                env,
-            )
-        )
+    out.extend(_protection_off(p, shown, env))
     if op.startswith(("authorize-security-group", "modify-security-group")) and any(
         "0.0.0.0/0" in a or "::/0" in a for a in args
     ):
@@ -149,15 +141,26 @@ _GC_VERBS = words(
 )
 
 
+def _protection_off(p: Parsed, shown: str, env: str | None) -> list[Finding]:
+    if not p.has("--no-deletion-protection"):
+        return []
+    text = f"`{shown}` turns deletion protection off."
+    return [_f("cloud.disable_protection", "config", text, env)]
+
+
+def _verb_path(positionals: Sequence[str], verbs: frozenset[str]) -> tuple[str, list[str]]:
+    """`compute instances delete x` -> ("delete", ["compute", "instances"]); "" if no verb."""
+    path: list[str] = []
+    for w in positionals:
+        if w.lower() in verbs:
+            return w.lower(), path
+        path.append(w.lower())
+    return "", path
+
+
 def analyze_gcloud(argv: Sequence[str], env: str | None = None) -> list[Finding]:
     p = parse_argv(argv, _GC_VALUE)
-    path: list[str] = []
-    verb = ""
-    for w in p.positionals:
-        if w.lower() in _GC_VERBS:
-            verb = w.lower()
-            break
-        path.append(w.lower())
+    verb, path = _verb_path(p.positionals, _GC_VERBS)
     if not verb:
         return []
     env = _env(p, p.last("--configuration"), env)
@@ -204,15 +207,7 @@ def analyze_gcloud(argv: Sequence[str], env: str | None = None) -> list[Finding]
         out.append(
             _f("cloud.disable_backups", "config", f"`{shown}` turns automated backups off.", env)
         )
-    if p.has("--no-deletion-protection"):
-        out.append(
-            _f(
-                "cloud.disable_protection",
-                "config",
-                f"`{shown}` turns deletion protection off.",
-                env,
-            )
-        )
+    out.extend(_protection_off(p, shown, env))
     return out
 
 
@@ -260,13 +255,7 @@ _AZ_VERBS = words("delete purge detach create update reset set-policy list show"
 
 def analyze_az(argv: Sequence[str], env: str | None = None) -> list[Finding]:
     p = parse_argv(argv, _AZ_VALUE)
-    path: list[str] = []
-    verb = ""
-    for w in p.positionals:
-        if w.lower() in _AZ_VERBS:
-            verb = w.lower()
-            break
-        path.append(w.lower())
+    verb, path = _verb_path(p.positionals, _AZ_VERBS)
     if not verb:
         return []
     env = _env(p, None, env)

@@ -6,23 +6,23 @@ under keys that name a command, a query, a request or a plan, so an ordinary cal
 about a microsecond:
 
 - `command`/`cmd`/`script`/`shell`/`input` (or an argv list): a shell command line;
-  `kubectl`, `terraform`, `aws`, `gcloud`, `az`, `git`, `psql`, `curl`... are followed into
-  their own analyzers. The tool name is a hint only: `{"args": ["delete", "pod", "x"]}` for a
-  tool named `kubectl` is read as `kubectl delete pod x`.
+  `kubectl`, `terraform`, `aws`, `gcloud`, `az`, `git`, `psql`, `curl`, `interlock`... are
+  followed into their own analyzers (see `_texts` for how the tool's name is used as a hint).
 - `query`/`sql`/`statement`: SQL, unless it is a GraphQL document.
 - `query`/`body`/`mutation`/`graphql`: GraphQL when it starts like one.
 - `method` with `url`/`path`/`endpoint` in the same object: an HTTP request.
 - `plan`/`output`/`stdout`: a Terraform plan that destroys resources.
+- `path`/`file`/`url`/`database`/`dsn`... and keys such as `INTERLOCK_REVIEWERS`: checked for
+  Interlock's own database, reviewers, policy and keys (see `_oversight`).
 
-Nested objects are searched to a depth of 8. Text values are read up to 100 KB; a longer
-one is analysed up to that point and also reported as `analysis.incomplete`, as is any
-internal error, so an argument that could not be checked is never silently passed.
+Every analysis is bounded (`_limits`): a value, an action, a nesting depth or a count past
+its bound is not analysed piecemeal but reported as `analysis.incomplete`, as is any internal
+error, so an argument that could not be checked is never silently passed.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -34,21 +34,29 @@ from interlock.risk.analyze._cloud import CLOUD_SIGNALS
 from interlock.risk.analyze._findings import Finding, environment_of, words
 from interlock.risk.analyze._http import (
     HTTP_SIGNALS,
-    analyze_graphql,
     analyze_http,
     looks_like_graphql,
     words_of,
 )
-from interlock.risk.analyze._shctx import Ctx, Stdin
-from interlock.risk.analyze._shell import (
-    KNOWN_PROGRAMS,
-    SHELL_SIGNALS,
-    analyze_script,
-    may_find,
-    program,
-    run_command,
+from interlock.risk.analyze._limits import (
+    INCOMPLETE,
+    MAX_ACTION,
+    MAX_DEPTH,
+    MAX_STRING,
+    MAX_VALUES,
+    incomplete,
+    too_large,
 )
-from interlock.risk.analyze._sql import SQL_SIGNALS, analyze_sql
+from interlock.risk.analyze._oversight import OVERSIGHT_SIGNALS, setting_named, settings_finding
+from interlock.risk.analyze._shell import KNOWN_PROGRAMS, SHELL_SIGNALS, program
+from interlock.risk.analyze._sql import SQL_SIGNALS
+from interlock.risk.analyze._texts import (
+    argv_findings,
+    graphql_findings,
+    shell_findings,
+    sql_findings,
+    tool_hints,
+)
 
 __all__ = ["SIGNALS", "Finding", "analyze"]
 
@@ -61,20 +69,18 @@ SIGNALS: Mapping[str, str] = MappingProxyType(
         **HTTP_SIGNALS,
         **CLI_SIGNALS,
         **CLOUD_SIGNALS,
-        "analysis.incomplete": (
-            "an argument was too large to analyse fully, or the analyzer failed on it"
+        **OVERSIGHT_SIGNALS,
+        INCOMPLETE: (
+            "an argument was too large or too deeply nested to analyse, or the analyzer failed "
+            "on it; the engine sends such an action to review whatever the policy says"
         ),
     }
 )
 
-MAX_TEXT = 100_000
-MAX_DEPTH = 8
-_MAX_ITEMS = 1000
-_MAX_NODES = 5000
-_CACHE_TEXT = 4096
-
 # Key kinds (bit flags).
-_SHELL, _ARGV, _SQL, _GQL, _METHOD, _URL, _PLAN, _BODY, _ENVX, _ENVI = (1 << i for i in range(10))
+_SHELL, _ARGV, _SQL, _GQL, _METHOD, _URL, _PLAN, _BODY, _ENVX, _ENVI, _FILE, _GUARD = (
+    1 << i for i in range(12)
+)
 _TEXT = _SHELL | _ARGV | _SQL | _GQL | _PLAN
 _KEY_WORDS: dict[str, int] = {
     **dict.fromkeys(
@@ -92,6 +98,8 @@ _KEY_WORDS: dict[str, int] = {
     **dict.fromkeys(("data", "json", "payload"), _BODY),
     **dict.fromkeys(("method", "verb"), _METHOD),
     **dict.fromkeys(words("url uri path endpoint route href"), _URL),
+    **dict.fromkeys(words("file files filename filepath dir directory folder dest src"), _FILE),
+    **dict.fromkeys(words("destination source"), _FILE),
     **dict.fromkeys(("plan", "output", "stdout", "diff"), _PLAN),
     **dict.fromkeys(words("environment env stage tier context profile workspace"), _ENVX),
     **dict.fromkeys(
@@ -101,56 +109,24 @@ _KEY_WORDS: dict[str, int] = {
         ),
         _ENVI,
     ),
+    "interlock": _GUARD,  # `INTERLOCK_REVIEWERS` and friends as keys (an `env` mapping)
 }
-
-
-def _pairs(text: str) -> dict[str, str]:
-    return dict(pair.split("=") for pair in text.split())
-
-
-# Words of a tool's name that say which CLI its argv belongs to.
-_HINTS = _pairs(
-    "kubectl=kubectl k8s=kubectl kubernetes=kubectl kube=kubectl oc=oc helm=helm "
-    "terraform=terraform tf=terraform tofu=tofu opentofu=tofu terragrunt=terragrunt aws=aws "
-    "gcloud=gcloud gcp=gcloud gsutil=gsutil bq=bq az=az azure=az git=git curl=curl "
-    "psql=psql postgres=psql postgresql=psql sql=psql database=psql db=psql mysql=mysql "
-    "mariadb=mysql sqlite=sqlite3 sqlite3=sqlite3"
-)
-_SQL_HINTS = frozenset({"psql", "mysql", "sqlite3"})
-# First words of SQL statements; `truncate` is also a program, and SQL wins for a database tool.
-_SQL_FIRST = words(
-    "select insert update delete drop truncate alter grant revoke create with begin explain "
-    "do exec execute merge set show use copy vacuum analyze comment"
-)
-_HTTP_TOOL_WORDS = words("http https request requests api rest fetch curl call webhook")
-_HTTP_TOOL_METHODS = frozenset({"delete", "put", "patch", "post"})
-_FIRST_WORD = re.compile(r"\s*([^\s;&|()<>]+)")
+_SETTINGS_KEYS = _URL | _FILE | _ENVI
 
 
 @lru_cache(maxsize=2048)
 def _key_kind(key: str) -> int:
-    words = words_of(key[:100])
-    if not words:
+    found = words_of(key[:100])
+    if not found:
         return 0
     # The last word is the head noun (`sql_query`, `shell_command`, `query_params`); the
     # first counts when the last says nothing (`sql_text`, `command_line`).
-    return _KEY_WORDS.get(words[-1], 0) or _KEY_WORDS.get(words[0], 0)
-
-
-@lru_cache(maxsize=512)
-def _tool_hints(tool: str) -> tuple[str, str]:
-    """(CLI program, HTTP method) the tool's name suggests, or empty strings."""
-    words = words_of(tool[:200])
-    cli = next((_HINTS[w] for w in words if w in _HINTS), "")
-    method = ""
-    if _HTTP_TOOL_WORDS.intersection(words):
-        method = next((w.upper() for w in words if w in _HTTP_TOOL_METHODS), "")
-    return cli, method
+    return _KEY_WORDS.get(found[-1], 0) or _KEY_WORDS.get(found[0], 0)
 
 
 _SCALARS = (int, float, bool, type(None))
 _MAPPINGS = (dict, MappingProxyType)
-_PARSED = _TEXT | _METHOD | _URL
+_PARSED = _TEXT | _METHOD | _URL | _FILE | _GUARD
 _KIND_CACHE: dict[Any, int] = {}
 
 
@@ -170,24 +146,26 @@ def analyze(tool: str, args: Mapping[str, Any]) -> tuple[Finding, ...]:
         if type(given) not in _MAPPINGS and not isinstance(given, Mapping):
             return ()
         # Fast path: flat arguments under keys that name nothing we parse.
+        size = 0
         for k, v in args.items():
-            if type(v) in _SCALARS or (type(v) is str and not _kind(k) & _PARSED):
+            t = type(v)
+            if t in _SCALARS:
                 continue
+            if t is str:
+                kind = _kind(k)
+                if not kind & _PARSED and not (kind & _ENVI and setting_named(v)):
+                    size += len(v)
+                    continue
             break
         else:
-            return ()
+            return () if size <= MAX_ACTION else (too_large("the arguments", size, MAX_ACTION),)
         walk = _Walk(tool if isinstance(tool, str) else "")
         walk.mapping(args, 0)
         out = walk.out
         return (out[0],) if len(out) == 1 else _dedupe(out) if out else ()
     except Exception:  # never raise: report that the arguments were not fully checked
         _log.warning("argument analysis failed for tool %r", tool, exc_info=True)
-        return (_incomplete("the analyzer failed on these arguments"),)
-
-
-def _incomplete(why: str) -> Finding:
-    text = f"Interlock could not fully check the arguments ({why}); read them before approving."
-    return Finding(signal="analysis.incomplete", effect="write", text=text)
+        return (incomplete("the analyzer failed on these arguments"),)
 
 
 def _dedupe(found: list[Finding]) -> tuple[Finding, ...]:
@@ -200,28 +178,58 @@ def _dedupe(found: list[Finding]) -> tuple[Finding, ...]:
 
 
 class _Walk:
+    """One pass over the arguments; stops (and says so) at the first bound it reaches."""
+
     def __init__(self, tool: str) -> None:
         self.tool = tool
         self.out: list[Finding] = []
         self.nodes = 0
+        self.size = 0
+        self.stopped = False
+
+    def stop(self, finding: Finding) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.out.append(finding)
+
+    def count(self, values: int, chars: int = 0) -> bool:
+        """Account for what is about to be read; False (and a finding) past a bound."""
+        self.nodes += values
+        self.size += chars
+        if self.nodes > MAX_VALUES:
+            self.stop(too_large("the arguments", self.nodes, MAX_VALUES, "keys and items"))
+        elif self.size > MAX_ACTION:
+            self.stop(too_large("the arguments", self.size, MAX_ACTION))
+        return not self.stopped
+
+    def deeper(self, depth: int) -> bool:
+        if depth < MAX_DEPTH:
+            return True
+        self.stop(incomplete(f"the arguments are nested more than {MAX_DEPTH} levels deep"))
+        return False
 
     def mapping(self, m: Mapping[Any, Any], depth: int) -> None:
         start = len(self.out)
         method = url = envx = envi = None
         body: Any = None
-        self.nodes += len(m)
-        if self.nodes > _MAX_NODES:
+        if not self.count(len(m)):
             return
         for k, v in m.items():
+            if self.stopped:
+                return
             t = type(v)
+            kind = _kind(k)
+            if kind & _GUARD and (what := setting_named(k)):
+                self.out.append(settings_finding(f"{k}=…", what, None))
             if t in _SCALARS:
                 continue
-            kind = _kind(k)
             if t is str or isinstance(v, str):
-                if not kind:
+                if not self.count(0, len(v)) or not kind:
                     continue
                 if kind & _TEXT:
                     self.text(kind, v)
+                if kind & _SETTINGS_KEYS and (what := setting_named(v)):
+                    self.out.append(settings_finding(f"{k}: {v}", what, None))
                 if kind & _METHOD:
                     method = v
                 elif kind & _URL:
@@ -238,7 +246,7 @@ class _Walk:
             elif t is dict or isinstance(v, Mapping):
                 if kind & _BODY:
                     body = v
-                if depth < MAX_DEPTH:
+                if self.deeper(depth):
                     self.mapping(v, depth + 1)
             elif isinstance(v, list | tuple) and v:  # subclasses: rare, so checked last
                 self.sequence(v, kind, depth)
@@ -252,130 +260,79 @@ class _Walk:
                         self.out[i] = replace(self.out[i], environment=env)
 
     def sequence(self, v: Sequence[Any], kind: int, depth: int) -> None:
-        items = v[:_MAX_ITEMS]
+        if not self.count(len(v)):
+            return
         # `["bash", "-c", "..."]` is one argv; `["ls", "rm -rf x"]` is a list of commands.
         if (
             kind & (_ARGV | _SHELL)
-            and all(type(x) is str for x in items)
-            and (kind & _ARGV or program(items[0]) in KNOWN_PROGRAMS)
+            and all(type(x) is str for x in v)
+            and (kind & _ARGV or program(v[0]) in KNOWN_PROGRAMS)
         ):
-            self.argv(list(items))
+            self.argv(list(v))
             return
-        self.nodes += len(items)
-        if self.nodes > _MAX_NODES or depth >= MAX_DEPTH:
+        if not self.deeper(depth):
             return
         text_kind = kind & _TEXT
-        for item in items:
+        for item in v:
+            if self.stopped:
+                return
             t = type(item)
-            if t in _SCALARS or (t is str and not text_kind):
+            if t in _SCALARS:
                 continue
-            if t is list or t is tuple:
+            if t is str:
+                if self.count(0, len(item)) and text_kind:
+                    self.text(kind, item)
+            elif t is list or t is tuple:
                 if item:
                     self.sequence(item, kind, depth + 1)
             elif t is dict or isinstance(item, Mapping):
                 self.mapping(item, depth + 1)
             elif isinstance(item, list | tuple) and item:
                 self.sequence(item, kind, depth + 1)
-            elif isinstance(item, str) and kind & _TEXT:
+            elif isinstance(item, str) and self.count(0, len(item)) and text_kind:
                 self.text(kind, item)
 
     def text(self, kind: int, s: str) -> None:
+        if len(s) > MAX_STRING:
+            self.out.append(too_large("one value", len(s), MAX_STRING))
+            return
         try:
-            self._text(kind, s)
+            if kind & _GQL and looks_like_graphql(s):
+                self.out.extend(graphql_findings(s))
+            elif kind & _SQL:
+                self.out.extend(sql_findings(s))
+            elif kind & (_SHELL | _ARGV):
+                self.out.extend(shell_findings(s, self.tool))
+            elif kind & _PLAN:
+                self.out.extend(analyze_terraform_plan(s))
         except Exception:  # one bad value must not hide what the others show
             _log.warning("argument analysis failed on a value of %r", self.tool, exc_info=True)
-            self.out.append(_incomplete("the analyzer failed on one value"))
-
-    def _text(self, kind: int, s: str) -> None:
-        if len(s) > MAX_TEXT:
-            s = s[:MAX_TEXT]
-            self.out.append(_incomplete(f"a value is longer than {MAX_TEXT // 1000} KB"))
-        if kind & _GQL and looks_like_graphql(s):
-            self.out.extend(_graphql(s))
-        elif kind & _SQL:
-            self.out.extend(_sql(s))
-        elif kind & (_SHELL | _ARGV):
-            self.out.extend(_shell(s, _tool_hints(self.tool)[0]))
-        elif kind & _PLAN:
-            self.out.extend(analyze_terraform_plan(s))
+            self.out.append(incomplete("the analyzer failed on one value"))
 
     def argv(self, argv: list[str]) -> None:
+        chars = sum(len(a) for a in argv)
+        if not self.count(0, chars):
+            return
+        longest = max(len(a) for a in argv)
+        if longest > MAX_STRING:
+            self.out.append(too_large("one argv element", longest, MAX_STRING))
+            return
         try:
-            self._argv(argv)
+            self.out.extend(argv_findings(argv, self.tool))
         except Exception:
             _log.warning("argument analysis failed on an argv of %r", self.tool, exc_info=True)
-            self.out.append(_incomplete("the analyzer failed on one value"))
-
-    def _argv(self, argv: list[str]) -> None:
-        if not argv:
-            return
-        hint = _tool_hints(self.tool)[0]
-        if _bare_sql(hint, argv[0]):
-            self.out.extend(_sql(" ".join(argv)))
-            return
-        if hint and program(argv[0]) not in KNOWN_PROGRAMS:
-            argv = [hint, *argv]
-        ctx = Ctx(out=[], vars={})
-        run_command([a[:MAX_TEXT] for a in argv], Stdin(), ctx)
-        self.out.extend(ctx.out)
+            self.out.append(incomplete("the analyzer failed on one value"))
 
     def http(self, method: Any, url: Any, body: Any) -> None:
         if not isinstance(method, str):
-            method = _tool_hints(self.tool)[1]
+            method = tool_hints(self.tool)[1]
             if not method:
                 return
         if not isinstance(url, str):
             url = ""
+        for what, text in (("the URL", url), ("the request body", body)):
+            if isinstance(text, str) and len(text) > MAX_STRING:
+                self.out.append(too_large(what, len(text), MAX_STRING))
+                return
         # A GraphQL body in an object is found by the walk itself; a string one is not.
         self.out.extend(analyze_http(method, url, body, graphql=isinstance(body, str)))
-
-
-def _bare_sql(hint: str, first: str) -> bool:
-    """A database tool given SQL itself rather than a client command line."""
-    return (
-        hint in _SQL_HINTS
-        and not first.startswith("-")
-        and (first.lower() in _SQL_FIRST or program(first) not in KNOWN_PROGRAMS)
-    )
-
-
-# Agents repeat themselves (retries, re-assessment after an edit or a resume), so results
-# for short texts are cached; findings are immutable, so sharing them is safe.
-@lru_cache(maxsize=1024)
-def _sql_cached(s: str) -> tuple[Finding, ...]:
-    return tuple(analyze_sql(s))
-
-
-@lru_cache(maxsize=1024)
-def _graphql_cached(s: str) -> tuple[Finding, ...]:
-    return tuple(analyze_graphql(s))
-
-
-@lru_cache(maxsize=1024)
-def _shell_cached(s: str, hint: str) -> tuple[Finding, ...]:
-    if hint:
-        m = _FIRST_WORD.match(s)
-        first = m.group(1).strip("'\"") if m else ""
-        if _bare_sql(hint, first):
-            return _sql(s)
-        if program(first) not in KNOWN_PROGRAMS:
-            s = f"{hint} {s}"
-    if not may_find(s):
-        return ()
-    ctx = Ctx(out=[], vars={})
-    analyze_script(s, ctx)
-    return tuple(ctx.out)
-
-
-def _sql(s: str) -> tuple[Finding, ...]:
-    return _sql_cached(s) if len(s) <= _CACHE_TEXT else _sql_cached.__wrapped__(s)
-
-
-def _graphql(s: str) -> tuple[Finding, ...]:
-    return _graphql_cached(s) if len(s) <= _CACHE_TEXT else _graphql_cached.__wrapped__(s)
-
-
-def _shell(s: str, hint: str) -> tuple[Finding, ...]:
-    if len(s) <= _CACHE_TEXT:
-        return _shell_cached(s, hint)
-    return _shell_cached.__wrapped__(s, hint)

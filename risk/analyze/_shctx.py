@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from interlock.risk._model import Effect
 from interlock.risk.analyze._findings import Finding, environment_of
+from interlock.risk.analyze._limits import MAX_COMMANDS, MAX_SHELL_DEPTH, incomplete
 
-__all__ = ["DEVICE", "MAX_DEPTH", "Ctx", "Stdin", "destroy_target"]
+__all__ = ["DEVICE", "PLACE", "Ctx", "Stdin", "destroy_target"]
 
-MAX_DEPTH = 8
-_MAX_COMMANDS = 500
 # Block devices; /dev/null, /dev/stdout, terminals and the like are harmless targets.
 DEVICE = re.compile(
     r"/dev/(?!null\b|zero\b|std(?:in|out|err)\b|tty|fd/|u?random\b|full\b|pts/|shm/|ptmx\b|"
@@ -55,18 +54,57 @@ class Stdin:
     remote: bool = False
 
 
+ScriptFn = Callable[[str, "Ctx"], None]
+CommandFn = Callable[[list[str], Stdin, "Ctx"], object]
+
+
 @dataclass
 class Ctx:
-    """Where findings go, the shell variables in effect, and the limits of the analysis."""
+    """Where findings go, the shell variables in effect, and the limits of the analysis.
+
+    `script_fn` and `command_fn` are the shell analyzer's own entry points (set by
+    `_shell.new_ctx`), so handlers in other modules can analyse the text and commands a
+    program runs without importing the analyzer that imports them.
+    """
 
     out: list[Finding]
     vars: dict[str, str]
     depth: int = 0
     bulk: str = ""  # why a command runs on many files: "xargs" or "find"
-    budget: list[int] = field(default_factory=lambda: [_MAX_COMMANDS])
+    budget: list[int] = field(default_factory=lambda: [MAX_COMMANDS])
+    script_fn: ScriptFn | None = None
+    command_fn: CommandFn | None = None
 
     def child(self) -> Ctx:
-        return Ctx(self.out, dict(self.vars), self.depth + 1, self.bulk, self.budget)
+        return Ctx(
+            self.out,
+            dict(self.vars),
+            self.depth + 1,
+            self.bulk,
+            self.budget,
+            self.script_fn,
+            self.command_fn,
+        )
+
+    def nest(self) -> Ctx | None:
+        """A child for shell text run by this command; None (and a finding) past the bound."""
+        if self.depth >= MAX_SHELL_DEPTH:
+            why = f"shell text nested more than {MAX_SHELL_DEPTH} levels deep"
+            self.out.append(incomplete(why))
+            return None
+        return self.child()
+
+    def script(self, text: str, child: Ctx | None = None) -> None:
+        """Analyse `text` as shell that this command runs."""
+        inner = child or self.nest()
+        if inner is not None and self.script_fn is not None:
+            self.script_fn(text, inner)
+
+    def command(self, argv: list[str], child: Ctx | None = None) -> None:
+        """Analyse `argv` as a command that this command runs."""
+        inner = child or self.nest()
+        if inner is not None and self.command_fn is not None:
+            self.command_fn(argv, Stdin(), inner)
 
     def env(self, *names: str) -> str | None:
         """The environment of this command: named variables, ENV-like variables, then place."""

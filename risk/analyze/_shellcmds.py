@@ -1,4 +1,5 @@
-"""Per-program handlers of the shell analyzer for programs that do not run other commands."""
+"""Per-program handlers of the shell analyzer for programs that do not run other commands
+(those are in `_shnested`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from interlock.risk.analyze._cloud import (
 )
 from interlock.risk.analyze._findings import Finding, snippet, words
 from interlock.risk.analyze._http import analyze_http_cli
+from interlock.risk.analyze._oversight import analyze_interlock
 from interlock.risk.analyze._shctx import DEVICE, Ctx, Stdin, destroy_target
 from interlock.risk.analyze._sqlcli import SQL_CLIENTS, analyze_sql_cli
 
@@ -202,6 +204,7 @@ HANDLERS: dict[str, Handler] = {
     "gsutil": _simple(analyze_gsutil),
     "bq": _simple(analyze_bq),
     "az": _simple(analyze_az),
+    "interlock": _simple(analyze_interlock),
     **dict.fromkeys(SQL_CLIENTS, _sql),
     **dict.fromkeys(("curl", "wget", "http", "https", "xh"), _http),
     **dict.fromkeys(

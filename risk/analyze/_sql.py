@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from interlock.risk._model import Effect
 from interlock.risk.analyze._findings import Finding, snippet, words
+from interlock.risk.analyze._limits import MAX_SQL_DEPTH, incomplete
+from interlock.risk.analyze._oversight import oversight_table
 from interlock.risk.analyze._sql_tokens import (
     Tok,
     find_word,
@@ -60,7 +62,6 @@ _ALTER_DROP_MINOR = frozenset({"DEFAULT", "NOT", "IDENTITY", "EXPRESSION"})
 _CLAUSE_END = words("RETURNING ORDER LIMIT GROUP OUTPUT OPTION")
 _TRUE_WORDS = frozenset({"TRUE", "ON", "YES"})
 _CMP_TRUE = words("= == >= <= IS LIKE ILIKE")
-_MAX_DEPTH = 4
 
 
 def _is_start(toks: Sequence[Tok], i: int, in_alter: bool) -> bool:
@@ -267,7 +268,19 @@ def _grant(kw: str, clause: list[Tok], env: str | None) -> Finding:
 
 
 # Every finding needs one of these words, or a `$`-quoted body run by DO.
-_MENTIONS = ("delete", "update", "drop", "truncate", "alter", "grant", "revoke", "exec", "$")
+_MENTIONS = (
+    "delete",
+    "update",
+    "drop",
+    "truncate",
+    "alter",
+    "grant",
+    "revoke",
+    "exec",
+    "$",
+    "checkpoint",
+    "interlock_",
+)
 _RUNS_STRINGS = re.compile(r"\bdo\b|exec", re.I)
 
 
@@ -300,7 +313,10 @@ def _statement(toks: list[Tok], env: str | None, depth: int, runs_strings: bool)
     if head == "EXPLAIN" and not any(t[1] == "ANALYZE" for t in toks[1:6]):
         return []
     out: list[Finding] = []
-    if runs_strings and depth < _MAX_DEPTH:
+    tamper = _oversight(toks, env)
+    if tamper is not None:
+        out.append(tamper)
+    if runs_strings:
         out.extend(_nested(toks, env, depth))
     in_alter = head == "ALTER"
     starts = [i for i, t in enumerate(toks) if t[1] in _STARTS and _is_start(toks, i, in_alter)]
@@ -337,6 +353,27 @@ def _nested(toks: list[Tok], env: str | None, depth: int) -> list[Finding]:
         j = i - 1
         while j >= 0 and toks[j][1] in ("(", "IMMEDIATE", "SP_EXECUTESQL", "LANGUAGE", "PLPGSQL"):
             j -= 1
-        if j >= 0 and toks[j][1] in ("DO", "EXEC", "EXECUTE"):
-            out.extend(analyze_sql(t[2], env, depth + 1))
+        if j < 0 or toks[j][1] not in ("DO", "EXEC", "EXECUTE"):
+            continue
+        if depth + 1 >= MAX_SQL_DEPTH:
+            out.append(incomplete(f"SQL run from strings more than {MAX_SQL_DEPTH} levels deep"))
+            break
+        out.extend(analyze_sql(t[2], env, depth + 1))
     return out
+
+
+def _oversight(toks: list[Tok], env: str | None) -> Finding | None:
+    """Any use of Interlock's or LangGraph's own tables, reading included."""
+    for t in toks:
+        if t[0] in "wi":
+            whose = oversight_table(t[1].rsplit(".", 1)[-1])
+            if whose is not None:
+                shown = snippet([u[2] if u[0] != "s" else u[1] for u in toks], 80)
+                text = (
+                    f"`{shown}` uses {t[2]}, {whose}: an agent must not read or change the "
+                    "records that oversee it."
+                )
+                return Finding(
+                    signal="oversight.tables", effect="access", text=text, environment=env
+                )
+    return None

@@ -55,10 +55,12 @@ def test_every_signal_emitted_is_documented_and_every_effect_is_valid() -> None:
     assert all(name.count(".") == 1 for name in SIGNALS)
 
 
-def test_oversized_text_is_analysed_in_part_and_reported() -> None:
+def test_oversized_text_is_not_analysed_piecemeal_but_reported_with_its_size() -> None:
     huge = "rm -rf /srv; " + "echo x; " * 20_000
-    got = {f.signal for f in analyze("sh", {"command": huge})}
-    assert got == {"shell.recursive_delete", "analysis.incomplete"}
+    (got,) = analyze("sh", {"command": huge})
+    assert got.signal == "analysis.incomplete"
+    assert f"{len(huge):,} characters" in got.text
+    assert "65,536" in got.text
 
 
 def test_unseen_key_value_shapes() -> None:

@@ -1,0 +1,131 @@
+"""Oversight tampering: an agent acting on the controls that oversee it.
+
+An agent with a shell holds what its own process holds. Whatever the runtime enforces, the
+policy should still refuse the obvious moves against it, and say why:
+
+- `oversight.command`: running the `interlock` CLI's decide, resolve, reviewers, stop,
+  resume-scope, db, key(s) or prune commands, `demo --decide`, or Python code that drives
+  Interlock's runtime or reviewer side (`python -c "from interlock.runtime import ..."`).
+- `oversight.settings`: naming Interlock's database, reviewers file, policy file or keys: the
+  `.interlock/` directory (its `*.db`, `keys/*.pem`), `reviewers.toml`, and the settings
+  `INTERLOCK_DATABASE_URL`, `INTERLOCK_REVIEWERS`, `INTERLOCK_POLICY`,
+  `INTERLOCK_SIGNING_KEY`, `INTERLOCK_PUBLIC_KEY` (reading, writing or setting them).
+- `oversight.tables`: SQL on Interlock's tables (`interlock_*`) or LangGraph's checkpoint
+  tables (`checkpoints`, `checkpoint_writes`, `checkpoint_blobs`, `checkpoint_migrations`).
+- `oversight.cli`: any other `interlock` command that changes something (worker, console,
+  demo, ...): an operator's tool, reviewed. The read-only ones (pending, show, stops, audit
+  verify/export, policy check/explain/test/replay, --version, --help) find nothing.
+
+A database file configured outside `.interlock/` cannot be known to a static policy; the
+settings above still name it wherever it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from interlock.risk.analyze._findings import Finding, snippet, words
+
+__all__ = [
+    "OVERSIGHT_SIGNALS",
+    "analyze_interlock",
+    "analyze_interlock_code",
+    "oversight_table",
+    "setting_named",
+    "settings_finding",
+]
+
+OVERSIGHT_SIGNALS: dict[str, str] = {
+    "oversight.command": (
+        "the interlock CLI's decide, resolve, reviewers, stop, resume-scope, db, key or prune "
+        "commands, demo --decide, or code driving Interlock's runtime"
+    ),
+    "oversight.settings": (
+        "Interlock's database, reviewers file, policy file or keys (.interlock/, "
+        "reviewers.toml, INTERLOCK_DATABASE_URL, INTERLOCK_REVIEWERS, INTERLOCK_POLICY, "
+        "INTERLOCK_SIGNING_KEY, INTERLOCK_PUBLIC_KEY)"
+    ),
+    "oversight.tables": "SQL on Interlock's tables (interlock_*) or LangGraph's checkpoints",
+    "oversight.cli": "another interlock command that changes something (worker, console, demo)",
+}
+
+# Commands that decide or change who and what oversees the agent.
+_TAMPER = words("decide resolve reviewers stop resume-scope db key keys prune")
+# Commands that only read; a sub-command list means only those sub-commands.
+_READ_ONLY: dict[str, frozenset[str] | None] = {
+    "pending": None,
+    "show": None,
+    "stops": None,
+    "audit": words("verify export"),
+    "policy": words("check explain test replay"),
+}
+_SETTINGS = {
+    "interlock_database_url": "Interlock's database URL (INTERLOCK_DATABASE_URL)",
+    "interlock_reviewers": "Interlock's reviewers file (INTERLOCK_REVIEWERS)",
+    "interlock_policy": "Interlock's policy file (INTERLOCK_POLICY)",
+    "interlock_signing_key": "Interlock's approval signing key (INTERLOCK_SIGNING_KEY)",
+    "interlock_public_key": "Interlock's approval public key (INTERLOCK_PUBLIC_KEY)",
+}
+_CHECKPOINT_TABLES = words("CHECKPOINTS CHECKPOINT_WRITES CHECKPOINT_BLOBS CHECKPOINT_MIGRATIONS")
+_RUNTIME_CODE = ("interlock.runtime", "interlock.ui", "interlock.nodes", "from interlock import")
+
+
+def setting_named(text: str) -> str | None:
+    """What of Interlock's own state `text` names (a path, a variable), or None."""
+    low = text.lower()
+    if "interlock" not in low and "reviewers.toml" not in low:
+        return None
+    if ".interlock/" in low or low.rstrip("/").endswith(".interlock"):
+        return "Interlock's own directory (.interlock/: its database, reviewers and keys)"
+    if "reviewers.toml" in low:
+        return "Interlock's reviewers file (reviewers.toml)"
+    return next((what for name, what in _SETTINGS.items() if name in low), None)
+
+
+def settings_finding(shown: str, what: str, env: str | None) -> Finding:
+    text = (
+        f"`{shown}` reads or changes {what}: an agent must not touch the records, people or "
+        "keys that oversee it."
+    )
+    return Finding(signal="oversight.settings", effect="access", text=text, environment=env)
+
+
+def oversight_table(name: str) -> str | None:
+    """Whose table `name` (upper case, unqualified) is, when it is an oversight table."""
+    if name.startswith("INTERLOCK_"):
+        return "Interlock's own table"
+    if name in _CHECKPOINT_TABLES:
+        return "LangGraph's checkpoint table"
+    return None
+
+
+def analyze_interlock(argv: Sequence[str], env: str | None = None) -> list[Finding]:
+    """The `interlock` CLI (argv after the program name)."""
+    pos = [a.lower() for a in argv if not a.startswith("-")]
+    shown = snippet(["interlock", *argv])
+    if not pos:  # --help, --version, or nothing
+        return []
+    sub = pos[0]
+    if sub in _TAMPER or (sub == "demo" and any(a.startswith("--decide") for a in argv)):
+        text = (
+            f"`{shown}` runs Interlock's own `{sub}` command: an agent must not approve, "
+            "resolve, add reviewers, stop or resume, or change Interlock's database or keys."
+        )
+        return [Finding(signal="oversight.command", effect="access", text=text, environment=env)]
+    if sub in _READ_ONLY:
+        allowed = _READ_ONLY[sub]
+        if allowed is None or (len(pos) > 1 and pos[1] in allowed):
+            return []
+    text = f"`{shown}` runs Interlock's `{sub}` command, an operator's tool: a human should look."
+    return [Finding(signal="oversight.cli", effect="config", text=text, environment=env)]
+
+
+def analyze_interlock_code(code: str, env: str | None = None) -> list[Finding]:
+    """`python -c CODE` that drives Interlock's runtime, nodes or reviewer side directly."""
+    if "interlock" not in code or not any(m in code for m in _RUNTIME_CODE):
+        return []
+    text = (
+        f"`python -c {snippet(code, 80)}` drives Interlock's runtime directly: an agent must "
+        "not record decisions, approvals or stops itself."
+    )
+    return [Finding(signal="oversight.command", effect="access", text=text, environment=env)]
