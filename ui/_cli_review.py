@@ -1,6 +1,8 @@
 """`interlock pending | show | decide | resolve | stop | resume-scope | stops`.
 
-Reviewers are authenticated against the reviewers file (`INTERLOCK_REVIEWERS`): `--as NAME`
+Reviewers are authenticated against the database's reviewers on Postgres, and against the
+reviewers file (`INTERLOCK_REVIEWERS`) in the embedded SQLite mode, which trusts the local
+user: `--as NAME`
 plus a password from `--password-stdin`, else `INTERLOCK_REVIEWER_PASSWORD`, else a prompt
 on a terminal. On the embedded SQLite default, `interlock demo` creates demo reviewers
 (`oncall-demo`, `sre-lead-demo`, `admin-demo`) whose password is `demo`:
@@ -46,7 +48,12 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-AsOpt = Annotated[str, typer.Option("--as", metavar="NAME", help="Who you are (reviewers file).")]
+AsOpt = Annotated[
+    str,
+    typer.Option(
+        "--as", metavar="NAME", help="Who you are (the database's reviewers on Postgres)."
+    ),
+]
 StdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read your password from standard input.")
 ]
@@ -56,17 +63,23 @@ ReviewersOpt = Annotated[
         "--reviewers",
         metavar="FILE",
         show_default=False,
-        help="Reviewers file. Default: $INTERLOCK_REVIEWERS, else .interlock/reviewers.toml.",
+        help="Reviewers file (embedded SQLite mode only, which trusts the local user). "
+        "Default: $INTERLOCK_REVIEWERS, else .interlock/reviewers.toml.",
     ),
 ]
 
 
 def _open(db: str | None, reviewers: Path | None) -> Runtime:
-    from interlock.runtime import Runtime
+    from interlock.runtime import Runtime, parse_database_url
 
-    return Runtime.open(
-        db or Settings.from_env().database_url, reviewers_path=reviewers, create=False
-    )
+    url = db or Settings.from_env().database_url
+    if reviewers is not None and parse_database_url(url).dialect == "postgres":
+        msg = (
+            f"--reviewers {reviewers} applies to the embedded SQLite mode only; on Postgres the "
+            "reviewers are the database's (`interlock reviewers list --db URL`)."
+        )
+        raise ConfigError(msg)
+    return Runtime.open(url, reviewers_path=reviewers, create=False)
 
 
 def _login(rt: Runtime, name: str, password_stdin: bool) -> Reviewer:

@@ -1,4 +1,4 @@
-"""`interlock db ...`, `interlock audit ...` and `interlock reviewers ...`.
+"""`interlock db ...` and `interlock audit ...` (`interlock reviewers ...`: `_cli_reviewers`).
 
 Database drivers and LangGraph are imported inside the commands, so `interlock --help`
 stays fast and loads neither.
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from interlock.risk.errors import ConfigError
@@ -23,13 +22,10 @@ from interlock.ui._output import console, console_err, print_json
 if TYPE_CHECKING:
     from interlock.runtime.audit.log import AuditLog
 
-__all__ = ["audit_app", "db_app", "reviewers_app"]
+__all__ = ["audit_app", "db_app"]
 
 db_app = typer.Typer(help="Create and upgrade Interlock's tables.", no_args_is_help=True)
 audit_app = typer.Typer(help="Verify and export the audit log.", no_args_is_help=True)
-reviewers_app = typer.Typer(
-    help="Manage the local reviewers file (names, roles, password hashes).", no_args_is_help=True
-)
 
 DbOpt = Annotated[
     str | None,
@@ -42,23 +38,10 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-FileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--file",
-        metavar="PATH",
-        help="Reviewers file. Default: $INTERLOCK_REVIEWERS, else ./.interlock/reviewers.toml.",
-        show_default=False,
-    ),
-]
 
 
 def _url(db: str | None) -> str:
     return db or Settings.from_env().database_url
-
-
-def _reviewers_path(path: Path | None) -> Path:
-    return path or Settings.from_env().reviewers
 
 
 # -- db ----------------------------------------------------------------------------------
@@ -80,6 +63,104 @@ def db_upgrade(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         else "already up to date"
     )
     console.print(f"{redact_url(result.url)}: schema version {result.after} ({done}).")
+
+
+@db_app.command("roles")
+def db_roles(
+    db: DbOpt = None,
+    agent: Annotated[
+        str, typer.Option("--agent", metavar="ROLE", help="The agent side's database role.")
+    ] = "interlock_agent",
+    reviewer: Annotated[
+        str,
+        typer.Option("--reviewer", metavar="ROLE", help="The reviewer side's database role."),
+    ] = "interlock_reviewer",
+    agent_password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--agent-password-env",
+            metavar="VAR",
+            help="Set the agent role's password from this environment variable.",
+        ),
+    ] = None,
+    reviewer_password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--reviewer-password-env",
+            metavar="VAR",
+            help="Set the reviewer role's password from this environment variable.",
+        ),
+    ] = None,
+    show_urls: Annotated[
+        bool,
+        typer.Option(
+            "--print-urls",
+            help="Print the two URLs to use (passwords included) as shell assignments.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the agent and reviewer database roles and grant each exactly its side (Postgres;
+    run with the owner's URL after `interlock db upgrade`). Idempotent.
+
+    The agent role (graphs, gates, workers) writes checkpoints, opens reviews, appends audit
+    rows and uses the execution ledger; it cannot insert or change decisions, approvals,
+    reviewers or stops. The reviewer role (console, CLI decisions, admin commands) can."""
+    import os
+
+    from interlock.runtime import redact_url
+    from interlock.runtime.store import setup_roles
+    from interlock.runtime.store.database import open_database
+    from interlock.runtime.store.migrations import require_schema
+
+    def secret(var: str | None) -> str | None:
+        if var is None:
+            return None
+        value = os.environ.get(var, "")
+        if not value:
+            msg = f"environment variable {var} is empty or unset; export the password there."
+            raise ConfigError(msg)
+        return value
+
+    from interlock.runtime import parse_database_url
+
+    if parse_database_url(_url(db)).dialect != "postgres":
+        msg = (
+            f"database roles need Postgres; {redact_url(_url(db))} is the embedded SQLite "
+            "mode, which trusts the local user."
+        )
+        raise ConfigError(msg)
+    passwords = secret(agent_password_env), secret(reviewer_password_env)
+    with open_database(_url(db), create=False) as database:
+        require_schema(database)
+        result = setup_roles(
+            database,
+            agent=agent,
+            reviewer=reviewer,
+            agent_password=passwords[0],
+            reviewer_password=passwords[1],
+        )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    if show_urls:
+        import shlex
+
+        print(f"INTERLOCK_AGENT_DATABASE_URL={shlex.quote(result.agent_url)}")
+        print(f"INTERLOCK_REVIEWER_DATABASE_URL={shlex.quote(result.reviewer_url)}")
+        return
+    made = f"created {', '.join(result.created)}" if result.created else "roles existed"
+    console.print(
+        f"roles {result.agent} (agent side) and {result.reviewer} (reviewer side): {made}; "
+        f"privileges set on {len(result.tables)} tables.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for side, url in (
+        ("agent side:   ", result.agent_url),
+        ("reviewer side:", result.reviewer_url),
+    ):
+        console.print(f"{side} INTERLOCK_DATABASE_URL={redact_url(url)}", soft_wrap=True)
 
 
 @db_app.command("status")
@@ -227,69 +308,3 @@ def _export_to(
         raise ConfigError(msg) from None
     with fh:
         return log.export(out=fh, fmt=fmt, **filters)
-
-
-# -- reviewers ---------------------------------------------------------------------------
-
-
-@reviewers_app.command("add")
-def reviewers_add(
-    name: Annotated[str, typer.Argument(help="Login name, e.g. alice.")],
-    role: Annotated[
-        list[str],
-        typer.Option("--role", "-r", help="A role this reviewer holds; repeat for several."),
-    ],
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin", help="Read the password from the first line of standard input."
-        ),
-    ] = False,
-    display: Annotated[
-        str | None, typer.Option("--display", help="Full name shown in the console.")
-    ] = None,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Update an existing reviewer's roles and password.")
-    ] = False,
-    file: FileOpt = None,
-) -> None:
-    """Add a reviewer (prompting for the password unless --password-stdin)."""
-    from interlock.runtime.review.reviewers import Reviewers
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
-    path = _reviewers_path(file)
-    reviewer = Reviewers.load(path).add(name, role, password, display=display, replace=replace)
-    verb = "updated" if replace else "added"
-    console.print(
-        f"{verb} reviewer {reviewer.name} (roles: {', '.join(reviewer.roles)}) in {path}."
-    )
-
-
-@reviewers_app.command("list")
-def reviewers_list(file: FileOpt = None, as_json: JsonOpt = False) -> None:
-    """List reviewers and their roles (never the password hashes)."""
-    from interlock.runtime.review.reviewers import Reviewers
-
-    path = _reviewers_path(file)
-    reviewers = Reviewers.load(path)
-    if as_json:
-        print_json([r.to_dict() for r in reviewers])
-        return
-    if not len(reviewers):
-        console.print(
-            f"No reviewers in {path}. Add one with `interlock reviewers add NAME --role ROLE`."
-        )
-        return
-    table = Table(title=f"Reviewers ({path})")
-    table.add_column("name", style="cyan", no_wrap=True)
-    table.add_column("roles")
-    table.add_column("display")
-    for r in reviewers:
-        label = Text(r.display or "")
-        if r.demo:
-            label.append(" [demo]", style="yellow")
-        table.add_row(r.name, ", ".join(r.roles), label)
-    console.print(table)

@@ -18,7 +18,7 @@ from typing import Any
 import streamlit as st
 
 from interlock.risk.errors import AuthorizationError, NotFoundError
-from interlock.runtime import Reviewer, Reviewers
+from interlock.runtime import Reviewer, ReviewerBook
 from interlock.ui._console_render import code_span, esc
 from interlock.ui._console_state import get_runtime
 
@@ -57,10 +57,11 @@ def signed_in() -> Reviewer | None:
     return who if isinstance(who, Reviewer) else None
 
 
-def _book() -> Reviewers:
-    # Read the file again (a small TOML file): reviewers added, removed or given other roles
-    # with `interlock reviewers ...` count at once, without restarting the console.
-    return Reviewers.load(get_runtime().reviewers.path)
+def _book() -> ReviewerBook:
+    # Read the reviewers again (a small TOML file, or the database's table on Postgres):
+    # reviewers added, removed or given other roles with `interlock reviewers ...` count at
+    # once, without restarting the console.
+    return get_runtime().reviewers.reload()
 
 
 def refresh_identity() -> None:

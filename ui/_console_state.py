@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from interlock.risk import Policy, default_policy, load_policy
-from interlock.runtime import Runtime, Settings
+from interlock.runtime import Runtime, Settings, parse_database_url
 
 __all__ = ["ConsoleKey", "console_key", "get_runtime"]
 
@@ -48,7 +48,10 @@ def _close(rt: Runtime) -> None:
 
 @st.cache_resource(show_spinner="Opening the database…", on_release=_close)
 def _open(url: str, reviewers: str, policy: str | None) -> Runtime:
-    return Runtime.open(url, policy=_policy(policy), reviewers_path=Path(reviewers))
+    # On Postgres the reviewers are the database's: a file named by the environment is not
+    # who reviews there (the embedded SQLite mode trusts the local user, and its file).
+    path = None if parse_database_url(url).dialect == "postgres" else Path(reviewers)
+    return Runtime.open(url, policy=_policy(policy), reviewers_path=path)
 
 
 def get_runtime(key: ConsoleKey | None = None) -> Runtime:

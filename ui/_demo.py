@@ -9,9 +9,13 @@ checkpoint in a new process; `interlock decide REVIEW --as sre-lead-demo ...` do
 as a named reviewer. `--db URL` picks SQLite (default) or Postgres. Nothing here prompts, so
 the demo runs in CI as well.
 
-Demo reviewers (`oncall-demo`, `sre-lead-demo`, `admin-demo`, password `demo`) are added to
-the reviewers file on the embedded SQLite default. On Postgres they are never added there:
-`demo --decide` then uses a separate demo-only reviewers file next to the session file.
+Demo reviewers (`oncall-demo`, `sre-lead-demo`, `admin-demo`, password `demo`) exist only in
+the embedded SQLite mode (added to its reviewers file; that mode trusts the local user), and
+`demo --decide` acts only on threads the demo itself started (their options carry
+`"demo": true`). On any other database `demo --decide` is refused with one line: its
+accounts have a published password, so there they would be a back door. `interlock demo
+--db postgresql://...` still runs the scenario; a real reviewer of that database decides it
+with `interlock decide`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from rich.text import Text
 from interlock.graphs import DEFAULT_DATABASE_URL, Infra, sqlite_path
 from interlock.graphs.ops_agent import SCENARIO_REQUEST, default_infra_path
 from interlock.nodes import DECISION_TYPES, Gate
-from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
 from interlock.runtime import (
     DEMO_PASSWORD,
     Reviewer,
@@ -43,6 +47,7 @@ from interlock.runtime import (
     Settings,
     ensure_demo_reviewers,
     parse_database_url,
+    redact_url,
 )
 from interlock.ui._output import console, level_text, outcome_text
 
@@ -158,6 +163,13 @@ _ADVICE = "Never delete production volumes. Snapshot it, then fix the staging cr
 def _next_steps(review: ReviewDetail, db: str, who: str | None) -> None:
     extra = "" if db == DEFAULT_DATABASE_URL else f" --db {shlex.quote(db)}"
     names = {a["name"] for a in review.request["action_requests"]}
+    if parse_database_url(db).dialect != "sqlite":  # no demo accounts here: a real reviewer
+        advice = shlex.quote(_ADVICE if "delete_volume" in names else "Not now.")
+        console.print("[bold]Next[/], as a reviewer of this database (`interlock reviewers add`):")
+        line = f"interlock decide {review.summary.id} --as NAME --reject {advice}{extra}"
+        console.print(f"  {escape(line)}")
+        console.print(f"  (or list what waits with: interlock pending{extra})")
+        return
     lines = [f"interlock demo --decide approve{extra}"]
     if "delete_volume" in names:
         lines.insert(0, f"interlock demo --decide reject --message {shlex.quote(_ADVICE)}{extra}")
@@ -224,26 +236,50 @@ def _decision(
     return out
 
 
-def _demo_reviewers(rt: Runtime, db: str, session_file: Path) -> Reviewers:
-    """The reviewers `demo --decide` acts as: the configured file on SQLite (demo accounts are
-    added there), a demo-only file next to the session on any other database."""
+def _demo_reviewers(rt: Runtime, db: str) -> Reviewers | None:
+    """The reviewers `demo --decide` acts as: the configured file on SQLite, where the demo
+    accounts are added. None on any other database: there are no demo accounts there."""
+    if parse_database_url(db).dialect != "sqlite" or not isinstance(rt.reviewers, Reviewers):
+        return None
+    made = ensure_demo_reviewers(rt.reviewers.path, db)
+    if made:
+        names = ", ".join(r.name for r in made)
+        console.print(
+            f"[dim]demo reviewers added to {rt.reviewers.path}: {names} "
+            f"(password: {DEMO_PASSWORD})[/]"
+        )
+    rt.reviewers = Reviewers.load(rt.reviewers.path)
+    return rt.reviewers
+
+
+def _refuse_elsewhere(db: str) -> None:
+    """`demo --decide` only on the embedded SQLite mode: one line, before anything opens."""
     if parse_database_url(db).dialect == "sqlite":
-        made = ensure_demo_reviewers(rt.reviewers.path, db)
-        if made:
-            names = ", ".join(r.name for r in made)
-            console.print(
-                f"[dim]demo reviewers added to {rt.reviewers.path}: {names} "
-                f"(password: {DEMO_PASSWORD})[/]"
-            )
-        rt.reviewers = Reviewers.load(rt.reviewers.path)
-        return rt.reviewers
-    path = session_file.with_name(session_file.stem + "-reviewers.toml")
-    ensure_demo_reviewers(path, db, force=True)
-    return Reviewers.load(path)
+        return
+    msg = (
+        f"`interlock demo --decide` works only on the demo's own embedded SQLite database; "
+        f"{redact_url(db)} is not one. Decide as a reviewer of that database: `interlock "
+        "pending --db URL`, then `interlock decide REVIEW --as NAME --db URL`."
+    )
+    raise ConfigError(msg)
 
 
-def _acting(rt: Runtime, book: Reviewers, review: ReviewDetail) -> Reviewer | None:
+def _demo_thread(rt: Runtime, thread: str) -> None:
+    """Refuse a thread the demo did not start: the demo accounts act on demo threads only."""
+    with rt.db.connection() as conn:
+        row = conn.one("SELECT options FROM interlock_threads WHERE thread_id = ?", (thread,))
+    if row is None or json.loads(row["options"] or "{}").get("demo") is not True:
+        msg = (
+            f"thread {thread} was not started by `interlock demo`, so the demo accounts may "
+            "not decide it; use `interlock decide REVIEW --as NAME`."
+        )
+        raise AuthorizationError(msg)
+
+
+def _acting(rt: Runtime, book: Reviewers | None, review: ReviewDetail) -> Reviewer | None:
     """The most junior demo reviewer who may decide `review`."""
+    if book is None:
+        return None
     for name in _DEMO_ORDER:
         if name in book:
             who = book.authenticate(name, DEMO_PASSWORD)
@@ -267,10 +303,14 @@ def run_demo(
     thread: str | None = None,
 ) -> None:
     db = db or os.environ.get("INTERLOCK_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if decide is not None:
+        _refuse_elsewhere(db)
     session_file, infra_file = demo_paths(db)
-    options = {"infra": str(infra_file.resolve())}
-    with Runtime.open(db, reviewers_path=Settings.from_env().reviewers) as rt:
-        book = _demo_reviewers(rt, db, session_file)
+    options: dict[str, Any] = {"infra": str(infra_file.resolve()), "demo": True}
+    embedded = parse_database_url(db).dialect == "sqlite"
+    path = Settings.from_env().reviewers if embedded else None
+    with Runtime.open(db, reviewers_path=path) as rt:
+        book = _demo_reviewers(rt, db)
         gate = rt.graph("ops_agent", options).gate
         printer = _Printer(gate)
         policy = gate.policy
@@ -297,6 +337,7 @@ def run_demo(
                     msg = f"No demo thread found for {db}; run `interlock demo` first."
                     raise NotFoundError(msg)
                 thread = json.loads(session_file.read_text(encoding="utf-8"))["thread_id"]
+            _demo_thread(rt, thread)
             review = _waiting(rt, thread)
             if review is None:
                 msg = f"Thread {thread} has no pending review; run `interlock demo` to start over."

@@ -17,7 +17,8 @@ from interlock.ui._cli_console import console_command
 from interlock.ui._cli_keys import keys_app
 from interlock.ui._cli_policy import policy_app
 from interlock.ui._cli_review import register_review_commands
-from interlock.ui._cli_runtime import audit_app, db_app, reviewers_app
+from interlock.ui._cli_reviewers import reviewers_app
+from interlock.ui._cli_runtime import audit_app, db_app
 from interlock.ui._cli_worker import register_worker_commands
 from interlock.ui._output import console_err
 
@@ -117,3 +118,15 @@ def main(argv: list[str] | None = None) -> None:
     except InterlockError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Postgres refused what this database role may not do (`interlock db roles`).
+        if getattr(exc, "sqlstate", None) != "42501":
+            raise
+        first = (str(exc).strip().splitlines() or ["permission denied"])[0]
+        console_err.print(
+            f"[bold red]error:[/] the database refused: {first}. This database role may not "
+            "do that; use the role of the side that may (see `interlock db roles --help`).",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)

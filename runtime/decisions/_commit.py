@@ -21,7 +21,8 @@ from interlock.risk import Policy, canonical_json
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.execution._thread_read import Current
-from interlock.runtime.review._records import insert_approval, new_id, qualifies
+from interlock.runtime.review._identity import identity_key, same_identity
+from interlock.runtime.review._records import action_rung, insert_approval, new_id, qualifies
 from interlock.runtime.review.reviewers import Reviewer
 from interlock.runtime.store._db import Conn
 
@@ -133,14 +134,37 @@ def authorise(policy: Policy, row: Mapping[str, Any], p: Prepared, reviewer: Rev
             f"{name} holds {', '.join(reviewer.roles) or 'no role'}."
         )
         raise AuthorizationError(msg)
+    if p.decision["type"] == "escalate":
+        _check_upward(policy, p, where)
     if p.decision["type"] in ("approve", "edit"):
         for column, label in (("requester", "started this run"), ("agent", "is the agent")):
-            if row.get(column) and row[column] == name:
+            if same_identity(row.get(column), name):  # `Alice` is `alice`
                 msg = (
                     f"{name} {label} and may not approve its own action ({where}); "
                     "another reviewer must decide."
                 )
                 raise AuthorizationError(msg)
+
+
+def _check_upward(policy: Policy, p: Prepared, where: str) -> None:
+    """Escalation goes only to a role more senior than the one the action needs now, on the
+    policy's ladder (`roles`, junior first). Refused, not lifted: a reviewer who asks for
+    `oncall` on an action that needs `sre-lead` learns the ladder instead of seeing a
+    different role than they chose. An action whose required roles are off the ladder has no
+    rung to compare with and is not checked here."""
+    role = str(p.decision.get("role") or "")
+    need = action_rung(policy, p.action)
+    if need < 0 or need >= len(policy.roles):
+        return
+    if policy.rank(role) > need:
+        return
+    higher = ", ".join(policy.roles[need + 1 :])
+    fix = f"escalate to {higher}" if higher else "nobody ranks higher; approve or reject it"
+    msg = (
+        f"cannot escalate {where} to {role}: it already needs {_roles_text(p.action, policy)}, "
+        f"and escalation only goes up the ladder ({' < '.join(policy.roles)}); {fix}."
+    )
+    raise AuthorizationError(msg)
 
 
 def stale_message(conn: Conn, row: Mapping[str, Any]) -> str:
@@ -252,7 +276,8 @@ def commit(
             msg = f"{where} of review {rid} was already decided by {settling[p.index][0]}."
             raise ConflictError(msg)
         if any(
-            int(e["action_index"]) == p.index and e["reviewer"] == reviewer.name for e in existing
+            int(e["action_index"]) == p.index and same_identity(e["reviewer"], reviewer.name)
+            for e in existing
         ):
             msg = (
                 f"{reviewer.name} already approved {where}; it needs "
@@ -270,7 +295,7 @@ def commit(
         if kind == "approve":
             approvers.append(reviewer.name)
             need = int((p.action.get("required_approval") or {}).get("count") or 1)
-            settles = len(set(approvers)) >= need
+            settles = len({identity_key(a) for a in approvers}) >= need
         digest = p.edit.digest if p.edit is not None else p.action.get("digest")
         payload = canonical_json(p.decision)
         conn.send(

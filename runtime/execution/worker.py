@@ -188,7 +188,7 @@ class Worker:
         try:
             if now >= self._next_expiry:
                 self._next_expiry = now + self.options.expire_every
-                for out in self.rt.decisions.expire_due(limit=self.options.batch):
+                for out in self._expire_due():
                     counts["expired"] += 1
                     self._emit(
                         "expired",
@@ -219,6 +219,23 @@ class Worker:
             result = SweepResult(**counts)
             self.stats.add(result, whole=whole)
         return result
+
+    def _expire_due(self) -> list[Any]:
+        """Expiry writes decisions (escalate, deny), which the agent side's database role may
+        not (`interlock db roles`): such a worker says so once and leaves expiry to a worker
+        running with the reviewer role's URL."""
+        try:
+            return self.rt.decisions.expire_due(limit=self.options.batch)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) != "42501":
+                raise
+            self._next_expiry = float("inf")
+            self._emit(
+                "failed",
+                detail="expiry skipped: this database role may not record decisions (the agent "
+                "role); a worker with the reviewer role's URL applies expiry",
+            )
+            return []
 
     def _due(self) -> list[str]:
         now = self._clock()

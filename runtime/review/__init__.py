@@ -4,6 +4,8 @@ The review records and the indexed inbox over them (summaries, detail, timeline)
 in-doubt review a crash leaves, the reviewers and their roles, and the stop switches.
 """
 
+from interlock.runtime.review._identity import identity_key, same_identity
+from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import (
     DecisionRow,
     Inbox,
@@ -30,17 +32,21 @@ __all__ = [
     "DEMO_REVIEWERS",
     "MIN_PASSWORD_LENGTH",
     "SCOPES",
+    "DatabaseReviewers",
     "DecisionRow",
     "Inbox",
     "ReconcileResult",
     "ReviewDetail",
     "ReviewSummary",
     "Reviewer",
+    "ReviewerBook",
     "Reviewers",
     "Stop",
     "StopSwitch",
     "TimelineEntry",
     "ensure_demo_reviewers",
     "hash_password",
+    "identity_key",
+    "same_identity",
     "verify_password",
 ]

@@ -11,6 +11,12 @@ A TOML file (`INTERLOCK_REVIEWERS`, default `./.interlock/reviewers.toml`)::
 Passwords are hashed with scrypt (N=2^14, r=8, p=1) and a random 16-byte salt per reviewer,
 and checked in constant time. The file is written atomically with mode 600.
 
+This file is the reviewers of the embedded SQLite mode, which trusts the local user: whoever
+can write the file decides who reviews. On Postgres the reviewers live in the database
+(`interlock_reviewers`, which only the reviewer role may write; see `_reviewer_table`) and
+no file named by the environment is read. Names are unique case-insensitively and looked up
+that way (`identity_key`).
+
 Demo reviewers (`ensure_demo_reviewers`) exist so that a newcomer can decide on the
 embedded SQLite default without any set-up. Their password is `DEMO_PASSWORD` ("demo"),
 their names end in `-demo` and they carry `demo = true`; they are never created for a
@@ -19,9 +25,6 @@ Postgres URL unless asked for with `force=True`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -34,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
+from interlock.runtime.review._identity import identity_key
+from interlock.runtime.review._passwords import _parse_hash, hash_password, verify_password
 from interlock.runtime.store._db import parse_database_url
 
 __all__ = [
@@ -42,6 +47,8 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "Reviewer",
     "Reviewers",
+    "check_new_reviewer",
+    "check_password",
     "ensure_demo_reviewers",
     "hash_password",
     "verify_password",
@@ -56,52 +63,10 @@ DEMO_REVIEWERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 MIN_PASSWORD_LENGTH = 8
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _KEYS = {"name", "roles", "display", "password_hash", "demo"}
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _HEADER = (
     "# Interlock reviewers: names, roles and scrypt password hashes.\n"
     "# Manage with `interlock reviewers add NAME --role ROLE`. Keep this file private.\n"
 )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r * p, dklen=32
-    )
-
-
-def hash_password(password: str) -> str:
-    """`scrypt$n$r$p$salt_b64$hash_b64` for `password`, with a fresh random salt."""
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def _parse_hash(encoded: str) -> tuple[int, int, int, bytes, bytes]:
-    parts = encoded.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
-        msg = "password_hash must look like scrypt$n$r$p$salt_b64$hash_b64"
-        raise ValueError(msg)
-    n, r, p = (int(x) for x in parts[1:4])
-    # Bounds keep a hand-edited file from asking for gigabytes of memory.
-    if not (2 <= n <= 2**17 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
-        msg = f"scrypt parameters out of range (n={n}, r={r}, p={p})"
-        raise ValueError(msg)
-    salt = base64.b64decode(parts[4], validate=True)
-    digest = base64.b64decode(parts[5], validate=True)
-    return n, r, p, salt, digest
-
-
-def verify_password(password: str, encoded: str) -> bool:
-    """True when `password` matches `encoded`; compares in constant time."""
-    try:
-        n, r, p, salt, digest = _parse_hash(encoded)
-    except ValueError:
-        return False
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p), digest)
 
 
 @cache
@@ -239,7 +204,7 @@ class Reviewers:
         by_name: dict[str, Reviewer] = {}
         for i, entry in enumerate(entries, start=1):
             reviewer = _reviewer_from_toml(entry, f"{path}: reviewer #{i}: ")
-            if reviewer.name in by_name:
+            if any(identity_key(n) == identity_key(reviewer.name) for n in by_name):
                 msg = f"{path}: reviewer {reviewer.name!r} appears twice; keep one entry."
                 raise ConfigError(msg)
             by_name[reviewer.name] = reviewer
@@ -254,21 +219,34 @@ class Reviewers:
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
+    @property
+    def where(self) -> str:
+        return f"reviewers file {self.path}"
+
+    def reload(self) -> Reviewers:
+        """The file as it is now (reviewers added or removed since `load` count)."""
+        return Reviewers.load(self.path)
+
+    def _lookup(self, name: str) -> Reviewer | None:
+        key = identity_key(name)
+        return next((r for r in self._by_name.values() if identity_key(r.name) == key), None)
+
     def get(self, name: str) -> Reviewer:
-        """The reviewer called `name`, or NotFoundError saying how to add one."""
-        try:
-            return self._by_name[name]
-        except KeyError:
-            where = "" if self.path.exists() else " (the file does not exist yet)"
-            msg = (
-                f"unknown reviewer {name!r} in {self.path}{where}. Add one with "
-                f"`interlock reviewers add {name} --role ROLE`, or pick another name."
-            )
-            raise NotFoundError(msg) from None
+        """The reviewer called `name` (case-insensitively), or NotFoundError saying how to add
+        one."""
+        found = self._lookup(name)
+        if found is not None:
+            return found
+        where = "" if self.path.exists() else " (the file does not exist yet)"
+        msg = (
+            f"unknown reviewer {name!r} in {self.path}{where}. Add one with "
+            f"`interlock reviewers add {name} --role ROLE`, or pick another name."
+        )
+        raise NotFoundError(msg)
 
     def authenticate(self, name: str, password: str) -> Reviewer:
         """The reviewer when `password` is right; NotFoundError or AuthorizationError if not."""
-        reviewer = self._by_name.get(name)
+        reviewer = self._lookup(name)
         if reviewer is None:
             verify_password(password, _dummy_hash())  # same cost as a real check
             self.get(name)
@@ -276,7 +254,9 @@ class Reviewers:
         if not verify_password(password, reviewer.password_hash):
             msg = f"wrong password for reviewer {name!r} ({self.path})."
             raise AuthorizationError(msg)
-        return reviewer
+        from interlock.runtime.review.principal import principal_for
+
+        return principal_for(reviewer, "password")  # the only identity decisions accept
 
     def add(
         self,
@@ -288,25 +268,32 @@ class Reviewers:
         replace: bool = False,
     ) -> Reviewer:
         """Add (or with `replace`, update) a reviewer and write the file."""
-        name = _check_name("reviewer name", name, "")
-        role_list = tuple(dict.fromkeys(_check_name("role", r, "") for r in roles))
-        if not role_list:
-            msg = f"reviewer {name!r} needs at least one role (--role oncall, for example)."
-            raise ConfigError(msg)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            msg = (
-                f"the password for {name!r} has {len(password)} characters; use at least "
-                f"{MIN_PASSWORD_LENGTH}."
-            )
-            raise ConfigError(msg)
-        reviewer = Reviewer(
-            name=name,
-            roles=role_list,
-            display=_check_display(display, ""),
-            password_hash=hash_password(password),
-        )
+        reviewer = check_new_reviewer(name, roles, password, display)
         self._put([reviewer], replace=replace)
         return reviewer
+
+    def remove(self, name: str) -> Reviewer:
+        """Remove a reviewer from the file; the one removed."""
+        fresh = Reviewers.load(self.path)
+        gone = fresh.get(name)
+        del fresh._by_name[gone.name]
+        _write_private(self.path, _to_toml(fresh))
+        self._by_name = fresh._by_name
+        return gone
+
+    def passwd(self, name: str, password: str) -> Reviewer:
+        """Give a reviewer a new password (roles and display unchanged)."""
+        check_password(name, password)
+        old = Reviewers.load(self.path).get(name)
+        new = Reviewer(
+            name=old.name,
+            roles=old.roles,
+            display=old.display,
+            demo=False,
+            password_hash=hash_password(password),
+        )
+        self._put([new], replace=True)
+        return new
 
     def _put(
         self, new: Iterable[Reviewer], *, replace: bool, skip_existing: bool = False
@@ -315,20 +302,51 @@ class Reviewers:
         fresh = Reviewers.load(self.path)._by_name
         added: list[Reviewer] = []
         for r in new:
-            if r.name in fresh and skip_existing:
+            same = [n for n in fresh if identity_key(n) == identity_key(r.name)]
+            if same and skip_existing:
                 continue
-            if r.name in fresh and not replace:
+            if same and not replace:
                 msg = (
-                    f"reviewer {r.name!r} already exists in {self.path}; pass --replace to "
-                    "change its roles and password."
+                    f"reviewer {same[0]!r} already exists in {self.path} (names are compared "
+                    "case-insensitively); pass --replace to change its roles and password."
                 )
                 raise ConfigError(msg)
+            for n in same:
+                del fresh[n]
             fresh[r.name] = r
             added.append(r)
         if added:
             _write_private(self.path, _to_toml(sorted(fresh.values(), key=lambda r: r.name)))
         self._by_name = fresh
         return added
+
+
+def check_password(name: str, password: str) -> None:
+    """A ConfigError when `password` is too short for reviewer `name`."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        msg = (
+            f"the password for {name!r} has {len(password)} characters; use at least "
+            f"{MIN_PASSWORD_LENGTH}."
+        )
+        raise ConfigError(msg)
+
+
+def check_new_reviewer(
+    name: str, roles: Iterable[str], password: str, display: str | None
+) -> Reviewer:
+    """A new reviewer with a hashed password, after checking every field (one line each)."""
+    name = _check_name("reviewer name", name, "")
+    role_list = tuple(dict.fromkeys(_check_name("role", r, "") for r in roles))
+    if not role_list:
+        msg = f"reviewer {name!r} needs at least one role (--role oncall, for example)."
+        raise ConfigError(msg)
+    check_password(name, password)
+    return Reviewer(
+        name=name,
+        roles=role_list,
+        display=_check_display(display, ""),
+        password_hash=hash_password(password),
+    )
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -6,6 +6,14 @@ per-thread claims, and the settings read from the environment.
 """
 
 from interlock.runtime.store._db import DatabaseURL, parse_database_url, redact_url
+from interlock.runtime.store._roles import (
+    AGENT_GRANTS,
+    DEFAULT_AGENT_ROLE,
+    DEFAULT_REVIEWER_ROLE,
+    RolesResult,
+    role_url,
+    setup_roles,
+)
 from interlock.runtime.store.database import (
     Conn,
     Database,
@@ -24,13 +32,17 @@ from interlock.runtime.store.migrations import (
 from interlock.runtime.store.settings import DEFAULT_DATABASE_URL, DEFAULT_REVIEWERS, Settings
 
 __all__ = [
+    "AGENT_GRANTS",
+    "DEFAULT_AGENT_ROLE",
     "DEFAULT_DATABASE_URL",
     "DEFAULT_REVIEWERS",
+    "DEFAULT_REVIEWER_ROLE",
     "LATEST_VERSION",
     "Conn",
     "Database",
     "DatabaseURL",
     "Dialect",
+    "RolesResult",
     "Settings",
     "UpgradeResult",
     "open_checkpointer",
@@ -38,7 +50,9 @@ __all__ = [
     "parse_database_url",
     "redact_url",
     "require_schema",
+    "role_url",
     "schema_version",
+    "setup_roles",
     "upgrade",
     "upgrade_database",
 ]

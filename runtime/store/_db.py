@@ -10,6 +10,7 @@ both backends: SQLite stores them as fixed-width UTC text (so they sort), Postgr
 from __future__ import annotations
 
 import queue
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -76,13 +77,16 @@ sqlite3.register_converter("TIMESTAMPTZ", from_db_ts)
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with any password replaced, for messages and logs. Never raises: a URL too
+    malformed to parse loses everything between `//` and the last `@` instead."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    except ValueError:
+        return re.sub(r"//[^/?#]*@", "//***@", url)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +120,15 @@ def parse_database_url(url: str) -> DatabaseURL:
             raise ConfigError(msg)
         return DatabaseURL(url=url, dialect="sqlite", path=Path(raw))
     if scheme in ("postgresql", "postgres"):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises on a port that is not a number
+        except ValueError as exc:
+            msg = (
+                f"Postgres URL {redact_url(url)!r} is malformed ({exc}). Allowed: "
+                f"{ALLOWED_URLS}; an IPv6 host goes in brackets: postgresql://user@[::1]:5432/db."
+            )
+            raise ConfigError(msg) from None
         if not parts.hostname and "host=" not in parts.query:
             msg = f"Postgres URL {redact_url(url)!r} names no host. Allowed: {ALLOWED_URLS}."
             raise ConfigError(msg)

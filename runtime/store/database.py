@@ -197,6 +197,17 @@ class Database:
         assert self._pg is not None
         deadline = time.monotonic() + _SETUP_WAIT_S
         with self._pg.connection() as lock_conn:
+            # Already set up: nothing to run, and a role without DDL rights (the agent role
+            # of `interlock db roles`) must not try CREATE TABLE IF NOT EXISTS.
+            there = lock_conn.execute(
+                "SELECT to_regclass('checkpoint_migrations') IS NOT NULL AS ok"
+            ).fetchone()
+            if there is not None and there["ok"]:
+                done = lock_conn.execute(
+                    "SELECT coalesce(max(v), -1) AS v FROM checkpoint_migrations"
+                ).fetchone()
+                if done is not None and done["v"] >= len(saver.MIGRATIONS) - 1:
+                    return
             while True:
                 row = lock_conn.execute(
                     "SELECT pg_try_advisory_lock(%s) AS ok", (_CHECKPOINTER_SETUP_LOCK,)

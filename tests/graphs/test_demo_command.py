@@ -44,10 +44,20 @@ def test_demo_stops_at_the_critical_review_and_resumes_in_new_processes(
     assert "critical" in out
     assert "delete_volume(volume_id='vol-prod-db', token='tok-ci-admin')" in out
     assert "3 backups live on this volume and would be lost" in out
-    assert "interlock demo --decide reject --message" in out
     infra = infra_of(tmp_path, db_url)
     assert "vol-prod-db" in infra.read()["volumes"]
     assert [e["op"] for e in infra.events()] == ["restart_service", "scale_service"]
+    if not db_url.startswith("sqlite"):
+        # No demo accounts outside the demo's own SQLite database: --decide is refused there.
+        assert "interlock decide rv-" in out
+        refused = demo(tmp_path, db_url, "--decide", "approve", "--thread", "anything")
+        assert refused.returncode == 2
+        assert "works only on the demo's own embedded SQLite database" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) <= 3
+        assert "Traceback" not in refused.stderr
+        assert "vol-prod-db" in infra.read()["volumes"]
+        return
+    assert "interlock demo --decide reject --message" in out
 
     message = "Never delete production volumes. Snapshot it, then fix the staging credential."
     second = demo(tmp_path, db_url, "--decide", "reject", "--message", message)
@@ -64,6 +74,29 @@ def test_demo_stops_at_the_critical_review_and_resumes_in_new_processes(
     assert "api-staging: healthy" in second.stdout
     assert "vol-prod-db" in infra.read()["volumes"]
     assert "delete_volume" not in [e["op"] for e in infra.events()]
+
+
+def test_demo_decides_only_threads_the_demo_started(tmp_path: Path) -> None:
+    from interlock.graphs import scripted_ops_agent
+    from interlock.runtime import Runtime
+
+    db = f"sqlite:///{tmp_path}/demo.db"
+
+    def factory(**kw: object) -> object:
+        options = kw["options"]
+        assert isinstance(options, dict)
+        return scripted_ops_agent(options["turns"], options["infra"], **kw)  # type: ignore[arg-type]
+
+    turns = [[["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]]]
+    with Runtime.open(db, reviewers_path=tmp_path / "r.toml", graphs={"s": factory}) as rt:
+        run = rt.run("s", "x", options={"infra": str(tmp_path / "i.json"), "turns": turns})
+    assert run.status == "pending"
+    refused = demo(tmp_path, db, "--decide", "approve", "--thread", run.thread_id)
+    assert refused.returncode == 2
+    assert "was not started by `interlock demo`" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    with Runtime.open(db, reviewers_path=tmp_path / "r.toml") as rt:
+        assert [s.id for s in rt.inbox.pending()] == [run.review_id]
 
 
 def test_demo_reports_bad_input_as_one_line_and_changes_nothing(tmp_path: Path) -> None:

@@ -36,9 +36,7 @@ class Cli:
         if password is not None:
             env["INTERLOCK_REVIEWER_PASSWORD"] = password
         return subprocess.run(
-            [INTERLOCK, *args, "--db", self.db]
-            if args[0] not in ("reviewers",)
-            else [INTERLOCK, *args],
+            [INTERLOCK, *args, "--db", self.db],  # reviewers too: on Postgres they are the db's
             cwd=self.cwd,
             env=env,
             input=stdin,
