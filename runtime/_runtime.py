@@ -24,7 +24,6 @@ from interlock.risk import Policy, default_policy, load_policy, utcnow
 from interlock.risk.errors import ConflictError
 from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.decisions.service import DecisionService
-from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import Inbox
 from interlock.runtime.review.reviewers import Reviewers
 from interlock.runtime.review.signing import KeyRing, Signer, public_ring, signer_for
@@ -70,7 +69,7 @@ class Runtime:
         db: Database,
         *,
         policy: Policy,
-        reviewers: ReviewerBook,
+        reviewers: Reviewers,
         graphs: Mapping[str, GraphFactory] | None = None,
         clock: Callable[[], datetime] = utcnow,
         approval_ttl: timedelta = timedelta(hours=1),
@@ -137,22 +136,13 @@ class Runtime:
         `create=False` a missing SQLite file is an error instead of a new database.
         `langgraph_url` (default `INTERLOCK_LANGGRAPH_URL`) runs the graphs on that LangGraph
         Server instead of in this process (`interlock.runtime.server.governed`).
-
-        Reviewers: on Postgres they are the database's `interlock_reviewers` table, which only
-        the reviewer role writes; `INTERLOCK_REVIEWERS` is not read there. On SQLite (the
-        embedded mode, which trusts the local user) they are the reviewers file. An explicit
-        `reviewers_path` is a file this code chose, and is used on either backend.
         """
         settings = Settings.from_env()
         if policy is None:
             policy = load_policy(settings.policy) if settings.policy else default_policy()
+        reviewers = Reviewers.load(Path(reviewers_path) if reviewers_path else settings.reviewers)
         db = open_database(url or settings.database_url, create=create)
         try:
-            reviewers: ReviewerBook
-            if reviewers_path is None and db.dialect == "postgres":
-                reviewers = DatabaseReviewers(db)
-            else:
-                reviewers = Reviewers.load(Path(reviewers_path or settings.reviewers))
             upgrade_database(db)
             db.checkpointer()
         except BaseException:
@@ -181,11 +171,13 @@ class Runtime:
                 DurableApprovalStore,
                 DurableExecutionLedger,
             )
+            from interlock.runtime.execution._live_stops import DurableStopSource
             from interlock.runtime.execution._runner import Engine
             from interlock.runtime.execution.registry import GraphRegistry
 
             approvals = DurableApprovalStore(self.db)
             ledger = DurableExecutionLedger(self.db, self.audit, self.policy)
+            stops = DurableStopSource(self.db)
             registry = GraphRegistry(
                 checkpointer=self.checkpointer,
                 policy=self.policy,
@@ -193,6 +185,7 @@ class Runtime:
                 ledger=ledger,
                 audit=DurableAuditSink(self.audit, "agent"),
                 extra=self._graphs,
+                stops=stops,
             )
             engine_cls: Any = Engine
             kwargs: dict[str, Any] = {}
@@ -210,6 +203,7 @@ class Runtime:
                 approvals=approvals,
                 ledger=ledger,
                 clock=self.clock,
+                stops=stops,
             )
         return self._engine
 
