@@ -24,6 +24,7 @@ from interlock.risk import Policy, default_policy, load_policy, utcnow
 from interlock.risk.errors import ConflictError
 from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.decisions.service import DecisionService
+from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import Inbox
 from interlock.runtime.review.reviewers import Reviewers
 from interlock.runtime.review.signing import KeyRing, Signer, public_ring, signer_for
@@ -69,7 +70,7 @@ class Runtime:
         db: Database,
         *,
         policy: Policy,
-        reviewers: Reviewers,
+        reviewers: ReviewerBook,
         graphs: Mapping[str, GraphFactory] | None = None,
         clock: Callable[[], datetime] = utcnow,
         approval_ttl: timedelta = timedelta(hours=1),
@@ -136,13 +137,22 @@ class Runtime:
         `create=False` a missing SQLite file is an error instead of a new database.
         `langgraph_url` (default `INTERLOCK_LANGGRAPH_URL`) runs the graphs on that LangGraph
         Server instead of in this process (`interlock.runtime.server.governed`).
+
+        Reviewers: on Postgres they are the database's `interlock_reviewers` table, which only
+        the reviewer role writes; `INTERLOCK_REVIEWERS` is not read there. On SQLite (the
+        embedded mode, which trusts the local user) they are the reviewers file. An explicit
+        `reviewers_path` is a file this code chose, and is used on either backend.
         """
         settings = Settings.from_env()
         if policy is None:
             policy = load_policy(settings.policy) if settings.policy else default_policy()
-        reviewers = Reviewers.load(Path(reviewers_path) if reviewers_path else settings.reviewers)
         db = open_database(url or settings.database_url, create=create)
         try:
+            reviewers: ReviewerBook
+            if reviewers_path is None and db.dialect == "postgres":
+                reviewers = DatabaseReviewers(db)
+            else:
+                reviewers = Reviewers.load(Path(reviewers_path or settings.reviewers))
             upgrade_database(db)
             db.checkpointer()
         except BaseException:
