@@ -224,9 +224,10 @@ class Gate:
         extra = pick("stops", None)
         if isinstance(extra, StopSource) and not any(s is extra for s in sources):
             sources = (*sources, extra)
-        stopped = _read_stops(sources, static, max_age)
+        agent = pick("agent", self.agent)
+        stopped = self._stopped(agent, _read_stops(sources, static, max_age))
         return RunScope(
-            agent=pick("agent", self.agent),
+            agent=agent,
             credential=pick("credential", self.credential),
             approvals=pick("approvals", self.approvals),
             ledger=pick("ledger", self.ledger),
@@ -242,12 +243,18 @@ class Gate:
             static_stops=static,
         )
 
+    def _stopped(self, agent: str, found: StoppedScopes) -> StoppedScopes:
+        if agent != self.agent and self.agent in found.agents:
+            # A stop on the graph's own agent holds whatever name a run's context gives it.
+            return found | StoppedScopes(agents=frozenset({agent}))
+        return found
+
     def restop(self, scope: RunScope) -> RunScope:
         """`scope` with the stop switches read again, fresh (guarded execution, before each
         call): the same scope when nothing changed."""
         if not scope.stop_sources:
             return scope
-        now = _read_stops(scope.stop_sources, scope.static_stops, 0.0)
+        now = self._stopped(scope.agent, _read_stops(scope.stop_sources, scope.static_stops, 0.0))
         ctx = scope.context
         if now.agents == ctx.stopped_agents and now.environments == ctx.stopped_environments:
             return scope

@@ -18,10 +18,19 @@ from langchain_core.tools import tool
 
 from interlock.graphs import ScriptedChatModel, build_gated_graph, say
 from interlock.nodes import gated
-from interlock.runtime import Reviewer, Runtime
+from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 
-ADA = Reviewer(name="ada", roles=("admin",))
-SAM = Reviewer(name="sam", roles=("sre-lead",))
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+ADA = _principal("ada", "admin")
+SAM = _principal("sam", "sre-lead")
 GRAPH = "stop_writer"
 WAIT_S = 30.0
 
@@ -187,3 +196,43 @@ def test_a_queued_approval_resumed_after_a_stop_runs_nothing(
     again = rt.run(GRAPH, "write", options={"log": str(log), "turns": [[("s1", "staging")]]})
     assert again.status == "done"
     assert _written(log) == ["s1"]
+
+
+def test_a_served_graph_reads_stops_from_the_database_not_the_clients_context(
+    lg_server: Any, tmp_path: Path
+) -> None:
+    """On LangGraph Server a client's run context may claim nothing is stopped and rename
+    the agent; the governed graph asks the database, and nothing runs."""
+    from langgraph_sdk import get_sync_client
+
+    from interlock.graphs.ops_agent import AGENT, SCENARIO_REQUEST
+
+    server, client = lg_server, get_sync_client(url=lg_server.url)
+    with Runtime.open(server.db_url, reviewers_path=tmp_path / "reviewers.toml") as admin:
+        admin.stops.stop("agent", AGENT, by=ADA, reason="INC-9")
+        context = {"agent": "not-the-ops-agent", "stopped_agents": [], "stopped_environments": []}
+        thread = client.threads.create()["thread_id"]
+        client.runs.wait(
+            thread,
+            "ops_agent_governed",
+            input={"messages": [{"role": "user", "content": SCENARIO_REQUEST}]},
+            context=context,
+        )
+        # No tool ran: the simulated infrastructure was never even read.
+        assert not server.infra.exists() or server.ops() == [], server.logs()
+        rows = [r for r in admin.audit.rows() if r.thread_id == thread]
+        assert not [r for r in rows if r.event.startswith("execution_")], rows
+        denied = [r for r in rows if r.event == "action_denied"]
+        assert denied, server.logs()
+        assert all("is stopped by an administrator" in r.data["detail"] for r in denied)
+
+        # Lifted in the database, the same run goes through: the stop was what held it.
+        admin.stops.resume("agent", AGENT, by=ADA)
+        again = client.threads.create()["thread_id"]
+        client.runs.wait(
+            again,
+            "ops_agent_governed",
+            input={"messages": [{"role": "user", "content": SCENARIO_REQUEST}]},
+            context=context,
+        )
+        assert server.ops() == ["restart_service", "scale_service"], server.logs()
