@@ -9,6 +9,7 @@ from interlock.runtime.review._reviewer_table import DatabaseReviewers, Reviewer
 from interlock.runtime.review.inbox import (
     DecisionRow,
     Inbox,
+    InboxFilters,
     ReconcileResult,
     ReviewDetail,
     ReviewSummary,
@@ -35,6 +36,7 @@ __all__ = [
     "DatabaseReviewers",
     "DecisionRow",
     "Inbox",
+    "InboxFilters",
     "ReconcileResult",
     "ReviewDetail",
     "ReviewSummary",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from interlock.risk import LEVELS, Policy
 from interlock.risk.errors import ConfigError, NotFoundError
@@ -48,9 +48,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DecisionRow",
     "Inbox",
+    "InboxFilters",
     "ReconcileResult",
     "ReviewDetail",
     "ReviewSummary",
+    "SortKey",
     "TimelineEntry",
 ]
 
@@ -62,6 +64,22 @@ _SORTS: Mapping[str, str] = {
     "expiry": "(expires_at IS NULL), expires_at, created_at, id",
     "level": f"{LEVEL_RANK}, created_at, id",
 }
+
+
+class InboxFilters(TypedDict, total=False):
+    """What `Inbox.pending` and `Inbox.count` filter on; every key is optional."""
+
+    level: str | Sequence[str] | None
+    """One level or several (`critical`, `high`, ...)."""
+    environment: str | None
+    tool: str | None
+    role: str | None
+    """Only reviews this role may decide."""
+    reviewer: Reviewer | None
+    """Only reviews this reviewer may decide."""
+    expiring_within: timedelta | None
+    min_age: timedelta | None
+    thread_id: str | None
 
 
 class Inbox:
@@ -78,18 +96,8 @@ class Inbox:
         self.db, self.policy, self._checkpointer, self.clock = db, policy, checkpointer, clock
         self.audit = audit
 
-    def _where(
-        self,
-        *,
-        level: str | Sequence[str] | None,
-        environment: str | None,
-        tool: str | None,
-        role: str | None,
-        reviewer: Reviewer | None,
-        expiring_within: timedelta | None,
-        min_age: timedelta | None,
-        thread_id: str | None,
-    ) -> tuple[str, list[Any]]:
+    def _where(self, filters: InboxFilters) -> tuple[str, list[Any]]:
+        level, role, reviewer = filters.get("level"), filters.get("role"), filters.get("reviewer")
         where: list[str] = ["status = 'pending'"]
         params: list[Any] = []
         if level is not None:
@@ -100,11 +108,8 @@ class Inbox:
                 raise ConfigError(msg)
             where.append(f"level IN ({', '.join('?' for _ in wanted)})")
             params += wanted
-        for column, value in (
-            ("environment", environment),
-            ("tool", tool),
-            ("thread_id", thread_id),
-        ):
+        for column in ("environment", "tool", "thread_id"):
+            value = filters.get(column)
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -128,6 +133,7 @@ class Inbox:
             )
             params.append(reviewer.name)
         now = self.clock()
+        expiring_within, min_age = filters.get("expiring_within"), filters.get("min_age")
         if expiring_within is not None:
             where.append("expires_at IS NOT NULL AND expires_at <= ?")
             params.append(now + expiring_within)
@@ -139,17 +145,10 @@ class Inbox:
     def pending(
         self,
         *,
-        level: str | Sequence[str] | None = None,
-        environment: str | None = None,
-        tool: str | None = None,
-        role: str | None = None,
-        reviewer: Reviewer | None = None,
-        expiring_within: timedelta | None = None,
-        min_age: timedelta | None = None,
         sort: SortKey = "urgency",
         limit: int = 200,
         offset: int = 0,
-        thread_id: str | None = None,
+        **filters: Unpack[InboxFilters],
     ) -> list[ReviewSummary]:
         """Pending reviews (and in-doubt executions), most urgent first by default:
         critical first, then the soonest expiry, then the oldest."""
@@ -159,16 +158,7 @@ class Inbox:
         if not (0 < limit <= 10_000) or offset < 0:
             msg = f"limit must be 1-10000 and offset >= 0, got limit={limit}, offset={offset}."
             raise ConfigError(msg)
-        where, params = self._where(
-            level=level,
-            environment=environment,
-            tool=tool,
-            role=role,
-            reviewer=reviewer,
-            expiring_within=expiring_within,
-            min_age=min_age,
-            thread_id=thread_id,
-        )
+        where, params = self._where(filters)
         with self.db.connection() as conn:
             rows = fetch_rows(
                 conn,
@@ -182,30 +172,9 @@ class Inbox:
             approved = approvals_of(conn, partial)
         return summaries_of(rows, approved)
 
-    def count(
-        self,
-        *,
-        level: str | Sequence[str] | None = None,
-        environment: str | None = None,
-        tool: str | None = None,
-        role: str | None = None,
-        reviewer: Reviewer | None = None,
-        expiring_within: timedelta | None = None,
-        min_age: timedelta | None = None,
-        thread_id: str | None = None,
-        **_ignored: Any,
-    ) -> int:
-        """How many reviews `pending()` would list with the same filters (sort/limit ignored)."""
-        where, params = self._where(
-            level=level,
-            environment=environment,
-            tool=tool,
-            role=role,
-            reviewer=reviewer,
-            expiring_within=expiring_within,
-            min_age=min_age,
-            thread_id=thread_id,
-        )
+    def count(self, **filters: Unpack[InboxFilters]) -> int:
+        """How many reviews `pending()` would list with the same filters."""
+        where, params = self._where(filters)
         with self.db.connection() as conn:
             return int(
                 conn.scalar(f"SELECT count(*) AS n FROM interlock_reviews WHERE {where}", params)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.review.inbox import Inbox, ReviewSummary
+from interlock.runtime.review.inbox import Inbox, InboxFilters, ReviewSummary, SortKey
 
 __all__ = ["ServerInbox"]
 
@@ -44,10 +44,17 @@ class ServerInbox(Inbox):
         else:
             self.sync_error = None
 
-    def pending(self, **filters: Any) -> list[ReviewSummary]:
+    def pending(
+        self,
+        *,
+        sort: SortKey = "urgency",
+        limit: int = 200,
+        offset: int = 0,
+        **filters: Unpack[InboxFilters],
+    ) -> list[ReviewSummary]:
         self._sync()
-        return super().pending(**filters)
+        return super().pending(sort=sort, limit=limit, offset=offset, **filters)
 
-    def count(self, **filters: Any) -> int:
+    def count(self, **filters: Unpack[InboxFilters]) -> int:
         self._sync()
         return super().count(**filters)
