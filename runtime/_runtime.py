@@ -3,7 +3,7 @@
     with Runtime.open() as rt:                       # INTERLOCK_DATABASE_URL or the default
         run = rt.run("ops_agent", "Staging deploys fail with 401...")
         (review,) = rt.inbox.pending()
-        me = rt.reviewers.authenticate("sre-lead-demo", "demo")
+        me = rt.authenticate("sre-lead-demo", "demo")         # a Principal: decisions need one
         out = rt.decisions.decide(review.id, {"type": "reject", "message": "..."}, reviewer=me)
 
 `open` runs the migrations (idempotent), builds the checkpointer on the same pool, the
@@ -26,6 +26,7 @@ from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.decisions.service import DecisionService
 from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import Inbox
+from interlock.runtime.review.principal import Authenticator, Principal
 from interlock.runtime.review.reviewers import Reviewers
 from interlock.runtime.review.signing import KeyRing, Signer, public_ring, signer_for
 from interlock.runtime.review.stops import StopSwitch
@@ -82,6 +83,7 @@ class Runtime:
         self.keys: KeyRing = public_ring(self.settings, db.url)
         """The public keys guarded execution verifies approvals with."""
         self._signer: Signer | None = None
+        self._authenticator: Authenticator | None = None
         self.langgraph_url = langgraph_url
         self.url = db.url
         self.policy = policy
@@ -108,6 +110,19 @@ class Runtime:
             signer=self.signer,
             approval_ttl=approval_ttl,
         )
+
+    @property
+    def authenticator(self) -> Authenticator:
+        """Turns a password, OIDC claims or a session token into a `Principal`, the only
+        identity `decisions.decide` accepts; against this runtime's reviewers."""
+        if self._authenticator is None or self._authenticator.store is not self.reviewers:
+            self._authenticator = Authenticator(self.reviewers)
+        return self._authenticator
+
+    def authenticate(self, name: str, password: str) -> Principal:
+        """The principal for `name` when `password` is right (NotFoundError or
+        AuthorizationError if not)."""
+        return self.authenticator.password(name, password)
 
     def signer(self) -> Signer:
         """The reviewer side's signing key, loaded on the first decision (a process that only

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from interlock.risk.errors import ConfigError, DecisionError
+from interlock.risk.errors import AuthorizationError, ConfigError, DecisionError, NotFoundError
 from interlock.runtime.store.settings import Settings
 from interlock.ui._output import console, print_json
 
@@ -95,7 +95,16 @@ def _login(rt: Runtime, name: str, password_stdin: bool) -> Reviewer:
             "(the demo reviewers' password is `demo`)."
         )
         raise ConfigError(msg)
-    return rt.reviewers.authenticate(name, password)
+    try:
+        return rt.authenticate(name, password)  # a Principal: decisions take nothing else
+    except (NotFoundError, AuthorizationError) as exc:
+        # Someone tried to act as a reviewer and could not prove it: that is oversight news.
+        rt.audit.append(
+            "authentication_failed",
+            actor=f"unauthenticated:{name[:64]}",
+            data={"via": "cli", "error": type(exc).__name__, "reason": str(exc)},
+        )
+        raise
 
 
 def parse_edit(text: str, proposed: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import streamlit as st
 
 from interlock.risk.errors import AuthorizationError, NotFoundError
-from interlock.runtime import Reviewer, ReviewerBook
+from interlock.runtime import Authenticator, Principal, ReviewerBook
 from interlock.ui._console_render import code_span, esc
 from interlock.ui._console_state import get_runtime
 
@@ -51,10 +51,11 @@ def oidc_providers() -> list[str | None]:
     return [str(name) for name, sub in section.items() if isinstance(sub, Mapping)]
 
 
-def signed_in() -> Reviewer | None:
-    """The authenticated reviewer of this session, if any."""
+def signed_in() -> Principal | None:
+    """The authenticated reviewer of this session, if any: a `Principal` an authenticator
+    issued (decisions accept nothing else)."""
     who = st.session_state.get(_IDENTITY)
-    return who if isinstance(who, Reviewer) else None
+    return who if isinstance(who, Principal) else None
 
 
 def _book() -> ReviewerBook:
@@ -79,10 +80,10 @@ def refresh_identity() -> None:
         st.rerun()
     current = book.get(who.name)
     if current.roles != who.roles or current.display != who.display:
-        st.session_state[_IDENTITY] = current
+        st.session_state[_IDENTITY] = Authenticator(book).refresh(who)
 
 
-def require_reviewer() -> Reviewer:
+def require_reviewer() -> Principal:
     """The signed-in reviewer; a page that needs one stops here when nobody is."""
     who = signed_in()
     if who is None:
@@ -92,7 +93,7 @@ def require_reviewer() -> Reviewer:
     return who
 
 
-def _set_identity(reviewer: Reviewer, method: str) -> None:
+def _set_identity(reviewer: Principal, method: str) -> None:
     st.session_state[_IDENTITY] = reviewer
     st.session_state[_METHOD] = method
 
@@ -111,10 +112,9 @@ def _oidc_identity() -> None:
     claims = [user.get(k) for k in ("email", "preferred_username", "name")]
     names = [str(c) for c in claims if isinstance(c, str) and c]
     reviewers = _book()
-    for name in names:
-        if name in reviewers:
-            _set_identity(reviewers.get(name), "oidc")
-            return
+    if any(name in reviewers for name in names):
+        _set_identity(Authenticator(reviewers).oidc(user), "oidc")
+        return
     shown = names[0] if names else "this account"
     st.error(
         f"You are signed in as **{esc(shown)}**, but no reviewer of that name exists, so "

@@ -22,7 +22,7 @@ from interlock.risk.errors import (
     InterlockError,
     NotFoundError,
 )
-from interlock.runtime import DecisionOutcome, ReviewDetail, Reviewer
+from interlock.runtime import DecisionOutcome, Principal, ReviewDetail
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_preview import Preview, preview_edit
 from interlock.ui._console_render import code_span, esc, md, untrusted
@@ -71,7 +71,7 @@ def _refusal(exc: InterlockError) -> str:
     return f"**Refused.** {esc(exc)} Nothing was changed; your input is kept below."
 
 
-def _submit(detail: ReviewDetail, index: int, decision: Decision, me: Reviewer) -> None:
+def _submit(detail: ReviewDetail, index: int, decision: Decision, me: Principal) -> None:
     rt = get_runtime()
     refusal_key = _key(detail, index, "refusal")
     try:
@@ -112,7 +112,7 @@ def _edit_fields(
     return args, preview
 
 
-def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
+def _controls(detail: ReviewDetail, index: int, me: Principal) -> None:
     action = detail.request["action_requests"][index]
     config = detail.request["review_configs"][index]
     allowed = [d for d in config.get("allowed_decisions") or [] if d in LABELS]
@@ -181,7 +181,7 @@ def _controls(detail: ReviewDetail, index: int, me: Reviewer) -> None:
         refusal_slot.error(refusal, icon=":material/block:")
 
 
-def _resolve_panel(detail: ReviewDetail, me: Reviewer) -> None:
+def _resolve_panel(detail: ReviewDetail, me: Principal) -> None:
     """An execution whose outcome is unknown: a human says whether it ran. Never retried."""
     rt = get_runtime()
     st.error(
@@ -209,7 +209,7 @@ def _resolve_panel(detail: ReviewDetail, me: Reviewer) -> None:
         st.rerun()
 
 
-def _action_state(detail: ReviewDetail, index: int, me: Reviewer) -> bool:
+def _action_state(detail: ReviewDetail, index: int, me: Principal) -> bool:
     """Say so when this action is settled, or waits for other approvers after `me`."""
     rows = [d for d in detail.decisions if d.action_index == index]
     settled = [d for d in rows if d.settles]

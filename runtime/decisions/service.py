@@ -1,6 +1,6 @@
 """The decision service: the ONLY writer of decisions.
 
-`decide()` takes the reviewer from authentication (a `Reviewer`), never from the payload
+`decide()` takes the reviewer from authentication (a `Principal`), never from the payload
 (any `reviewer` key sent is replaced). It validates with the nodes' own rules, authorises
 (a role at or above the required rung; nobody approves their own run's action; N-of-M needs
 N different people), checks the review is current (still pending, not expired, its
@@ -46,6 +46,7 @@ from interlock.runtime.execution._thread_read import (
 )
 from interlock.runtime.review._records import REVIEW_COLUMNS
 from interlock.runtime.review.inbox import Inbox
+from interlock.runtime.review.principal import vouched
 from interlock.runtime.review.reviewers import Reviewer
 from interlock.runtime.store._claims import Claim
 from interlock.runtime.store._db import Conn, from_db_ts
@@ -56,6 +57,33 @@ if TYPE_CHECKING:
     from interlock.runtime.review.signing import Signer
 
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
+
+
+def _require_principal(audit: AuditLog, who: object, review_id: object) -> None:
+    """Only a principal an authenticator issued in this process decides: a hand-made
+    `Reviewer` (or a Principal copied, altered or brought from elsewhere) records nothing
+    but the refusal, audited as `decision_refused`."""
+    if vouched(who):
+        return
+    name = getattr(who, "name", None)
+    got = f"{type(who).__name__} {name!r}" if name else type(who).__name__
+    msg = (
+        f"decisions take an authenticated principal, got a {got} that no authenticator "
+        "issued; authenticate first (rt.authenticate(name, password), or an "
+        "Authenticator for OIDC and sessions). Nothing was recorded."
+    )
+    exc = AuthorizationError(msg)
+    audit.append(
+        "decision_refused",
+        actor=f"unauthenticated:{str(name)[:64]}",
+        review_id=review_id if isinstance(review_id, str) else None,
+        data={
+            "error": type(exc).__name__,
+            "reason": msg,
+            "claimed_roles": list(getattr(who, "roles", ()) or ())[:8],
+        },
+    )
+    raise exc
 
 
 def _integrity(exc: BaseException) -> bool:
@@ -161,10 +189,7 @@ class DecisionService:
         resume: bool,
         on: Update | None,
     ) -> DecisionOutcome:
-        who: object = reviewer  # callers outside mypy may pass anything
-        if not isinstance(who, Reviewer):
-            msg = "a decision needs an authenticated Reviewer (rt.reviewers.authenticate)."
-            raise AuthorizationError(msg)
+        _require_principal(self.audit, reviewer, review_id)
         signer = self._signer()  # a process without the signing key stops here, unchanged
         engine = self._engine()
         if not engine.local:
@@ -391,6 +416,7 @@ class DecisionService:
     def resolve(self, review_id: str, *, ran: bool, reviewer: Reviewer, note: str = "") -> str:
         from interlock.runtime.decisions._expiry import resolve_in_doubt
 
+        _require_principal(self.audit, reviewer, review_id)
         return resolve_in_doubt(self, review_id, ran=ran, reviewer=reviewer, note=note)
 
     def rows_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from interlock.runtime.review.inbox import (
     ReviewSummary,
     TimelineEntry,
 )
+from interlock.runtime.review.principal import Authenticator, Principal, vouched
 from interlock.runtime.review.reviewers import (
     DEMO_PASSWORD,
     DEMO_REVIEWERS,
@@ -33,10 +34,12 @@ __all__ = [
     "DEMO_REVIEWERS",
     "MIN_PASSWORD_LENGTH",
     "SCOPES",
+    "Authenticator",
     "DatabaseReviewers",
     "DecisionRow",
     "Inbox",
     "InboxFilters",
+    "Principal",
     "ReconcileResult",
     "ReviewDetail",
     "ReviewSummary",
@@ -51,4 +54,5 @@ __all__ = [
     "identity_key",
     "same_identity",
     "verify_password",
+    "vouched",
 ]

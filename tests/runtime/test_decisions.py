@@ -13,12 +13,29 @@ from langchain_core.messages import AIMessage
 from interlock.graphs import Infra
 from interlock.risk import Policy, default_policy
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError
-from interlock.runtime import Reviewer, RunOutcome, Runtime
+from interlock.runtime import (
+    Authenticator,
+    Principal,
+    Reviewer,
+    Reviewers,
+    RunOutcome,
+    Runtime,
+    hash_password,
+)
 
-SAM = Reviewer(name="sam", roles=("sre-lead",))
-SASHA = Reviewer(name="sasha", roles=("sre-lead",))
-OLIVIA = Reviewer(name="olivia", roles=("oncall",))
-ADA = Reviewer(name="ada", roles=("admin",))
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+SAM = _principal("sam", "sre-lead")
+SASHA = _principal("sasha", "sre-lead")
+OLIVIA = _principal("olivia", "oncall")
+ADA = _principal("ada", "admin")
 PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
 REQUEST = "Deploys to staging fail: api-staging answers 401. Please fix it."
 
@@ -97,9 +114,7 @@ def test_nobody_approves_their_own_run(rt: Runtime, tmp_path: Path) -> None:
     with pytest.raises(AuthorizationError, match="started this run"):
         rt.decisions.decide(rid, {"type": "approve"}, reviewer=SAM)
     with pytest.raises(AuthorizationError, match="is the agent"):
-        rt.decisions.decide(
-            rid, {"type": "approve"}, reviewer=Reviewer(name="ops-agent", roles=("admin",))
-        )
+        rt.decisions.decide(rid, {"type": "approve"}, reviewer=_principal("ops-agent", "admin"))
     with pytest.raises(AuthorizationError, match="started this run"):
         rt.decisions.decide(
             rid, {"type": "edit", "args": {"volume_id": "vol-prod-logs"}}, reviewer=SAM

@@ -12,11 +12,29 @@ import pytest
 from interlock.graphs import Infra
 from interlock.nodes import ExecutionRecord
 from interlock.risk.errors import AuthorizationError, ConflictError, DecisionError, NotFoundError
-from interlock.runtime import SYSTEM_ACTOR, Reviewer, RunOutcome, Runtime
+from interlock.runtime import (
+    SYSTEM_ACTOR,
+    Authenticator,
+    Principal,
+    Reviewer,
+    Reviewers,
+    RunOutcome,
+    Runtime,
+    hash_password,
+)
 
-SAM = Reviewer(name="sam", roles=("sre-lead",))
-OLIVIA = Reviewer(name="olivia", roles=("oncall",))
-ADA = Reviewer(name="ada", roles=("admin",))
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+SAM = _principal("sam", "sre-lead")
+OLIVIA = _principal("olivia", "oncall")
+ADA = _principal("ada", "admin")
 PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
 STAGING_DELETE = ["delete_volume", {"volume_id": "vol-staging-db", "token": "tok-ci-admin"}]
 SNAPSHOT = ["snapshot_volume", {"volume_id": "vol-prod-db", "token": "tok-prod-backup"}]

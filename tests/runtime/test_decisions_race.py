@@ -21,11 +21,21 @@ from typing import Any
 import pytest
 
 from interlock.graphs import Infra
-from interlock.runtime import Reviewer, Runtime
+from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 
 REVIEWS = int(os.environ.get("INTERLOCK_RACE_REVIEWS", "50"))
 PROCESSES = 8
-LEAD = Reviewer(name="sam", roles=("sre-lead",))
+
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+LEAD = _principal("sam", "sre-lead")
 REQUEST = "Deploys to staging fail: api-staging answers 401. Please fix it."
 
 DECIDER = textwrap.dedent(
@@ -38,7 +48,7 @@ DECIDER = textwrap.dedent(
     url, ids_file, me, folder, mode = sys.argv[1:6]
     ids = json.loads(Path(ids_file).read_text())
     random.Random(me).shuffle(ids)
-    who = Reviewer(name=me, roles=("sre-lead",))
+    who = _principal(me, "sre-lead")
     won, lost, other = [], 0, []
     with Runtime.open(url, reviewers_path=Path(folder) / "reviewers.toml") as rt:
         rt.engine()

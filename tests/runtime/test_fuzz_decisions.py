@@ -17,10 +17,19 @@ from hypothesis import strategies as st
 from interlock.graphs import scripted_ops_agent
 from interlock.nodes import DECISION_TYPES
 from interlock.risk.errors import InterlockError
-from interlock.runtime import Reviewer, Runtime
+from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 from interlock.ui._cli_review import parse_edit
 
-SAM = Reviewer(name="sam", roles=("sre-lead",))
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+SAM = _principal("sam", "sre-lead")
 PROPOSED = {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}
 FUZZ = settings(
     max_examples=1100,

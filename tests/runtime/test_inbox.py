@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,11 +16,20 @@ from interlock.graphs import ScriptedChatModel, build_gated_graph, say
 from interlock.nodes import GatedState, gated
 from interlock.risk import Resource
 from interlock.risk.errors import ConfigError, ConflictError, NotFoundError
-from interlock.runtime import Reviewer, Runtime
+from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 
-LEAD = Reviewer(name="sam", roles=("sre-lead",))
-ONCALL = Reviewer(name="olivia", roles=("oncall",))
-ADMIN = Reviewer(name="ada", roles=("admin",))
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+LEAD = _principal("sam", "sre-lead")
+ONCALL = _principal("olivia", "oncall")
+ADMIN = _principal("ada", "admin")
 REQUEST = "Deploys to staging fail: api-staging answers 401. Please fix it."
 
 

@@ -21,7 +21,16 @@ import yaml
 
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.risk import Action, Context, Policy, default_policy, load_policy
-from interlock.runtime import AuditLog, Database, Reviewer, Runtime
+from interlock.runtime import (
+    AuditLog,
+    Authenticator,
+    Database,
+    Principal,
+    Reviewer,
+    Reviewers,
+    Runtime,
+    hash_password,
+)
 from interlock.runtime.audit.replay import replay_rows
 
 BIN = Path(sys.executable).with_name("interlock")
@@ -93,8 +102,16 @@ def _replay(db: Database | Runtime, policy: Path, *extra: str) -> subprocess.Com
     )
 
 
-SAM = Reviewer(name="sam", roles=("sre-lead",))
-OLIVIA = Reviewer(name="olivia", roles=("oncall",))
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+SAM = _principal("sam", "sre-lead")
+OLIVIA = _principal("olivia", "oncall")
 LENIENT = "name: lenient\nrules: []\n"
 PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
 STAGING_DELETE = ["delete_volume", {"volume_id": "vol-staging-db", "token": "tok-ci-admin"}]

@@ -11,6 +11,7 @@ import pytest
 from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
 from interlock.runtime import (
     DEMO_PASSWORD,
+    Principal,
     Reviewers,
     ensure_demo_reviewers,
     hash_password,
@@ -43,7 +44,8 @@ def test_add_then_authenticate(tmp_path: Path) -> None:
     assert got.has_role("sre-lead")
     assert "long enough pw" not in path.read_text()
     assert "password_hash" not in got.to_dict()
-    assert again.get("alice") == got
+    assert again.get("alice").to_dict() == got.to_dict()
+    assert isinstance(got, Principal)  # a password login gives the identity decisions take
 
 
 def test_wrong_password_and_unknown_reviewer(tmp_path: Path) -> None:

@@ -20,13 +20,23 @@ import pytest
 
 from interlock.graphs import Infra
 from interlock.risk.errors import ConfigError
-from interlock.runtime import Reviewer, Runtime
+from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 from interlock.runtime.execution.worker import Worker, WorkerEvent, WorkerOptions
 
 HERE = Path(__file__).resolve().parent
 GRAPH = "worker_graphs:slow_ops"
 INTERLOCK = Path(sys.executable).with_name("interlock")
-SAM = Reviewer(name="sam", roles=("sre-lead",))
+
+
+def _principal(name: str, role: str) -> Principal:
+    """`name` signed in with a password, as the CLI and the console sign people in: the
+    decision service takes nothing else (a hand-made Reviewer is refused)."""
+    password = "test-password"
+    who = Reviewer(name=name, roles=(role,), password_hash=hash_password(password))
+    return Authenticator(Reviewers(Path("reviewers.toml"), {name: who})).password(name, password)
+
+
+SAM = _principal("sam", "sre-lead")
 PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
 
 
