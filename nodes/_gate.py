@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
-from langgraph.runtime import ExecutionInfo, get_runtime
+from langgraph.runtime import ExecutionInfo
 from xxhash import xxh3_128_hexdigest
 
 from interlock.nodes._payloads import AuditEvent
@@ -55,7 +55,6 @@ __all__ = [
     "Verdict",
     "action_digest",
     "call_fingerprint",
-    "current_context",
     "fail_closed",
     "interrupt_id_for",
 ]
@@ -392,13 +391,6 @@ class Gate:
             event["assessment"] = verdict.assessment.to_dict()
         scope.audit.record(event)
 
-    def requirement_for(self, role: str, count: int = 1) -> ApprovalRequirement:
-        """The requirement of an escalation: `role` or anyone more senior on the ladder."""
-        rank = self.policy.rank(role)
-        roles = self.policy.roles[rank:] if rank >= 0 else (role,)
-        return ApprovalRequirement(roles=tuple(roles), count=count)
-
-
 def _read_stops(
     sources: Sequence[StopSource], static: StoppedScopes, max_age: float
 ) -> StoppedScopes:
@@ -425,9 +417,3 @@ def fail_closed(policy: Policy, assessment: Assessment, text: str) -> Assessment
     )
 
 
-def current_context() -> Any:
-    """The run's context object, or None where LangGraph gives none (e.g. in update_state)."""
-    try:
-        return get_runtime().context
-    except Exception:
-        return None

@@ -22,7 +22,8 @@ from interlock.nodes._edit_rule import edit_exceeds
 from interlock.nodes._gate import Gate, RunScope, Verdict, call_fingerprint, interrupt_id_for
 from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
 from interlock.nodes._request import build_review_request, grant_of
-from interlock.nodes._state import answered_ids, last_ai_message, record_for
+from interlock.nodes._router import held_calls
+from interlock.nodes._state import last_ai_message
 from interlock.nodes._stores import Approval, approval_issued
 from interlock.risk import ApprovalRequirement
 from interlock.risk.errors import DecisionError
@@ -204,15 +205,7 @@ def make_review_node(
         il = state.get("interlock") or {}
         rnd: ReviewRound | None = il.get("round")
         escalations = dict(rnd["escalated"]) if rnd else {}
-        answered = answered_ids(messages, ai)
-        pending: list[Verdict] = []
-        for call in ai.tool_calls:
-            cid = call["id"] or ""
-            if cid in answered or record_for(state, ai, cid) is not None:
-                continue
-            verdict = gate.assess_call(call, scope, il.get("rejected"))
-            if verdict.kind == "review":
-                pending.append(verdict)
+        pending = held_calls(gate, scope, state, ai)
         if not pending:
             return Command(goto=tools, update={"interlock": {"round": None}})
 

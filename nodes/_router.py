@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from langchain_core.messages import AIMessage
 from langgraph.constants import END
 from langgraph.runtime import ExecutionInfo, get_runtime
 
-from interlock.nodes._gate import Gate, Verdict
-from interlock.nodes._state import answered_ids, last_ai_message, record_for
+from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._state import last_ai_message, open_calls
 
-__all__ = ["make_router"]
+__all__ = ["held_calls", "make_router"]
 
 
 def _current_run() -> tuple[Any, ExecutionInfo | None]:
@@ -26,6 +27,21 @@ def _current_run() -> tuple[Any, ExecutionInfo | None]:
     return runtime.context, getattr(runtime, "execution_info", None)
 
 
+def held_calls(
+    gate: Gate, scope: RunScope, state: Mapping[str, Any], ai: AIMessage
+) -> list[Verdict]:
+    """The verdicts of `ai`'s open, undecided calls that need a human, in call order."""
+    rejected = (state.get("interlock") or {}).get("rejected")
+    held: list[Verdict] = []
+    for call, record in open_calls(state, ai):
+        if record is not None:
+            continue
+        verdict = gate.assess_call(call, scope, rejected)
+        if verdict.kind == "review":
+            held.append(verdict)
+    return held
+
+
 def make_router(
     gate: Gate, *, tools: str = "tools", review: str = "review", end: str = END
 ) -> Callable[[Mapping[str, Any]], str]:
@@ -37,15 +53,7 @@ def make_router(
         if ai is None or not ai.tool_calls:
             return end
         scope = gate.scope(*_current_run())
-        rejected = (state.get("interlock") or {}).get("rejected")
-        answered = answered_ids(messages, ai)
-        held: list[Verdict] = []
-        for call in ai.tool_calls:
-            if call["id"] in answered or record_for(state, ai, call["id"] or "") is not None:
-                continue
-            verdict = gate.assess_call(call, scope, rejected)
-            if verdict.kind == "review":
-                held.append(verdict)
+        held = held_calls(gate, scope, state, ai)
         if not held:
             # Decided or allowed calls go to guarded execution, which checks everything again.
             return tools

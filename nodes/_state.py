@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, NotRequired
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolCall, ToolMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
@@ -17,6 +17,7 @@ __all__ = [
     "last_ai_message",
     "merge_interlock",
     "message_text",
+    "open_calls",
     "record_for",
     "user_request",
 ]
@@ -72,6 +73,18 @@ def record_for(state: Mapping[str, Any], ai: AIMessage, tool_call_id: str) -> Re
     if rec is None or rec.get("message_id") not in (None, ai.id):
         return None
     return rec  # type: ignore[no-any-return]
+
+
+def open_calls(
+    state: Mapping[str, Any], ai: AIMessage
+) -> list[tuple[ToolCall, ReviewRecord | None]]:
+    """The calls of `ai` that have no ToolMessage yet, each with its recorded decision."""
+    answered = answered_ids(state["messages"], ai)
+    return [
+        (call, record_for(state, ai, call["id"] or ""))
+        for call in ai.tool_calls
+        if call["id"] not in answered
+    ]
 
 
 def message_text(msg: AnyMessage) -> str:

@@ -31,7 +31,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,7 +47,6 @@ __all__ = [
     "WorkerOptions",
     "WorkerStats",
     "is_outage",
-    "options_from",
 ]
 
 EventKind = Literal[
@@ -341,6 +340,3 @@ class Worker:
         return self.stats
 
 
-def options_from(values: Mapping[str, Any]) -> WorkerOptions:
-    """WorkerOptions from CLI values, leaving defaults for the ones not given."""
-    return WorkerOptions(**{k: v for k, v in values.items() if v is not None})

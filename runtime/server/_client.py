@@ -11,7 +11,7 @@ needs it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from typing import Any
 
 from interlock.risk.errors import ConfigError, ConflictError, InterlockError, NotFoundError
 
-__all__ = ["ServerBusy", "ServerClient", "ServerThread", "ThreadState", "interrupt_items"]
+__all__ = ["ServerBusy", "ServerClient", "ServerThread", "ThreadState"]
 
 _PAGE = 100
 _SINCE_PAGE = 20
@@ -134,12 +134,6 @@ class ServerClient:
             msg = f"LangGraph Server at {self.url} failed to {what}: HTTP {code} {body}"
             raise ConfigError(msg) from None
 
-    def graph_ids(self) -> list[str]:
-        """The graphs the server serves (one assistant each by default)."""
-        with self._errors("list its graphs"):
-            found = self._client.assistants.search(limit=_PAGE)
-        return sorted({str(a["graph_id"]) for a in found})
-
     def interrupted(
         self, *, since: datetime | None = None, limit: int = 10_000
     ) -> list[ServerThread]:
@@ -193,13 +187,6 @@ class ServerClient:
             next=tuple(str(n) for n in state.get("next") or ()),
         )
 
-    def graph_of(self, thread_id: str) -> str | None:
-        """The graph the thread runs, as the server recorded it in the thread's metadata."""
-        with self._errors(f"read thread {thread_id}"):
-            meta = self._client.threads.get(thread_id).get("metadata") or {}
-        found = meta.get("graph_id")
-        return str(found) if found else None
-
     def ensure_thread(self, thread_id: str, metadata: Mapping[str, Any]) -> None:
         with self._errors(f"create thread {thread_id}"):
             self._client.threads.create(
@@ -247,7 +234,3 @@ class ServerClient:
             closer()
 
 
-def interrupt_items(thread: ServerThread) -> Sequence[tuple[str, str, Any]]:
-    """`(checkpoint_ns, interrupt_id, payload)` for `register_interrupts`; the server
-    reports interrupts per thread, so every one is filed under the root namespace."""
-    return [("", iid, value) for iid, value in thread.interrupts.items()]

@@ -89,10 +89,6 @@ class ServedStores:
         """The stop switches in the database: the gate's only source of stops on the server
         (a client's run context can add stops, never lift one)."""
 
-    @property
-    def is_open(self) -> bool:
-        return self._opened is not None
-
     def opened(self) -> _Opened:
         """The open stores; the first call opens and migrates the database."""
         with self._lock:

@@ -91,14 +91,6 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({redact_url(self.url)!r})"
 
-    @property
-    def pg_pool(self) -> ConnectionPool[Connection[DictRow]]:
-        """The psycopg pool (Postgres only), for code that needs the driver directly."""
-        if self._pg is None:
-            msg = f"{self!r} is not a Postgres database."
-            raise ConfigError(msg)
-        return self._pg
-
     @contextmanager
     def connection(self) -> Iterator[Conn]:
         if self._pg is not None:

@@ -12,7 +12,6 @@ released version.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,7 +30,6 @@ __all__ = [
     "MIGRATIONS",
     "Migration",
     "UpgradeResult",
-    "migration_statements",
     "require_schema",
     "schema_version",
     "upgrade",
@@ -184,6 +182,3 @@ def upgrade(url: str | None = None, *, checkpointer: bool = True) -> UpgradeResu
         return result
 
 
-def migration_statements(dialect: Dialect) -> Mapping[int, list[str]]:
-    """Every migration's SQL for `dialect`, by version: for review and for DBAs."""
-    return {m.version: m.statements(dialect) for m in MIGRATIONS}
