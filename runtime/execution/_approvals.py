@@ -13,8 +13,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from interlock.nodes import Approval, ExecutionRecord, StartOutcome
-from interlock.nodes._stores import ApprovalStore, ExecutionStatus
+from interlock.nodes import (
+    Approval,
+    ApprovalStore,
+    ExecutionRecord,
+    ExecutionStatus,
+    StartOutcome,
+)
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink

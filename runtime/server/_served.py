@@ -22,10 +22,10 @@ from interlock.nodes import (
     ApprovalStore,
     AuditEvent,
     ExecutionRecord,
+    ExecutionStatus,
     StartOutcome,
     StoppedScopes,
 )
-from interlock.nodes._stores import ExecutionStatus
 from interlock.risk import Policy
 from interlock.runtime.audit._sink import DurableAuditSink
 from interlock.runtime.audit.log import AuditLog
