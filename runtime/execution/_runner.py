@@ -26,7 +26,7 @@ from interlock.runtime.execution._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
 )
-from interlock.runtime.execution._events import describe_update, final_message
+from interlock.runtime.execution._transcript import describe_update, final_message
 from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.execution._runs import (
     RunResult,
