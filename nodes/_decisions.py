@@ -70,10 +70,44 @@ def _type_ok(value: Any, schema: Mapping[str, Any]) -> bool:
     return False
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: Any) -> str:
+    """Where `value` (JSON-like, nested) holds a string no database can store: NUL (U+0000,
+    which Postgres text refuses) or a lone surrogate (which UTF-8 cannot encode); "" if none.
+    Walked without recursion, so any nesting depth is fine."""
+    stack: list[tuple[str, Any]] = [("args", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            found = _UNSTORABLE.search(item)
+            if found is not None:
+                char = "NUL (U+0000)" if found.group() == "\x00" else "a lone surrogate"
+                return f"{char} at {where}, position {found.start()}"
+        elif isinstance(item, Mapping):
+            for k, v in item.items():
+                if isinstance(k, str) and _UNSTORABLE.search(k):
+                    return f"a key with NUL or a lone surrogate in {where}"
+                stack.append((f"{where}[{_show(k)}]", v))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+    return ""
+
+
 def check_args(args: Any, schema: Mapping[str, Any] | None, *, tool: str) -> dict[str, Any]:
-    """Check edited args against the tool's JSON schema: required keys, known keys, types."""
+    """Check edited args against the tool's JSON schema: required keys, known keys, types;
+    and that every string in them can be stored (no NUL, no lone surrogate)."""
     if not isinstance(args, Mapping):
         msg = f"Edited args for {tool!r} must be a JSON object, got {_show(args)}."
+        raise DecisionError(msg)
+    bad = unstorable_text(args)
+    if bad:
+        msg = (
+            f"Edited args for {tool!r} contain {bad}: no database can store that character "
+            "(PostgreSQL text refuses NUL). Remove it and send the edit again; nothing was "
+            "recorded."
+        )
         raise DecisionError(msg)
     out: dict[str, Any] = dict(args)
     if not schema:

@@ -13,6 +13,7 @@ from typing import Any
 from interlock.risk import canonical_json
 from interlock.runtime.store._db import from_db_ts, iso_utc
 from interlock.runtime.store._schema import GENESIS_HASH
+from interlock.runtime.store._text import storable
 
 __all__ = [
     "AuditEntry",
@@ -187,7 +188,8 @@ def normalise(data: Mapping[str, Any] | None) -> dict[str, Any]:
     # as a reader of the stored text will see them, so the hash is reproducible.
     if data is None:
         return {}
-    value = json.loads(json.dumps(dict(data), default=str, ensure_ascii=False))
+    # Lone surrogates become U+FFFD here, before the hash (NUL stays, escaped in the JSON).
+    value = json.loads(storable(json.dumps(dict(data), default=str, ensure_ascii=False)))
     assert isinstance(value, dict)
     return value
 

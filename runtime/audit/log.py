@@ -41,6 +41,7 @@ from interlock.runtime.audit._rows import (
 from interlock.runtime.audit._sql import HEAD_MISSING, append_sql, audit_where, head_query, walk
 from interlock.runtime.store._db import Conn
 from interlock.runtime.store._schema import GENESIS_HASH
+from interlock.runtime.store._text import storable
 from interlock.runtime.store.database import Database
 
 __all__ = [
@@ -142,14 +143,15 @@ class AuditLog:
         rows: list[AuditRow] = []
         for e in entries:
             seq += 1
+            # Hashed as stored: text no backend can hold is replaced before the hash.
             row = AuditRow(
                 seq=seq,
                 ts=ts,
-                event=e.event,
-                actor=e.actor,
-                thread_id=e.thread_id,
-                review_id=e.review_id,
-                digest=e.digest,
+                event=storable(e.event),
+                actor=storable(e.actor),
+                thread_id=None if e.thread_id is None else storable(e.thread_id),
+                review_id=None if e.review_id is None else storable(e.review_id),
+                digest=None if e.digest is None else storable(e.digest),
                 data=normalise(e.data),
                 prev_hash=prev,
                 hash="",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from interlock.risk.errors import ConfigError
+from interlock.runtime.store._text import storable
 
 if TYPE_CHECKING:
     pass
@@ -161,9 +162,13 @@ class Conn:
         """The psycopg `Pipeline` while one is open."""
 
     def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        # Every string goes in storable (no NUL, no lone surrogate), alike on both backends.
         if self.dialect == "postgres":
-            return tuple(params)
-        return tuple(iso_utc(p) if isinstance(p, datetime) else p for p in params)
+            return tuple(storable(p) if isinstance(p, str) else p for p in params)
+        return tuple(
+            storable(p) if isinstance(p, str) else iso_utc(p) if isinstance(p, datetime) else p
+            for p in params
+        )
 
     def _run(self, sql: str, params: Sequence[Any]) -> Any:
         if self.dialect == "postgres":
