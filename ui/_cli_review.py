@@ -97,8 +97,12 @@ def _login(rt: Runtime, name: str, password_stdin: bool) -> Reviewer:
         raise ConfigError(msg)
     try:
         return rt.authenticate(name, password)  # a Principal: decisions take nothing else
-    except (NotFoundError, AuthorizationError) as exc:
-        # Someone tried to act as a reviewer and could not prove it: that is oversight news.
+    except Exception as exc:
+        # Someone tried to act as a reviewer and could not prove it (unknown, wrong password,
+        # or a database role that may not read the reviewers): that is oversight news.
+        denied = getattr(exc, "sqlstate", None) == "42501"
+        if not (denied or isinstance(exc, NotFoundError | AuthorizationError)):
+            raise
         rt.audit.append(
             "authentication_failed",
             actor=f"unauthenticated:{name[:64]}",

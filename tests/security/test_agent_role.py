@@ -1,0 +1,191 @@
+"""The agent side on Postgres, with exactly its own credentials: the agent database role (from
+`interlock db roles`), the public keys and its environment. From a shell it tries the
+issue's attacks through the `interlock` CLI and SQL; each is refused in one line, the
+production volume survives, and each refusal that reaches Interlock is audited.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from interlock.graphs import Infra, scripted_ops_agent
+from interlock.runtime import Runtime, open_database, upgrade_database
+from interlock.runtime.execution.worker import Worker
+from interlock.runtime.store import setup_roles
+
+INTERLOCK = str(Path(sys.executable).with_name("interlock"))
+PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
+
+
+def scripted(**kw: Any) -> Any:
+    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
+
+
+@dataclass(frozen=True)
+class Agent:
+    admin: str
+    url: str
+    reviewer_url: str
+    env: dict[str, str]
+    tmp: Path
+
+    def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [INTERLOCK, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.tmp,
+            timeout=120,
+        )
+
+    def events(self, event: str) -> list[Any]:
+        with Runtime.open(self.admin) as rt:
+            return [r for r in rt.audit.rows() if r.event == event]
+
+
+@pytest.fixture
+def agent(pg_url: str, tmp_path: Path, signing_keys: tuple[Path, Path]) -> Iterator[Agent]:
+    tag = uuid.uuid4().hex[:8]
+    names = (f"ia_{tag}", f"ir_{tag}")
+    with open_database(pg_url) as db:
+        upgrade_database(db)
+        db.checkpointer()
+        got = setup_roles(db, agent=names[0], reviewer=names[1], agent_password="agent-pw-1")
+    with Runtime.open(pg_url) as admin:
+        admin.reviewers.add("ada", ["admin"], "ada-password-1")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
+    env = {
+        **base,
+        "INTERLOCK_DATABASE_URL": got.agent_url,
+        "INTERLOCK_PUBLIC_KEYS": str(signing_keys[1]),
+        "INTERLOCK_REVIEWERS": str(tmp_path / "mine.toml"),  # a file the attacker controls
+    }
+    try:
+        yield Agent(pg_url, got.agent_url, got.reviewer_url, env, tmp_path)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{names[0]}", "{names[1]}"')
+            for name in names:
+                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def _pending_delete(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, Infra]:
+    for key, value in agent.env.items():
+        if key.startswith("INTERLOCK_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("INTERLOCK_SIGNING_KEY", raising=False)
+    infra = agent.tmp / f"infra-{uuid.uuid4().hex[:6]}.json"
+    with Runtime.open(agent.url, graphs={"s": scripted}) as rt:
+        run = rt.run("s", "tidy up", options={"infra": str(infra), "turns": [[PROD_DELETE]]})
+    assert run.status == "pending"
+    assert run.review_id
+    return run.review_id, run.thread_id, Infra(infra)
+
+
+def _one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
+def test_a_reviewer_added_through_an_environment_file_decides_nothing(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review_id, _, infra = _pending_delete(agent, monkeypatch)
+    added = agent.cli(
+        "reviewers", "add", "eve", "--role", "admin", "--password-stdin", stdin="eve-password-1\n"
+    )
+    assert "permission denied" in _one_line(added)
+    assert (
+        not (agent.tmp / "mine.toml").exists() or "eve" not in (agent.tmp / "mine.toml").read_text()
+    )
+    decided = agent.cli(
+        "decide",
+        review_id,
+        "--as",
+        "eve",
+        "--approve",
+        "--password-stdin",
+        stdin="eve-password-1\n",
+    )
+    _one_line(decided)
+    with Runtime.open(agent.admin, graphs={"s": scripted}) as rt:
+        Worker(rt).sweep()
+        assert rt.inbox.summary(review_id).status == "pending"
+    assert "vol-prod-db" in infra.read()["volumes"]
+    assert [r.actor for r in agent.events("authentication_failed")] == ["unauthenticated:eve"]
+
+
+def test_demo_decide_is_refused_outside_the_demo_database(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review_id, thread_id, infra = _pending_delete(agent, monkeypatch)
+    done = agent.cli("demo", "--decide", "approve", "--thread", thread_id, "--db", agent.url)
+    _one_line(done)
+    assert len(done.stderr.strip().splitlines()) <= 4
+    assert "vol-prod-db" in infra.read()["volumes"]
+    with Runtime.open(agent.admin) as rt:
+        assert rt.inbox.summary(review_id).status == "pending"
+        with rt.db.connection() as conn:
+            assert conn.scalar("SELECT count(*) AS n FROM interlock_decisions") == 0
+
+
+def test_a_stop_cannot_be_lifted_from_the_agent_side(agent: Agent) -> None:
+    with Runtime.open(agent.admin) as rt:
+        ada = rt.authenticate("ada", "ada-password-1")
+        rt.stops.stop("environment", "production", by=ada, reason="INC-7")
+    lifted = agent.cli(
+        "resume-scope",
+        "--environment",
+        "production",
+        "--as",
+        "ada",
+        "--password-stdin",
+        stdin="guessed-password\n",
+    )
+    _one_line(lifted)
+    with (
+        psycopg.connect(agent.url, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("DELETE FROM interlock_stops")
+    with Runtime.open(agent.admin) as rt:
+        assert [(s.scope, s.value) for s in rt.stops.active()] == [("environment", "production")]
+    assert [r.actor for r in agent.events("authentication_failed")] == ["unauthenticated:ada"]
+
+
+def test_an_in_doubt_action_cannot_be_resolved_from_the_agent_side(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent role may not write decisions (which is what resolving records), settle the
+    in-doubt review, nor pass off an execution as finished by hand; `interlock resolve` as a
+    made-up reviewer is refused and audited."""
+    review_id, _, _ = _pending_delete(agent, monkeypatch)
+    resolved = agent.cli(
+        "resolve", review_id, "--as", "mallory", "--ran", "--password-stdin", stdin="x\n"
+    )
+    _one_line(resolved)
+    with psycopg.connect(agent.url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "INSERT INTO interlock_decisions (id, review_id, reviewer, type, settles, "
+                "payload, created_at) VALUES ('dc-x', %s, 'mallory', 'resolve', 1, '{}', now())",
+                (review_id,),
+            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "UPDATE interlock_reviews SET status = 'decided' WHERE id = %s", (review_id,)
+            )
+    assert [r.actor for r in agent.events("authentication_failed")] == ["unauthenticated:mallory"]
