@@ -7,7 +7,6 @@ fails closed rather than guessing.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from interlock.risk._regex import PatternError, compile_glob, compile_regex
 
 __all__ = [
     "ABSENT",
@@ -144,8 +145,11 @@ def as_list(value: Any, path: tuple[str | int, ...], what: str) -> list[str]:
 
 def globs(value: Any, path: tuple[str | int, ...], what: str) -> Callable[[str | None], bool]:
     pats = as_list(value, path, what)
-    rx = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in pats))
-    return lambda s: s is not None and rx.match(s) is not None
+    try:
+        match = compile_glob(pats)
+    except PatternError as exc:
+        raise WhenError(str(exc), path) from None
+    return lambda s: s is not None and match(s)
 
 
 def set_match(
@@ -263,11 +267,13 @@ def compile_predicate(spec: Any, path: tuple[str | int, ...]) -> Callable[[Any],
             msg = f"`{op}` takes a string pattern, got {arg!r}."
             raise WhenError(msg, p)
         try:
-            rx = re.compile(arg if op == "regex" else fnmatch.translate(arg), re.IGNORECASE)
-        except re.error as exc:
-            msg = f"invalid regular expression {arg!r}: {exc}."
-            raise WhenError(msg, p) from None
-        return lambda v: isinstance(v, str) and rx.search(v) is not None
+            if op == "regex":
+                search = compile_regex(arg, ignore_case=True)
+            else:
+                search = compile_glob([arg], ignore_case=True)
+        except PatternError as exc:
+            raise WhenError(str(exc), p) from None
+        return lambda v: isinstance(v, str) and search(v)
     if op in ("gt", "gte", "lt", "lte"):
         if isinstance(arg, bool) or not isinstance(arg, int | float):
             msg = f"`{op}` takes a number, got {arg!r}."

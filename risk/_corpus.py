@@ -79,6 +79,10 @@ def load_corpus(path: str | Path | None = None) -> list[LabelledAction]:
         except json.JSONDecodeError as exc:
             msg = f"{where}:{n}: not valid JSON ({exc.msg}); each line is one action object."
             raise ActionError(msg) from None
+        except (RecursionError, ValueError) as exc:  # nesting or numbers past Python's limits
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(":")[0]
+            msg = f"{where}:{n}: cannot be read ({why}); write the action with plain, flat values."
+            raise ActionError(msg) from None
         except ActionError as exc:
             msg = f"{where}:{n}: {exc}"
             raise ActionError(msg) from None

@@ -8,8 +8,6 @@ cache of candidate rules per kind of action. This module never imports `_policy`
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -25,6 +23,7 @@ from interlock.risk._model import (
     Reason,
 )
 from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
+from interlock.risk._regex import compile_glob
 from interlock.risk.analyze import INCOMPLETE, Finding, analyze
 
 __all__ = ["CompiledPolicy"]
@@ -54,9 +53,8 @@ def _prefilter(rule: Rule) -> _Prefilter:
     when = rule.when
     pats = when.get("tool")
     tools = None
-    if pats is not None:
-        globs = [pats] if isinstance(pats, str) else list(pats)
-        tools = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
+    if pats is not None:  # validated already: a string or a list of strings
+        tools = compile_glob([pats] if isinstance(pats, str) else list(pats))
 
     def any_set(value: Any) -> frozenset[str] | None:
         if isinstance(value, str):
@@ -141,7 +139,7 @@ class CompiledPolicy:
             return found
         found = []
         for (tools, effects, signals, envs), cand in self._pre:
-            if tools is not None and tools(facts.tool) is None:
+            if tools is not None and not tools(facts.tool):
                 continue
             # Unknown effects or environment must still reach the rule, which fails closed.
             fx = facts.effects

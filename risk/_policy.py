@@ -71,8 +71,13 @@ class Policy:
 
     def __post_init__(self) -> None:
         data = self.to_dict()
-        rules = validate_policy(data, LOADING.get() or ParseContext(self.source, None))
-        version = content_hash(data)[:16]
+        ctx = LOADING.get() or ParseContext(self.source, None)
+        try:
+            rules = validate_policy(data, ctx)
+            version = content_hash(data)[:16]
+        except RecursionError:
+            msg = "the policy's conditions nest too deeply to check; flatten its `when` blocks."
+            raise ctx.error(msg, ("rules",)) from None
         # Derived once, at construction, like `version`: nothing writes to a policy later.
         object.__setattr__(self, "version", version)
         engine = CompiledPolicy(

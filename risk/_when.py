@@ -26,6 +26,8 @@ from interlock.risk._conditions import (
 
 __all__ = ["compile_when"]
 
+_MAX_PATH = 40  # `any`/`not` levels (and their list indices) inside one `when` block
+
 
 def _path_checks(
     block: Any, path: tuple[str | int, ...], root: str, strict_missing: bool
@@ -73,6 +75,9 @@ def compile_when(
     """All checks of one `when` block; the rule matches when every check holds."""
     if not isinstance(when, dict) or not when:
         msg = f"`when` takes a non-empty mapping of conditions; allowed: {', '.join(WHEN_KEYS)}."
+        raise WhenError(msg, path)
+    if len(path) > _MAX_PATH:
+        msg = f"conditions nest more than {_MAX_PATH} levels deep; flatten this `when` block."
         raise WhenError(msg, path)
     checks: list[Check] = []
     for key, value in when.items():

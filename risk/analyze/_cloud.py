@@ -30,6 +30,9 @@ CLOUD_SIGNALS: dict[str, str] = {
     "cloud.iam_change": "IAM users, roles, policies, keys or bindings change",
 }
 
+# Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
+# nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
+# every analyzer on 64 KiB adversarial text.
 _WORLD = re.compile(r"(?:^|[\s\"',=\[])(?:0\.0\.0\.0/0|::/0|\*|internet|any)(?:$|[\s\"',\]])", re.I)
 _PUBLIC_ACL = re.compile(
     r"public-read|allusers|allauthenticatedusers|\"principal\"\s*:\s*\"\*\"|"

@@ -60,6 +60,9 @@ DATA_NOUNS = words(
     "repo repos storage vault vaults keyspace dataset datasets server servers "
     "filesystem stack stacks tenant tenants service services"
 )
+# Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
+# nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
+# every analyzer on 64 KiB adversarial text.
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _GQL_START = re.compile(
     r'\A\s*(?:\#[^\n]*\n\s*)*(?:(?P<kw>mutation|query|subscription|fragment)\b|\{(?!\s*"))'

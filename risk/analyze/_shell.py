@@ -61,13 +61,12 @@ def analyze_script(text: str, ctx: Ctx) -> None:
     """Analyse a shell script (one line or many) into ctx.out."""
     cmds, subs = parse(text)
     for sub in subs:
+        if not _spend(ctx):
+            return
         ctx.script(sub)
     prev: tuple[str, list[str], str | None] | None = None
     for cmd in cmds:
-        ctx.budget[0] -= 1
-        if ctx.budget[0] < 0:
-            if ctx.budget[0] == -1:  # reported once per action
-                ctx.out.append(incomplete(f"more than {MAX_COMMANDS} shell commands"))
+        if not _spend(ctx):
             return
         stdin = Stdin(text=cmd.stdin)
         if cmd.piped and prev is not None and cmd.stdin is None:
@@ -87,6 +86,15 @@ def analyze_script(text: str, ctx: Ctx) -> None:
                     f"Writing to `{target}` overwrites the disk: its data is gone.",
                 )
         prev = run_command(cmd.words, stdin, ctx)
+
+
+def _spend(ctx: Ctx) -> bool:
+    """One command or substitution of the action's budget; False once it is spent."""
+    ctx.budget[0] -= 1
+    if ctx.budget[0] == -1:  # reported once per action
+        why = f"more than {MAX_COMMANDS} shell commands and substitutions"
+        ctx.out.append(incomplete(why))
+    return ctx.budget[0] >= 0
 
 
 def run_command(
@@ -164,6 +172,9 @@ KNOWN_PROGRAMS = frozenset(_HANDLERS) | frozenset(WRAPPERS)
 # A command line that names none of the handled programs (after quotes and backslashes are
 # removed, in any case) cannot produce a finding; most ordinary commands stop here.
 _TRIGGERS = frozenset({*_HANDLERS, *_DOWNLOADERS, "mkfs"})
+# Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
+# nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
+# every analyzer on 64 KiB adversarial text.
 _WORD_RUNS = re.compile(r"[\w-]+")
 _QUOTES = str.maketrans("", "", "'\"\\")
 

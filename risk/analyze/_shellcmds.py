@@ -25,7 +25,9 @@ __all__ = ["HANDLERS"]
 
 Handler = Callable[[str, list[str], Stdin, Ctx], None]
 _OCTAL_WORLD_WRITABLE = re.compile(r"[0-7]?[0-7][0-7][2367]")
-_SYMBOLIC_WORLD_WRITABLE = re.compile(r"(?:^|,)[ugo]*[oa][ugoa]*[+=][rwxXst]*w")
+# One clause of a symbolic mode (`o+w`, `a=rwx`), matched per comma-separated clause: the
+# mode is agent text, and `[ugo]*[oa][ugoa]*` over one string backtracked quadratically.
+_SYMBOLIC_CLAUSE = re.compile(r"([ugoa]*+)[+=]([rwxXst]*+)")
 
 
 def _rm(prog: str, args: list[str], stdin: Stdin, ctx: Ctx) -> None:
@@ -103,6 +105,14 @@ def _format(prog: str, args: list[str], stdin: Stdin, ctx: Ctx) -> None:
         )
 
 
+def _symbolic_world_writable(mode: str) -> bool:
+    for clause in mode.split(","):
+        m = _SYMBOLIC_CLAUSE.match(clause)
+        if m and ("o" in m.group(1) or "a" in m.group(1)) and "w" in m.group(2):
+            return True
+    return False
+
+
 def _perms(prog: str, args: list[str], stdin: Stdin, ctx: Ctx) -> None:
     # chmod modes may start with '-' (`chmod -w f`); only -R/--recursive means recursive.
     recursive = any(
@@ -122,7 +132,7 @@ def _perms(prog: str, args: list[str], stdin: Stdin, ctx: Ctx) -> None:
     if (
         prog == "chmod"
         and targets
-        and (_OCTAL_WORLD_WRITABLE.fullmatch(mode) or _SYMBOLIC_WORLD_WRITABLE.search(mode))
+        and (_OCTAL_WORLD_WRITABLE.fullmatch(mode) or _symbolic_world_writable(mode))
     ):
         ctx.add(
             "shell.world_writable",

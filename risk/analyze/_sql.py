@@ -281,6 +281,9 @@ _MENTIONS = (
     "checkpoint",
     "interlock_",
 )
+# Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
+# nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
+# every analyzer on 64 KiB adversarial text.
 _RUNS_STRINGS = re.compile(r"\bdo\b|exec", re.I)
 
 

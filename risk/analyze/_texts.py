@@ -47,6 +47,9 @@ _SQL_FIRST = words(
 )
 _HTTP_TOOL_WORDS = words("http https request requests api rest fetch curl call webhook")
 _HTTP_TOOL_METHODS = frozenset({"delete", "put", "patch", "post"})
+# Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
+# nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
+# every analyzer on 64 KiB adversarial text.
 _FIRST_WORD = re.compile(r"\s*([^\s;&|()<>]+)")
 
 
