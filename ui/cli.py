@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from interlock.risk.errors import InterlockError
 from interlock.ui._cli_console import console_command
@@ -116,13 +117,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except InterlockError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: an error names things like `interlock[postgres]`, which are not markup
+        console_err.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)
     except Exception as exc:
         # Postgres refused what this database role may not do (`interlock db roles`).
         if getattr(exc, "sqlstate", None) != "42501":
             raise
-        first = (str(exc).strip().splitlines() or ["permission denied"])[0]
+        first = escape((str(exc).strip().splitlines() or ["permission denied"])[0])
         console_err.print(
             f"[bold red]error:[/] the database refused: {first}. This database role may not "
             "do that; use the role of the side that may (see `interlock db roles --help`).",
