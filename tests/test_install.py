@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -50,6 +51,60 @@ with Runtime.open("sqlite:///{tmp_path}/x.db") as rt:
     rt.run("ops_agent", {{"messages": [("user", "hi")]}}, options={{"infra": "{tmp_path}/i"}})
 """
     assert _loaded(code) == []
+
+
+# Makes the extras' packages unimportable in a subprocess, as in a core-only install.
+_WITHOUT_EXTRAS = """
+import importlib.abc, sys
+class _NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('psycopg', 'psycopg_pool', 'streamlit', 'authlib') or (
+            name.startswith('langgraph.checkpoint.postgres')):
+            raise ModuleNotFoundError(f'No module named {name!r}')
+        return None
+sys.meta_path.insert(0, _NotInstalled())
+"""
+
+
+def test_the_demo_and_the_cli_run_on_sqlite_without_any_extra(tmp_path: Path) -> None:
+    code = (
+        _WITHOUT_EXTRAS
+        + "import sys\nfrom interlock.ui.cli import main\nsys.argv = ['interlock'] + sys.argv[1:]\n"
+        + "main()\n"
+    )
+    env = {**os.environ, "INTERLOCK_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    demo = subprocess.run(
+        [sys.executable, "-c", code, "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "delete_volume" in demo.stdout
+    pending = subprocess.run(
+        [sys.executable, "-c", code, "pending"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert pending.returncode == 0, pending.stderr
+    assert "critical" in pending.stdout
+    # A Postgres URL without the extra: one line that says what to install.
+    pg = subprocess.run(
+        [sys.executable, "-c", code, "pending", "--db", "postgresql://postgres@127.0.0.1/x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert pg.returncode == 2
+    assert pg.stderr.strip().count("\n") == 0, pg.stderr
+    assert "pip install 'interlock[postgres]'" in pg.stderr
 
 
 def test_the_extras_split_the_dependencies() -> None:
