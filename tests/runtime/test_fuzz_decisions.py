@@ -185,7 +185,101 @@ def test_any_edit_json_is_refused_cleanly_or_applied(pool: Pool, text: str, resu
     check(pool, act)
 
 
+# -- NUL and control characters: in edits (refused before anything is recorded when no
+# database can store them) and in tool outputs (stored, NUL and lone surrogates as U+FFFD).
+
+nasty_chars = st.one_of(
+    st.characters(max_codepoint=0x1F),
+    st.sampled_from(["\x00", "\x7f", "\x85", "\u2028", "\ufeff", "\ud800", "\udfff", "\ufffd"]),
+    st.characters(),
+)
+nasty_texts = st.lists(nasty_chars, max_size=40).map("".join)
+
+
+def _unstorable(value: Any) -> bool:
+    return any(
+        c == "\x00" or "\ud800" <= c <= "\udfff" for c in json.dumps(value, ensure_ascii=False)
+    )
+
+
+@FUZZ
+@given(
+    pre=st.sampled_from(["vol-prod-db", "vol-staging-db", ""]), text=nasty_texts, at=st.booleans()
+)
+def test_edits_with_nul_or_control_characters_are_refused_or_applied_never_half(
+    pool: Pool, pre: str, text: str, at: bool
+) -> None:
+    args = {**PROPOSED, "volume_id": pre + text} if at else {**PROPOSED, "token": text + pre}
+    before = pool.footprint()
+    refused: InterlockError | None = None
+    try:
+        pool.rt.decisions.decide(
+            pool.current, {"type": "edit", "args": args}, reviewer=SAM, resume=False
+        )
+    except InterlockError as exc:  # anything else fails the test: that would be a traceback
+        refused = exc
+    if refused is None:
+        assert not _unstorable(args), "an edit no database can store was recorded"
+        pool.used()
+        return
+    assert str(refused).strip()
+    assert "\n" not in str(refused)
+    pool.refused.add(type(refused).__name__)
+    assert pool.footprint() == before, f"refused ({refused}) but the state changed"
+
+
+OUTPUT: list[str] = [""]
+"""What the `emit` tool returns next."""
+
+
+def emitter(**kw: Any) -> Any:
+    """One allowed staging call to `emit`, which returns `OUTPUT[0]`."""
+    from types import SimpleNamespace
+
+    from langchain_core.tools import tool
+
+    from interlock.graphs import ScriptedChatModel, build_gated_graph, say
+    from interlock.nodes import gated
+
+    @tool
+    def emit(target: str) -> str:
+        """Emit some text about a target."""
+        return OUTPUT[0]
+
+    gated(emit, effects={"write"}, reversible=True, environment="staging")
+    builder, gate = build_gated_graph(
+        ScriptedChatModel(steps=[say("emitting", ("emit", {"target": "web"}))]),
+        [emit],
+        kw["policy"],
+        agent="emitter",
+        approvals=kw["approvals"],
+        ledger=kw["ledger"],
+        audit=kw["audit"],
+        issue_on_resume=kw["issue_on_resume"],
+    )
+    return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=nasty_texts)
+def test_any_tool_output_is_stored_and_the_ledger_reaches_succeeded(pool: Pool, text: str) -> None:
+    pool.rt.register_graph("emitter", emitter)
+    OUTPUT[0] = text
+    run = pool.rt.run("emitter", "emit")
+    assert run.status == "done", run
+    with pool.rt.db.connection() as conn:
+        row = conn.one(
+            "SELECT e.status, e.result FROM interlock_executions e WHERE e.thread_id = ?",
+            (run.thread_id,),
+        )
+    assert row is not None
+    want = "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in text)
+    assert (row["status"], row["result"]) == ("succeeded", want)
+
+
 def test_the_fuzzers_reached_both_outcomes(pool: Pool) -> None:
     # Runs after the two properties (file order): both paths were really exercised.
     assert pool.accepted > 0
     assert "DecisionError" in pool.refused
+    verified = pool.rt.audit.verify()  # NUL and control characters left the chain intact
+    assert verified.ok, verified

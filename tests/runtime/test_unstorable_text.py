@@ -24,8 +24,9 @@ from interlock.risk.errors import DecisionError
 from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
-NASTY = "out\x00put \ud800 end"
-STORED = "out\ufffdput \ufffd end"
+CONTROL = "".join(map(chr, range(1, 32))) + "\x7f"  # stored as they are
+NASTY = f"out\x00put \ud800 end {CONTROL}"
+STORED = f"out\ufffdput \ufffd end {CONTROL}"
 
 
 def _principal(name: str, role: str) -> Principal:
