@@ -200,7 +200,7 @@ class Runtime:
             from interlock.runtime.execution._runner import Engine
             from interlock.runtime.execution.registry import GraphRegistry
 
-            approvals = DurableApprovalStore(self.db)
+            approvals = DurableApprovalStore(self.db, self.keys)
             ledger = DurableExecutionLedger(self.db, self.audit, self.policy)
             stops = DurableStopSource(self.db)
             registry = GraphRegistry(

@@ -34,6 +34,7 @@ from interlock.runtime.execution._approvals import (
     DurableExecutionLedger,
 )
 from interlock.runtime.execution._live_stops import DurableStopSource
+from interlock.runtime.review.signing import public_ring
 from interlock.runtime.store.database import Database, open_database
 from interlock.runtime.store.migrations import upgrade_database
 from interlock.runtime.store.settings import Settings
@@ -93,7 +94,8 @@ class ServedStores:
         """The open stores; the first call opens and migrates the database."""
         with self._lock:
             if self._opened is None:
-                db = open_database(self._settings().database_url)
+                settings = self._settings()
+                db = open_database(settings.database_url)
                 try:
                     upgrade_database(db)
                 except BaseException:
@@ -102,7 +104,8 @@ class ServedStores:
                 log = AuditLog(db)
                 self._opened = _Opened(
                     db=db,
-                    approvals=DurableApprovalStore(db),
+                    # The agent side: it verifies approvals with public keys alone.
+                    approvals=DurableApprovalStore(db, public_ring(settings, db.url)),
                     ledger=DurableExecutionLedger(db, log, self._policy),
                     audit=DurableAuditSink(log, self.actor),
                     stops=DurableStopSource(db),
