@@ -157,7 +157,7 @@ def sign_in_page() -> None:
         submitted = st.form_submit_button("Sign in", type="primary", key="auth_submit")
     if submitted:
         try:
-            reviewer = book.authenticate(name.strip(), password)
+            reviewer = Authenticator(book).password(name.strip(), password)
         except (AuthorizationError, NotFoundError):
             # One message for both: the form must not reveal which names exist.
             st.error("Wrong name or password.", icon=":material/lock:")
@@ -172,7 +172,7 @@ def sign_in_page() -> None:
         )
 
 
-def sidebar_identity(reviewer: Reviewer) -> None:
+def sidebar_identity(reviewer: Principal) -> None:
     """Who is signed in, their roles, and the way out."""
     with st.sidebar:
         st.markdown(f"Signed in as **{esc(reviewer.label)}**")
