@@ -18,6 +18,7 @@ from interlock.runtime.audit import AuditLog, AuditRow, VerifyResult, chain_hash
 from interlock.runtime.decisions import SYSTEM_ACTOR, DecisionOutcome, DecisionService
 from interlock.runtime.execution import (
     BuiltGraph,
+    DurableStopSource,
     GraphFactory,
     GraphRegistry,
     PrunedThread,
@@ -82,6 +83,7 @@ __all__ = [
     "DecisionOutcome",
     "DecisionRow",
     "DecisionService",
+    "DurableStopSource",
     "GraphFactory",
     "GraphRegistry",
     "Inbox",
