@@ -1,9 +1,10 @@
 """The stop switch: an administrator stops an agent or an environment; every gate for that
 scope then denies, until the scope is resumed. Both are audited, in the same transaction.
 
-The gate reads active stops from the run context (`InterlockContext.stopped_agents` and
-`stopped_environments`, given to `interlock.risk.Context`), which the runtime fills at the
-start of every run and resume, and again when the decision service re-assesses an edit.
+The gate reads the active stops live, at every evaluation, through the `DurableStopSource`
+(`interlock.runtime.execution._live_stops`) the runtime binds to every gate it builds:
+guarded execution reads them fresh before each call, so a stop committed while an agent
+runs reaches its next action, approved or not; a run's context can add stops, never lift one.
 """
 
 from __future__ import annotations

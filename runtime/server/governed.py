@@ -12,7 +12,9 @@ Two halves, one per side of the wire.
   the database named by `INTERLOCK_DATABASE_URL` (with `INTERLOCK_POLICY`), opened and
   migrated on first use; a resume never mints an approval: only Interlock's decision service
   issues one, after authenticating and authorising the reviewer. An approve sent straight
-  to the server (from Studio, say) re-opens the review instead of running anything.
+  to the server (from Studio, say) re-opens the review instead of running anything. The
+  stop switches come from that database too, read at every gate evaluation: a client's run
+  context can neither lift a stop nor rename the agent out of one.
 
 `governed()` lives in the runtime, not in `interlock.graphs`, because durable storage is the
 runtime's business and dependencies point one way (graphs never import the runtime); the
