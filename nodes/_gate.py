@@ -20,12 +20,8 @@ from langgraph.runtime import ExecutionInfo
 from xxhash import xxh3_128_hexdigest
 
 from interlock.nodes._payloads import AuditEvent
-from interlock.nodes._stops import (
-    NOTHING_STOPPED,
-    ROUTING_MAX_AGE,
-    StoppedScopes,
-    StopSource,
-)
+from interlock.nodes._scope import InterlockContext, RunScope
+from interlock.nodes._stops import ROUTING_MAX_AGE, StoppedScopes, StopSource
 from interlock.nodes._stores import (
     ApprovalStore,
     AuditSink,
@@ -97,44 +93,6 @@ def interrupt_id_for(checkpoint_ns: str) -> str:
     are bound to it; tests pin this to `get_state().interrupts[0].id`.
     """
     return xxh3_128_hexdigest(checkpoint_ns.encode())
-
-
-@dataclass(frozen=True, kw_only=True)
-class InterlockContext:
-    """Run-scoped settings, passed as LangGraph's `context=`; each one overrides the gate's.
-
-    Any context object with attributes of these names works, so a graph may keep its own
-    context type.
-    """
-
-    agent: str | None = None
-    credential: Credential | None = None
-    approvals: ApprovalStore | None = None
-    ledger: ExecutionLedger | None = None
-    audit: AuditSink | None = None
-    stopped_agents: frozenset[str] = frozenset()
-    stopped_environments: frozenset[str] = frozenset()
-    stops: StopSource | None = None
-    """Asked again at every gate evaluation; it adds to the gate's own sources, never
-    replaces them (nothing in a context can lift a stop)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunScope:
-    """Everything one node run needs, resolved from the gate and the run's context."""
-
-    agent: str
-    credential: Credential | None
-    approvals: ApprovalStore
-    ledger: ExecutionLedger
-    audit: AuditSink
-    context: Context
-    thread_id: str
-    checkpoint_ns: str
-    stop_sources: tuple[StopSource, ...] = ()
-    """Where `context`'s stopped scopes came from, so guarded execution can ask again."""
-    static_stops: StoppedScopes = NOTHING_STOPPED
-    """The stopped scopes the run's context listed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -391,6 +349,7 @@ class Gate:
             event["assessment"] = verdict.assessment.to_dict()
         scope.audit.record(event)
 
+
 def _read_stops(
     sources: Sequence[StopSource], static: StoppedScopes, max_age: float
 ) -> StoppedScopes:
@@ -415,5 +374,3 @@ def fail_closed(policy: Policy, assessment: Assessment, text: str) -> Assessment
         reasons=reasons,
         approval=ApprovalRequirement(roles=tuple(roles), count=spec.count if spec else 1),
     )
-
-
