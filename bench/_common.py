@@ -18,6 +18,7 @@ __all__ = [
     "percentile",
     "postgres_db",
     "row",
+    "signing_keys",
     "time_calls_ns",
 ]
 
@@ -135,3 +136,31 @@ def postgres_db() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def signing_keys() -> Iterator[None]:
+    """A throwaway Ed25519 pair named in the environment for one benchmark (and the worker
+    processes it starts): a Postgres deployment has no local key pair, so the reviewer side
+    signs with `INTERLOCK_SIGNING_KEY` and the agent side verifies with
+    `INTERLOCK_PUBLIC_KEYS`, as in production."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from interlock.runtime.review.signing import create_key
+
+    names = ("INTERLOCK_SIGNING_KEY", "INTERLOCK_PUBLIC_KEYS")
+    before = {k: os.environ.get(k) for k in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        private, public = Path(tmp) / "signing.key", Path(tmp) / "public"
+        create_key(private, public)
+        os.environ.update(dict(zip(names, (str(private), str(public)), strict=True)))
+        try:
+            yield
+        finally:
+            for k, v in before.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v

@@ -142,8 +142,14 @@ class _Runner:
             if done.status == "started":
                 # A durable ledger also puts the action in front of a human here.
                 mark = getattr(self.scope.ledger, "mark_in_doubt", None)
-                if callable(mark):
-                    mark(done.key, detail=text, now=self.scope.context.now)
+                if (
+                    callable(mark)
+                    and mark(done.key, detail=text, now=self.scope.context.now) is False
+                ):
+                    # Not marked: the attempt finished meanwhile. Its outcome is the answer.
+                    now = self.scope.ledger.get(done.key)
+                    if now is not None and now.status in ("succeeded", "failed"):
+                        return self._replay(v, now)
                 self.gate.event(
                     self.scope, "in_doubt", v.call, digest=done.digest, detail=text, verdict=v
                 )

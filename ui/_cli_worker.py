@@ -118,8 +118,10 @@ def worker_command(
         return
     console_err.print(
         f"stopped after {stats.seconds:.1f}s: {stats.resumed} resumed, {stats.expired} "
-        f"expired, {stats.orphans} orphaned run(s) recovered, {stats.reconciled} reconciled, "
-        f"{stats.busy} busy, {stats.failed} failed, {stats.outages} database outage(s)."
+        f"expired, {stats.orphans} orphaned run(s) recovered ({stats.marked_in_doubt} "
+        f"execution(s) marked in doubt), {stats.reconciled} reconciled, {stats.busy} busy, "
+        f"{stats.failed} failed, {stats.claim_lost} claim(s) lost to another worker, "
+        f"{stats.interrupted} cut short by an outage, {stats.outages} database outage(s)."
     )
 
 

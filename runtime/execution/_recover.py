@@ -38,26 +38,52 @@ def orphaned_threads(engine: Engine, limit: int) -> list[str]:
 
 
 def recover_thread(engine: Engine, thread_id: str) -> RunResult:
-    """Carry an orphaned thread on under its claim; `busy` when someone still holds it."""
+    """Carry an orphaned thread on under its claim; `busy` when someone still holds it,
+    `ran=False` when its executions finished meanwhile (nothing was marked). The result's
+    `marked_in_doubt` counts the rows actually put in front of a human."""
+    from dataclasses import replace
+
     from interlock.runtime.execution._runner import RunResult
 
     info, built = engine.built_for(thread_id)
-    with engine.locks.hold(thread_id) as got:
-        if not got:
+    with engine.locks.hold(thread_id) as claim:
+        if claim is None:
             return RunResult(ran=False, busy=True)
-        with engine.db.connection() as conn:
-            started = conn.all(
-                "SELECT digest FROM interlock_executions WHERE thread_id = ? "
-                "AND status = 'started'",
-                (thread_id,),
-            )
-        if not started:  # finished meanwhile
+        digests = _started(engine, thread_id)
+        if not digests:  # finished meanwhile
             return RunResult(ran=False)
         snap = engine.snapshot(built, thread_id)
         events: list[str] = []
         if snap.next and not snap.interrupts:
-            events = engine._stream(built, None, thread_id, info.agent, None)
+            events = engine._stream(built, None, thread_id, info.agent, None, claim=claim)
         # Whatever the re-run did not settle (no node left to run it) goes to a human.
-        for row in started:
-            engine.ledger.mark_in_doubt(row["digest"], detail=ORPHAN_DETAIL, now=engine.clock())
-        return engine._settle(built, thread_id, info.graph, info.agent, info.requester, events)
+        ledger = engine.ledger.fenced(claim)
+        for digest in digests:
+            ledger.mark_in_doubt(digest, detail=ORPHAN_DETAIL, now=engine.clock())
+        marked = _in_doubt(engine, digests)
+        result = engine._settle(built, thread_id, info.graph, info.agent, info.requester, events)
+        return replace(result, marked_in_doubt=marked)
+
+
+def _started(engine: Engine, thread_id: str) -> list[str]:
+    with engine.db.connection() as conn:
+        rows = conn.all(
+            "SELECT digest FROM interlock_executions WHERE thread_id = ? AND status = 'started'",
+            (thread_id,),
+        )
+    return [r["digest"] for r in rows]
+
+
+def _in_doubt(engine: Engine, digests: list[str]) -> int:
+    """How many of `digests` (all `started` when the recovery began) are in doubt now: the
+    re-run's tool node marks some, the loop after it the rest; an idempotent action the
+    re-run finished is not among them."""
+    marks = ", ".join("?" for _ in digests)
+    with engine.db.connection() as conn:
+        return int(
+            conn.scalar(
+                "SELECT count(*) AS n FROM interlock_executions "
+                f"WHERE status = 'in_doubt' AND digest IN ({marks})",
+                digests,
+            )
+        )

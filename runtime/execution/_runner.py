@@ -44,8 +44,9 @@ from interlock.runtime.review._records import (
     live_interrupts,
     register_interrupts,
 )
-from interlock.runtime.store._claims import ThreadLocks
+from interlock.runtime.store._claims import Claim, ClaimLost, ThreadLocks
 from interlock.runtime.store._db import Conn
+from interlock.runtime.store._fenced_saver import FENCE_KEY
 from interlock.runtime.store.database import Database
 
 __all__ = ["Engine", "RunResult", "Snapshot", "ThreadInfo", "Update", "cancel_stale"]
@@ -150,14 +151,15 @@ class Engine:
         view = StoppedScopes(agents=cur.stopped_agents, environments=cur.stopped_environments)
         self.stop_source.offer(view, read_at=cur.read_at)
 
-    def context(self, agent: str | None) -> InterlockContext:
+    def context(self, agent: str | None, claim: Claim | None = None) -> InterlockContext:
         """The run context: durable stores and this run's audit sink. The stop switches are
-        not in it: the gate asks its stop source at every evaluation."""
+        not in it: the gate asks its stop source at every evaluation. The ledger's writes
+        are fenced by `claim`, the thread claim the run holds."""
         sink = DurableAuditSink(self.audit, agent or "agent", defer=True)
         return InterlockContext(
             agent=agent,
             approvals=self.approvals,
-            ledger=self.ledger.for_run(sink),
+            ledger=self.ledger.for_run(sink, claim),
             audit=sink,
             stops=self.stop_source,
         )
@@ -170,10 +172,14 @@ class Engine:
         thread_id: str,
         agent: str | None,
         on: Update | None,
+        *,
+        claim: Claim | None = None,
     ) -> list[str]:
         cfg: Any = {"configurable": {"thread_id": thread_id}}
+        if claim is not None:  # every checkpoint write checks it (see store/_fenced_saver)
+            cfg["configurable"][FENCE_KEY] = claim.token
         events: list[str] = []
-        context = self.context(agent)
+        context = self.context(agent, claim)
         try:
             for chunk in built.graph.stream(payload, cfg, context=context, stream_mode="updates"):
                 for node, value in chunk.items():
@@ -182,6 +188,12 @@ class Engine:
                     if on is not None:
                         on(node, value)
                     events.extend(describe_update(node, value))
+        except ClaimLost as lost:
+            # Overtaken: say so in the log (with the outcome the ledger refused) and stop.
+            if isinstance(context.ledger, DurableExecutionLedger):
+                with suppress(Exception):
+                    context.ledger.report_lost(lost)
+            raise
         except BaseException:
             # The run's own error is the one to report; its deferred rows go in if they can.
             if isinstance(context.audit, DurableAuditSink):
@@ -205,11 +217,12 @@ class Engine:
     ) -> RunResult:
         built = self.registry.get(graph, options)
         agent = agent or built.gate.agent
-        with self.locks.hold(thread_id) as got:
-            if not got:
+        with self.locks.hold(thread_id) as claim:
+            if claim is None:
                 return RunResult(ran=False, busy=True)
             self._claim_thread(thread_id, graph, options, agent, requester)
-            events = self._stream(built, {"messages": [("user", text)]}, thread_id, agent, on)
+            payload = {"messages": [("user", text)]}
+            events = self._stream(built, payload, thread_id, agent, on, claim=claim)
             return self._settle(built, thread_id, graph, agent, requester, events)
 
     def _claim_thread(
@@ -288,7 +301,7 @@ class Engine:
                     else self._payload(built, row, cur.decisions)
                 )
                 self._offer_stops(cur)
-                return self._carry(info, built, row, payload, on)
+                return self._carry(info, built, row, payload, on, claim=cur.claim)
             finally:
                 if cur.claim is not None:
                     self.locks.release(conn, cur.claim)
@@ -301,7 +314,8 @@ class Engine:
         live: nothing is read again."""
         info, built = self.built_for(cur.row["thread_id"], cur.thread)
         self._offer_stops(cur)
-        return self._carry(info, built, cur.row, resume_command(cur.row, decisions), on)
+        payload = resume_command(cur.row, decisions)
+        return self._carry(info, built, cur.row, payload, on, claim=cur.claim)
 
     def _carry(
         self,
@@ -310,11 +324,13 @@ class Engine:
         row: Mapping[str, Any],
         payload: Any,
         on: Update | None,
+        *,
+        claim: Claim | None = None,
     ) -> RunResult:
         thread_id, review_id = info.thread_id, row["id"]
         events: list[str] = []
         if payload is not _SKIP:
-            events = self._stream(built, payload, thread_id, info.agent, on)
+            events = self._stream(built, payload, thread_id, info.agent, on, claim=claim)
         with self.db.transaction() as conn:
             conn.send(
                 "UPDATE interlock_reviews SET resumed_at = ? WHERE id = ? AND resumed_at IS NULL",

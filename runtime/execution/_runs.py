@@ -51,6 +51,8 @@ class RunResult:
     thread_status: ThreadStatus = "running"
     final_message: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    marked_in_doubt: int = 0
+    """Execution-ledger rows this run or recovery moved from `started` to `in_doubt`."""
 
 
 def resume_command(row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]) -> Command[Any]:

@@ -95,7 +95,7 @@ def read_current(
     got: Claim | None = None
     if pg_claim:
         if found[-1] and found[-1][0]["ok"]:
-            got = Claim(thread_id=row["thread_id"], owner="")
+            got = Claim(thread_id=row["thread_id"], owner="", token=int(found[-1][0]["token"]))
     elif claim:
         got = locks.claim_in(conn, row["thread_id"])
     stops, top = found[2], found[3]

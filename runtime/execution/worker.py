@@ -50,8 +50,28 @@ __all__ = [
 ]
 
 EventKind = Literal[
-    "resumed", "busy", "expired", "orphan", "reconciled", "failed", "outage", "recovered"
+    "resumed",
+    "busy",
+    "expired",
+    "orphan",
+    "reconciled",
+    "failed",
+    "claim_lost",
+    "interrupted",
+    "outage",
+    "recovered",
 ]
+_COUNTS = (
+    "resumed",
+    "expired",
+    "orphans",
+    "marked_in_doubt",
+    "reconciled",
+    "busy",
+    "failed",
+    "claim_lost",
+    "interrupted",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,9 +125,16 @@ class SweepResult:
     resumed: int = 0
     expired: int = 0
     orphans: int = 0
+    """Orphaned threads carried on (their run had died with an execution `started`)."""
+    marked_in_doubt: int = 0
+    """Executions those recoveries actually put in front of a human as in doubt."""
     reconciled: int = 0
     busy: int = 0
     failed: int = 0
+    claim_lost: int = 0
+    """Resumes or recoveries stopped because another worker took their thread over."""
+    interrupted: int = 0
+    """Resumes or recoveries in flight when a database outage began (retried later)."""
 
     @property
     def worked(self) -> bool:
@@ -122,9 +149,12 @@ class WorkerStats:
     resumed: int = 0
     expired: int = 0
     orphans: int = 0
+    marked_in_doubt: int = 0
     reconciled: int = 0
     busy: int = 0
     failed: int = 0
+    claim_lost: int = 0
+    interrupted: int = 0
     outages: int = 0
     seconds: float = 0.0
 
@@ -132,7 +162,7 @@ class WorkerStats:
         """Add a sweep's counts; `whole=False` for one an outage cut short (its work counts,
         it does not count as a sweep)."""
         self.sweeps += int(whole)
-        for key in ("resumed", "expired", "orphans", "reconciled", "busy", "failed"):
+        for key in _COUNTS:
             setattr(self, key, getattr(self, key) + getattr(sweep, key))
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,7 +212,7 @@ class Worker:
     def sweep(self, *, stop: threading.Event | None = None) -> SweepResult:
         """One pass over expiry, settled reviews and (when due) reconciliation."""
         now = self._clock()
-        counts = dict.fromkeys(("resumed", "expired", "orphans", "reconciled", "busy", "failed"), 0)
+        counts = dict.fromkeys(_COUNTS, 0)
         whole = False
         try:
             if now >= self._next_expiry:
@@ -245,14 +275,32 @@ class Worker:
         self._rng.shuffle(due)
         return due
 
+    def _lost(self, exc: BaseException, counts: dict[str, int], **fields: Any) -> bool:
+        """Count and report a resume or recovery that ended early, not through a fault of
+        its own: True for an outage in flight (re-raised by the caller) or a lost claim."""
+        from interlock.runtime.store._claims import ClaimLost
+
+        if is_outage(exc):
+            counts["interrupted"] += 1
+            self._emit("interrupted", detail=f"{type(exc).__name__}: {exc}", **fields)
+            return True
+        if isinstance(exc, ClaimLost):
+            counts["claim_lost"] += 1
+            self._emit("claim_lost", detail=str(exc), **fields)
+            return True
+        return False
+
     def _resume_one(self, review_id: str, counts: dict[str, int]) -> None:
         from interlock.risk.errors import InterlockError
 
         try:
             out = self.rt.decisions.resume(review_id)
         except Exception as exc:
-            if is_outage(exc):
-                raise
+            if self._lost(exc, counts, review_id=review_id):
+                if is_outage(exc):
+                    raise
+                self._failed_until[review_id] = self._clock() + self.options.retry_after
+                return
             counts["failed"] += 1
             self._failed_until[review_id] = self._clock() + self.options.retry_after
             kind = "refused" if isinstance(exc, InterlockError) else type(exc).__name__
@@ -284,19 +332,24 @@ class Worker:
             try:
                 result = recover_thread(engine, thread_id)
             except Exception as exc:
-                if is_outage(exc):
-                    raise
+                if self._lost(exc, counts, thread_id=thread_id):
+                    if is_outage(exc):
+                        raise
+                    self._failed_until[thread_id] = self._clock() + self.options.retry_after
+                    continue
                 counts["failed"] += 1
                 self._failed_until[thread_id] = self._clock() + self.options.retry_after
                 self._emit("failed", thread_id=thread_id, detail=f"{type(exc).__name__}: {exc}")
                 continue
-            if result.busy:  # a live run or resume holds it
+            if result.busy or not result.ran:  # a live run holds it, or it finished meanwhile
                 continue
             counts["orphans"] += 1
+            counts["marked_in_doubt"] += result.marked_in_doubt
+            marked = f"{result.marked_in_doubt} execution(s) marked in doubt"
             self._emit(
                 "orphan",
                 thread_id=thread_id,
-                detail=result.events[-1] if result.events else "marked in doubt",
+                detail=f"{marked}; {result.events[-1]}" if result.events else marked,
                 thread_status=result.thread_status,
             )
 

@@ -38,6 +38,7 @@ from interlock.runtime.execution.registry import BuiltGraph
 from interlock.runtime.review._records import LiveState, is_review, register_interrupts
 from interlock.runtime.server._client import ServerBusy, ServerClient
 from interlock.runtime.server._served import SERVED_GRAPHS, served_graph_id
+from interlock.runtime.store._claims import Claim
 
 __all__ = ["FULL_SYNC_S", "SYNC_EVERY_S", "ServerEngine"]
 
@@ -131,6 +132,8 @@ class ServerEngine(Engine):
         thread_id: str,
         agent: str | None,
         on: Update | None,
+        *,
+        claim: Claim | None = None,  # the server writes its own checkpoints: not fenced here
     ) -> list[str]:
         graph_id = served_graph_id(built.name)
         self.client.ensure_thread(thread_id, {"interlock_graph": built.name})

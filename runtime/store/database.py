@@ -61,7 +61,9 @@ class Database:
       On SQLite it starts with BEGIN IMMEDIATE, so concurrent writers queue up front
       instead of failing on a lock upgrade halfway through.
     - `snapshot()`: a read-only transaction that sees one consistent state.
-    - `checkpointer()`: the LangGraph checkpointer on the same database, set up once.
+    - `checkpointer()`: the LangGraph checkpointer on the same database, set up once. Its
+      writes are fenced by the run's thread claim when the run config carries one
+      (`interlock.runtime.store._fenced_saver`).
 
     Close it (or use it as a context manager) to release its connections.
     """
@@ -167,20 +169,20 @@ class Database:
 
     def _make_saver(self) -> BaseCheckpointSaver[str]:
         if self._pg is not None:
-            from langgraph.checkpoint.postgres import PostgresSaver
+            from interlock.runtime.store._fenced_saver import FencedPostgresSaver
 
-            pg_saver = PostgresSaver(self._pg)
+            pg_saver = FencedPostgresSaver(self._pg)
             self._pg_setup(pg_saver)
             return pg_saver
         import sqlite3
 
-        from langgraph.checkpoint.sqlite import SqliteSaver
+        from interlock.runtime.store._fenced_saver import FencedSqliteSaver
 
         assert self._sqlite is not None
         # SqliteSaver serialises its own use of the connection with a lock.
         conn = sqlite3.connect(self._sqlite.path, check_same_thread=False, timeout=30.0)
         conn.execute("PRAGMA journal_mode=WAL")
-        lite_saver = SqliteSaver(conn)
+        lite_saver = FencedSqliteSaver(conn)
         lite_saver.setup()
         self._saver_conn = conn
         return lite_saver

@@ -140,7 +140,8 @@ def test_an_outage_halfway_through_a_sweep_keeps_count_of_what_it_did(
     rt = open_rt()
     for _ in range(2):
         _queue(rt, _start(rt, tmp_path)[0])
-    worker = Worker(rt, WorkerOptions(poll=0, reconcile_every=0))
+    seen: list[WorkerEvent] = []
+    worker = Worker(rt, WorkerOptions(poll=0, reconcile_every=0), on_event=seen.append)
     resume, calls = rt.decisions.resume, []
 
     def the_server_goes_away_after_one(review_id: str, **kwargs: Any) -> Any:
@@ -154,6 +155,10 @@ def test_an_outage_halfway_through_a_sweep_keeps_count_of_what_it_did(
     with pytest.raises(ConnectionError):
         worker.sweep()
     assert (worker.stats.resumed, worker.stats.sweeps) == (1, 0)  # the first one happened
+    # The resume in flight when the outage began is counted, and said.
+    assert worker.stats.interrupted == 1
+    assert [e.kind for e in seen] == ["resumed", "interrupted"]
+    assert seen[1].review_id == calls[1]
     monkeypatch.setattr(rt.decisions, "resume", resume)
     worker.sweep()
     assert (worker.stats.resumed, worker.stats.sweeps) == (2, 1)
@@ -273,10 +278,34 @@ def test_a_run_killed_mid_tool_is_put_in_front_of_a_human_not_rerun(
     assert rt.inbox.pending() == []  # no review yet: nothing would ever pick it up
     seen: list[WorkerEvent] = []
     stats = Worker(rt, on_event=seen.append).run(once=True)
-    assert stats.orphans == 1
+    assert (stats.orphans, stats.marked_in_doubt) == (1, 1)
     assert [e.kind for e in seen] == ["orphan"]
+    assert seen[0].detail.startswith("1 execution(s) marked in doubt")
     doubt, delete = sorted(rt.inbox.pending(), key=lambda r: r.kind)
     assert (doubt.kind, doubt.tool) == ("in_doubt", "snapshot_volume")
     assert (delete.kind, delete.tool) == ("review", "delete_volume")  # the agent went on
     assert infra.events() == []  # the snapshot was not run a second time
     assert Worker(rt).run(once=True).orphans == 0
+
+
+def test_an_orphan_that_finished_meanwhile_is_not_reported_as_marked(
+    open_rt: Callable[..., Runtime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker lists orphans, then claims each: a run that finished in between (its
+    claim released, its execution recorded) has nothing left to mark, and is not counted."""
+    from interlock.runtime.execution import _recover
+
+    rt = open_rt()
+    infra = Infra(tmp_path / "infra.json")
+    options = {"infra": str(infra.path), "turns": [[STAGING_SNAPSHOT]]}
+    run = rt.run(GRAPH, "snapshot staging", options=options)
+    assert run.status == "done"
+    # The list the worker read a moment ago, while the run still had its tool going.
+    monkeypatch.setattr(_recover, "orphaned_threads", lambda engine, limit: [run.thread_id])
+    seen: list[WorkerEvent] = []
+    stats = Worker(rt, WorkerOptions(reconcile_every=0), on_event=seen.append).run(once=True)
+    assert (stats.orphans, stats.marked_in_doubt, stats.failed) == (0, 0, 0)
+    assert seen == []
+    assert rt.inbox.pending() == []
+    with rt.db.connection() as conn:
+        assert conn.scalar("SELECT status FROM interlock_executions") == "succeeded"

@@ -1,0 +1,137 @@
+"""LangGraph checkpointers whose writes are fenced by the run's thread claim.
+
+The engine runs a graph with its claim's fencing token in the run config
+(`configurable[FENCE_KEY]`). Every `put` and `put_writes` of such a run checks, in the same
+transaction as the write, that the token is still the thread's latest
+(`interlock_thread_fences`): a holder another process overtook (its lock died with a
+Postgres restart while its tool ran) has its checkpoints refused with `ClaimLost`, so the
+thread's history never gets two children of one checkpoint. A run without a token (a caller
+driving the graph itself) writes as LangGraph always does.
+
+- Postgres: LangGraph's saver already sends each write as one pipeline on an autocommit
+  connection (one implicit transaction up to the pipeline's sync); the fenced one queues
+  `interlock_fence(thread, token)` first in that same pipeline (no round trip of its own).
+  The check locks the fence row FOR SHARE, so a claim taken meanwhile waits for the write,
+  and the new holder then reads it as part of the history.
+- SQLite: `BEGIN IMMEDIATE`, read the token, write, commit, on the saver's own connection.
+
+Built on `PostgresSaver._cursor` and `SqliteSaver.cursor` (the one place each saver opens
+its connection for a write), as of langgraph-checkpoint-postgres 3.2 and -sqlite 3.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from langgraph.checkpoint.postgres import PostgresSaver, _internal
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from interlock.runtime.store._claims import claim_lost, is_fence_error
+
+__all__ = ["FENCE_KEY", "FencedPostgresSaver", "FencedSqliteSaver"]
+
+FENCE_KEY = "__interlock_fence"
+"""The run config key (`configurable`) that carries the claim's fencing token. LangGraph
+keeps `__`-prefixed keys out of checkpoint metadata."""
+
+_ACTIVE: ContextVar[tuple[str, int] | None] = ContextVar("interlock_fence", default=None)
+_DOING = "writing a checkpoint"
+
+
+def _fence_of(config: Any) -> tuple[str, int] | None:
+    conf = (config or {}).get("configurable") or {}
+    token = conf.get(FENCE_KEY)
+    if token is None:
+        return None
+    return str(conf["thread_id"]), int(token)
+
+
+class FencedPostgresSaver(PostgresSaver):
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        mark = _ACTIVE.set(_fence_of(config))
+        try:
+            return super().put(config, checkpoint, metadata, new_versions)
+        finally:
+            _ACTIVE.reset(mark)
+
+    def put_writes(
+        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        mark = _ACTIVE.set(_fence_of(config))
+        try:
+            super().put_writes(config, writes, task_id, task_path)
+        finally:
+            _ACTIVE.reset(mark)
+
+    @contextmanager
+    def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
+        fence = _ACTIVE.get()
+        if fence is None or not pipeline or self.pipe is not None:
+            with super()._cursor(pipeline=pipeline) as cur:
+                yield cur
+            return
+        import psycopg
+        from psycopg.rows import dict_row
+
+        thread_id, token = fence
+        with self.lock, _internal.get_connection(self.conn) as conn:
+            try:
+                # The connection is in autocommit mode: everything queued in one pipeline up
+                # to its sync is one implicit transaction, so the check, LangGraph's writes
+                # and their commit travel together (one sync, as LangGraph's own pipeline)
+                # and a refused check rolls the writes back.
+                with conn.pipeline():
+                    conn.execute("SELECT interlock_fence(%s, %s)", (thread_id, token))
+                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+            except psycopg.Error as exc:
+                if is_fence_error(exc):
+                    raise claim_lost(thread_id, token, _DOING) from None
+                raise
+
+
+class FencedSqliteSaver(SqliteSaver):
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        mark = _ACTIVE.set(_fence_of(config))
+        try:
+            return super().put(config, checkpoint, metadata, new_versions)
+        finally:
+            _ACTIVE.reset(mark)
+
+    def put_writes(
+        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        mark = _ACTIVE.set(_fence_of(config))
+        try:
+            super().put_writes(config, writes, task_id, task_path)
+        finally:
+            _ACTIVE.reset(mark)
+
+    @contextmanager
+    def cursor(self, transaction: bool = True) -> Iterator[Any]:
+        fence = _ACTIVE.get()
+        if fence is None or not transaction:
+            with super().cursor(transaction) as cur:
+                yield cur
+            return
+        thread_id, token = fence
+        with self.lock:
+            self.setup()
+            cur = self.conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                row = cur.execute(
+                    "SELECT token FROM interlock_thread_fences WHERE thread_id = ?", (thread_id,)
+                ).fetchone()
+                if row is None or row[0] != token:
+                    raise claim_lost(thread_id, token, _DOING)
+                yield cur
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
+            finally:
+                cur.close()
