@@ -7,6 +7,9 @@ stop; nothing proposed after that commit may run, approved or not.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -87,10 +90,10 @@ def _written(log: Path) -> list[str]:
 
 
 def _stop_during_hold(
-    admin: Runtime, log: Path, scope: str, value: str, work: Callable[[], Any]
+    stop: Callable[[], object], log: Path, work: Callable[[], Any]
 ) -> tuple[Any, float]:
-    """Run `work` in a thread; while its `hold` write blocks, commit a stop from `admin`
-    (another Runtime, other connections). Returns what `work` returned and the commit time."""
+    """Run `work` in a thread; while its `hold` write blocks, commit a stop with `stop`
+    (another Runtime, or another process). Returns what `work` returned and the commit time."""
     out: dict[str, Any] = {}
 
     def go() -> None:
@@ -102,7 +105,7 @@ def _stop_during_hold(
     runner = threading.Thread(target=go)
     runner.start()
     _wait_for(log.with_suffix(".started"))
-    admin.stops.stop(scope, value, by=ADA, reason="INC-7: stop the writes")  # type: ignore[arg-type]
+    stop()
     committed = time.time()
     log.with_suffix(".go").write_text("go")
     runner.join(WAIT_S)
@@ -128,10 +131,8 @@ def test_a_stop_committed_during_a_write_refuses_every_later_write(
     log = tmp_path / "writes.log"
     turns = [[("hold", "staging")], [("w1", "staging")], [("w2", "staging")], [("w3", "staging")]]
     run, _ = _stop_during_hold(
-        admin,
+        lambda: admin.stops.stop("environment", "staging", by=ADA, reason="INC-7"),
         log,
-        "environment",
-        "staging",
         lambda: rt.run(GRAPH, "write them all", options={"log": str(log), "turns": turns}),
     )
     assert run.status == "done"
@@ -148,6 +149,43 @@ def test_a_stop_committed_during_a_write_refuses_every_later_write(
     assert all("stopped by an administrator" in t for t in texts)
 
 
+def test_a_stop_from_the_cli_in_another_process_reaches_the_running_agent(
+    open_rt: Callable[..., Runtime], db_url: str, tmp_path: Path
+) -> None:
+    rt = open_rt(graphs={GRAPH: stop_writer})
+    env = {
+        **os.environ,
+        "INTERLOCK_REVIEWERS": str(tmp_path / "reviewers.toml"),
+        "INTERLOCK_REVIEWER_PASSWORD": "correct horse",
+    }
+    env.pop("INTERLOCK_DATABASE_URL", None)
+
+    def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [str(Path(sys.executable).with_name("interlock")), *args, "--db", db_url]
+        return subprocess.run(
+            argv, env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    added = cli(
+        "reviewers", "add", "ada", "--role", "admin", "--password-stdin", stdin="correct horse\n"
+    )
+    assert added.returncode == 0, added.stderr
+
+    def stop() -> None:
+        out = cli("stop", "--environment", "staging", "--as", "ada", "--reason", "INC-7")
+        assert out.returncode == 0, out.stderr
+
+    log = tmp_path / "writes.log"
+    turns = [[("hold", "staging")], [("w1", "staging")], [("w2", "staging")]]
+    run, _ = _stop_during_hold(
+        stop, log, lambda: rt.run(GRAPH, "write", options={"log": str(log), "turns": turns})
+    )
+    assert run.status == "done"
+    assert _written(log) == ["hold"]
+    assert [(r["tool"], r["status"]) for r in _ledger(rt)] == [("write_setting", "succeeded")]
+    assert len(_audit(rt, "action_denied")) == 2
+
+
 def test_an_action_approved_before_the_stop_is_refused_at_execution(
     open_rt: Callable[..., Runtime], tmp_path: Path
 ) -> None:
@@ -159,10 +197,8 @@ def test_an_action_approved_before_the_stop_is_refused_at_execution(
     run = rt.run(GRAPH, "write both", options={"log": str(log), "turns": turns})
     assert run.status == "pending"
     out, _ = _stop_during_hold(
-        admin,
+        lambda: admin.stops.stop("environment", "production", by=ADA, reason="INC-7"),
         log,
-        "environment",
-        "production",
         lambda: rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM),
     )
     assert out.thread_status == "done"
