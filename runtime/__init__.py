@@ -49,6 +49,8 @@ from interlock.runtime.review import (
     TimelineEntry,
     ensure_demo_reviewers,
     hash_password,
+    identity_key,
+    same_identity,
     verify_password,
 )
 from interlock.runtime.server import governed_graph
@@ -112,6 +114,7 @@ __all__ = [
     "ensure_demo_reviewers",
     "governed_graph",
     "hash_password",
+    "identity_key",
     "open_checkpointer",
     "open_database",
     "parse_age",
@@ -120,6 +123,7 @@ __all__ = [
     "redact_url",
     "replay_rows",
     "require_schema",
+    "same_identity",
     "schema_version",
     "upgrade",
     "upgrade_database",

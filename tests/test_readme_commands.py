@@ -211,6 +211,31 @@ RUN_HERE: tuple[RunHere, ...] = (
         ("resumed environment production",),
     ),
     RunHere(r"interlock db upgrade", ("schema version",)),
+    RunHere(r"export AGENT_DB_PASSWORD=\S+ REVIEWER_DB_PASSWORD=\S+"),
+    RunHere(
+        r"interlock db roles --agent-password-env AGENT_DB_PASSWORD "
+        r"--reviewer-password-env REVIEWER_DB_PASSWORD",
+        (
+            "interlock_agent (agent side)",
+            "interlock_reviewer (reviewer side)",
+            "interlock_agent:***@",
+        ),
+    ),
+    RunHere(r'eval "\$\(interlock db roles --print-urls .*\)"'),
+    RunHere(
+        r'echo "\S+" \| interlock reviewers add sam --role sre-lead --password-stdin '
+        r'--db "\$INTERLOCK_REVIEWER_DATABASE_URL"',
+        ("added reviewer sam (roles: sre-lead) in the table interlock_reviewers",),
+    ),
+    RunHere(
+        r'interlock reviewers list --db "\$INTERLOCK_REVIEWER_DATABASE_URL"', ("sam", "sre-lead")
+    ),
+    RunHere(
+        r'echo "\S+" \| interlock reviewers add eve --role admin --password-stdin '
+        r'--db "\$INTERLOCK_AGENT_DATABASE_URL"',
+        ("permission denied for table interlock_reviewers",),
+        exit_code=2,
+    ),
     RunHere(r"interlock db status", ("up to date",)),
 )
 
@@ -457,7 +482,8 @@ def test_readme_block_runs(block: int, copy: Copy, request: pytest.FixtureReques
             _check(entry, cmd, 0, copy.demo_output, copy.root)
             continue
         text = _substitute(cmd, copy, request)
-        if text.startswith(("export ", "source ")):  # they hold for the rest of the block
+        # They hold for the rest of the block (`eval "$(...)"` sets variables as export does).
+        if text.startswith(("export ", "source ", "eval ")):
             prelude.append(text)
             continue
         proc = subprocess.run(

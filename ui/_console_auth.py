@@ -4,7 +4,9 @@
   provider's e-mail (or, failing that, its `preferred_username`/`name` claim) must name a
   reviewer in the reviewers file, which gives the roles; an identity the file does not know
   may read nothing.
-- Otherwise the local reviewers file: name and password, checked against the scrypt hash.
+- Otherwise name and password, checked against the scrypt hash of the reviewers: the
+  database's `interlock_reviewers` on Postgres, the local reviewers file in the embedded
+  SQLite mode (which trusts the local user).
 
 The identity lives in `st.session_state` under a key no widget uses; decisions take it from
 here (through `signed_in()`), never from a form field.
@@ -145,7 +147,8 @@ def sign_in_page() -> None:
     gone = st.session_state.pop(_GONE, None)
     if gone:
         st.warning(
-            f"You were signed out: reviewer {esc(gone)} is no longer in the reviewers file.",
+            f"You were signed out: reviewer {esc(gone)} is no longer in the "
+            f"{'database' if _book().path is None else 'reviewers file'}.",
             icon=":material/person_off:",
         )
     st.write("Sign in with your name and password from the reviewers file.")

@@ -150,7 +150,12 @@ def setup_roles(
         for role, password in ((agent, agent_password), (reviewer, reviewer_password)):
             exists = conn.scalar("SELECT count(*) AS n FROM pg_roles WHERE rolname = ?", (role,))
             if not exists:
-                conn.execute(f'CREATE ROLE "{role}" LOGIN NOINHERIT')
+                # Roles are cluster-wide and the lock above is per database: another database's
+                # setup may create the same role meanwhile, which is as good.
+                conn.execute(
+                    f'DO $$ BEGIN CREATE ROLE "{role}" LOGIN NOINHERIT; '
+                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                )
                 created.append(role)
             if password:
                 conn.execute(f'ALTER ROLE "{role}" LOGIN PASSWORD {_quote_literal(password)}')

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +25,15 @@ from interlock.graphs import ScriptedChatModel, build_gated_graph, say
 from interlock.graphs.ops_agent import SCENARIO_REQUEST
 from interlock.nodes import gated
 from interlock.risk import Resource
-from interlock.runtime import Reviewers, Runtime, open_database, upgrade_database
+from interlock.runtime import (
+    Database,
+    DatabaseReviewers,
+    ReviewerBook,
+    Reviewers,
+    Runtime,
+    open_database,
+    upgrade_database,
+)
 
 APP = Path(interlock.ui.__file__).parent / "console_app.py"
 PASSWORD = "correct horse battery"
@@ -42,6 +52,15 @@ class ConsoleEnv:
     url: str
     reviewers: Path
 
+    @contextmanager
+    def book(self) -> Iterator[ReviewerBook]:
+        """Where the console finds reviewers: the database's on Postgres, else the file."""
+        if not self.url.startswith("postgresql"):
+            yield Reviewers.load(self.reviewers)
+            return
+        with open_database(self.url) as db:
+            yield DatabaseReviewers(db)
+
 
 @pytest.fixture(scope="session")
 def reviewers_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -53,11 +72,27 @@ def reviewers_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _copy_into_table(db: Database, book: Reviewers) -> None:
+    # The template's hashes as they are: hashing again (scrypt) would cost seconds per test.
+    now = datetime.now(UTC)
+    with db.transaction() as conn:
+        for r in book:
+            conn.execute(
+                "INSERT INTO interlock_reviewers (name, name_key, roles, display, "
+                "password_hash, created_at, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'tests')",
+                (r.name, r.name.casefold(), json.dumps(list(r.roles)), r.display,
+                 r.password_hash, now, now),
+            )  # fmt: skip
+
+
 def _env_for(url: str, folder: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> ConsoleEnv:
     reviewers = folder / "reviewers.toml"
     reviewers.write_bytes(template.read_bytes())
     with open_database(url) as db:
         upgrade_database(db)
+        if db.dialect == "postgres":  # there the console's reviewers are the database's
+            _copy_into_table(db, Reviewers.load(reviewers))
     monkeypatch.setenv("INTERLOCK_DATABASE_URL", url)
     monkeypatch.setenv("INTERLOCK_REVIEWERS", str(reviewers))
     monkeypatch.delenv("INTERLOCK_POLICY", raising=False)

@@ -71,19 +71,16 @@ def test_an_oidc_account_unknown_to_the_reviewers_file_sees_nothing(console: Any
 def test_the_reviewers_file_counts_at_once_added_changed_and_removed(
     console: Any, password: str
 ) -> None:
-    from interlock.runtime import Reviewers
-
     at = console.sign_in("sam")  # the console's runtime is open from here on
-    book = Reviewers.load(console.env.reviewers)
-    book.add("nina", ["oncall"], password)  # added while the console runs
-    assert console.sign_in("nina").session_state["interlock.identity"].roles == ("oncall",)
-    book.add("sam", ["admin"], password, replace=True)  # sam becomes an admin
-    at.run()
-    assert at.session_state["interlock.identity"].roles == ("admin",)
-    text = console.env.reviewers.read_text()
-    kept = [c for c in text.split("[[reviewer]]") if 'name = "sam"' not in c]
-    console.env.reviewers.write_text("[[reviewer]]".join(kept))  # sam is removed
+    with console.env.book() as book:  # the file, or on Postgres the database's table
+        book.add("nina", ["oncall"], password)  # added while the console runs
+        assert console.sign_in("nina").session_state["interlock.identity"].roles == ("oncall",)
+        book.add("sam", ["admin"], password, replace=True)  # sam becomes an admin
+        at.run()
+        assert at.session_state["interlock.identity"].roles == ("admin",)
+        book.remove("sam")
     at.run()
     assert "interlock.identity" not in at.session_state
-    assert "reviewer sam is no longer in the reviewers file" in at.warning[0].value
+    where = "reviewers file" if console.env.url.startswith("sqlite") else "database"
+    assert f"reviewer sam is no longer in the {where}" in at.warning[0].value
     assert [b.label for b in at.button] == ["Sign in"]

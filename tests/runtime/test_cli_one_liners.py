@@ -1,0 +1,114 @@
+"""Bad input to the CLI is one line and exit 2: a malformed `--db` URL for every command that
+takes one, and a reviewers file whose scrypt parameters are out of range."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+
+from interlock.risk.errors import ConfigError
+from interlock.runtime import Reviewers, verify_password
+from interlock.ui.cli import app
+
+INTERLOCK = str(Path(sys.executable).with_name("interlock"))
+ROOT = Path(__file__).resolve().parents[2]
+BAD_URLS = ("postgresql://postgres@[::1/x", "postgresql://postgres@host:port/x")
+# What each command needs besides --db, so that the URL is the only thing wrong.
+EXTRA: dict[str, tuple[str, ...]] = {
+    "show": ("rv-000000000000",),
+    "decide": ("rv-000000000000", "--as", "sam", "--approve"),
+    "resolve": ("rv-000000000000", "--as", "sam", "--ran"),
+    "stop": ("--environment", "production", "--as", "ada", "--reason", "x"),
+    "resume-scope": ("--environment", "production", "--as", "ada"),
+    "prune": ("--older-than", "30d"),
+    "demo": ("--decide", "approve"),
+    "policy replay": (str(ROOT / "risk" / "policies" / "default.yaml"),),
+    "reviewers add": ("eve", "--role", "admin", "--password-stdin"),
+    "reviewers remove": ("eve",),
+    "reviewers passwd": ("eve", "--password-stdin"),
+}
+
+
+def _commands_with_db() -> Iterator[str]:
+    def walk(group: object, prefix: str) -> Iterator[str]:
+        for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+            full = f"{prefix} {name}".strip()
+            if getattr(cmd, "commands", None):
+                yield from walk(cmd, full)
+            elif any("--db" in getattr(p, "opts", ()) for p in cmd.params):
+                yield full
+
+    yield from walk(typer.main.get_command(app), "")
+
+
+COMMANDS = sorted(_commands_with_db())
+
+
+def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
+    env["COLUMNS"] = "200"
+    env["INTERLOCK_REVIEWER_PASSWORD"] = "whatever-password"
+    return subprocess.run(
+        [INTERLOCK, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def _one_line(out: subprocess.CompletedProcess[str]) -> str:
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: ")
+    assert out.stderr.count("\n") == 1, out.stderr
+    return out.stderr
+
+
+def test_every_command_that_takes_a_database_url_is_listed() -> None:
+    assert {"db roles", "reviewers add", "decide", "worker", "demo"} <= set(COMMANDS)
+    assert set(EXTRA) <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_malformed_database_url_is_one_line(command: str) -> None:
+    extra = EXTRA.get(command, ())
+    out = _run(*command.split(), *extra, "--db", BAD_URLS[0], stdin="pw-long-enough\n")
+    err = _one_line(out)
+    assert "is malformed (Invalid IPv6 URL)" in err
+    assert "postgresql://user@[::1]:5432/db" in err  # how to write it
+
+
+def test_a_port_that_is_not_a_number_is_one_line() -> None:
+    err = _one_line(_run("db", "status", "--db", BAD_URLS[1]))
+    assert "is malformed (Port could not be cast to integer" in err
+
+
+def _hash(n: int, r: int, p: int) -> str:
+    salt = b"s" * 16
+    digest = hashlib.scrypt(b"pw", salt=salt, n=2, r=1, p=1, maxmem=1 << 21, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def test_scrypt_parameters_out_of_range_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "reviewers.toml"
+    path.write_text(
+        f'[[reviewer]]\nname = "sam"\nroles = ["sre-lead"]\n'
+        f'password_hash = "{_hash(2**17, 32, 16)}"\n'
+    )
+    with pytest.raises(ConfigError, match=r"scrypt parameters out of range \(n=131072"):
+        Reviewers.load(path)
+    err = _one_line(_run("reviewers", "list", "--file", str(path)))
+    assert "scrypt parameters out of range" in err
+    assert "interlock reviewers add sam" in err  # how to fix it
+
+
+def test_small_scrypt_parameters_in_range_verify_instead_of_failing() -> None:
+    # n=2, r=1, p=1 is within the bounds; OpenSSL needs more memory than n*r*p suggests.
+    assert verify_password("pw", _hash(2, 1, 1))
+    assert not verify_password("other", _hash(2, 1, 1))
