@@ -2,7 +2,10 @@
 
 `DurableExecutionLedger.consume_and_start` consumes the approval and opens the ledger row in
 ONE transaction (guarded execution calls it through `interlock.nodes.start_approved`): a
-crash leaves either both or neither. An attempt found `started` without an outcome is marked
+crash leaves either both or neither. Inside that step the approval's Ed25519 signature is
+verified with the public keys alone (`KeyRing`): an unsigned, wrongly signed or replayed row
+rolls the step back, runs nothing, comes back as "forged" and is audited `approval_forged`.
+An attempt found `started` without an outcome is marked
 `in_doubt` by `mark_in_doubt`, which also opens an in-doubt review so a human sees it.
 """
 
@@ -13,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from interlock.nodes import Approval, ExecutionRecord, StartOutcome
-from interlock.nodes._stores import ApprovalStore, ExecutionStatus
+from interlock.nodes import Approval, ApprovalStore, ExecutionRecord, ExecutionStatus, StartOutcome
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
@@ -22,6 +24,7 @@ from interlock.runtime.audit._sql import head_query
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.review._in_doubt import open_in_doubt_review
 from interlock.runtime.review._records import APPROVAL_COLUMNS, insert_approval
+from interlock.runtime.review.signing import KeyRing
 from interlock.runtime.store._claims import (
     Claim,
     ClaimLost,
@@ -61,6 +64,11 @@ def _approval(row: Mapping[str, Any]) -> Approval:
         issued_at=issued,
         expires_at=expires,
         used_at=from_db_ts(row["consumed_at"]),
+        review_id=row["review_id"] or "",
+        action_index=int(row["action_index"]),
+        policy_version=row["policy_version"] or "",
+        key_id=row["key_id"] or "",
+        signature=row["signature"] or "",
     )
 
 
@@ -97,12 +105,22 @@ _OPEN = (
 )
 
 
-_CONSUME_OPEN = (
-    f"WITH used AS ({_CONSUME} RETURNING review_id, reviewers) "
-    f"INSERT INTO interlock_executions ({_LEDGER_COLS}) {_OPEN_ROW} FROM used "
-    "ON CONFLICT (digest) DO NOTHING "
-    "RETURNING review_id, (SELECT reviewers FROM used) AS reviewers"
-)
+_CONSUME_ROW = f"{_CONSUME} RETURNING {APPROVAL_COLUMNS}"
+# The row a signature was verified for, before the statement: it consumes only that row.
+_CONSUME_SIGNED = f"{_CONSUME} AND signature = ?"
+
+
+def _consume_open(consume: str) -> str:
+    return (
+        f"WITH used AS ({consume} RETURNING {APPROVAL_COLUMNS}), "
+        f"opened AS (INSERT INTO interlock_executions ({_LEDGER_COLS}) {_OPEN_ROW} FROM used "
+        "ON CONFLICT (digest) DO NOTHING RETURNING digest) "
+        "SELECT used.* FROM used, opened"
+    )
+
+
+_CONSUME_OPEN = _consume_open(_CONSUME)
+_CONSUME_OPEN_SIGNED = _consume_open(_CONSUME_SIGNED)
 
 
 _INSERT = (
@@ -122,12 +140,36 @@ _KEPT_RESULT = 2000
 """Characters of a lost outcome kept in its `claim_lost` audit row."""
 
 _NO_APPROVAL: StartOutcome = "no_approval"
+_FORGED: StartOutcome = "forged"
 
 
 class _Undo(Exception):
-    def __init__(self, outcome: StartOutcome) -> None:
+    def __init__(
+        self, outcome: StartOutcome, why: str = "", approval: Approval | None = None
+    ) -> None:
         super().__init__(outcome)
-        self.outcome = outcome
+        self.outcome, self.why, self.approval = outcome, why, approval
+
+
+def why_refused(ring: KeyRing, a: Approval, record: ExecutionRecord, now: datetime) -> str | None:
+    """Why approval `a` may not start `record` (None: it may). The signature covers every
+    field of `a`, so a row copied to another digest, thread, expiry or set of approvers fails
+    it; the rest checks it names exactly this action."""
+    why = ring.why_invalid(a)
+    if why is None and (a.digest != record.digest or a.thread_id != record.thread_id):
+        why = "the approval was signed for another action or thread"
+    if why is None and a.expires_at <= now:
+        why = "the approval has expired"
+    return why
+
+
+def _checked(ring: KeyRing, row: Mapping[str, Any], record: ExecutionRecord, now: datetime) -> Any:
+    """Who approved, from a consumed row whose signature verifies; else raise _Undo."""
+    a = _approval(row)
+    why = why_refused(ring, a, record, now)
+    if why is not None:
+        raise _Undo(_FORGED, why, a)
+    return {"review_id": row["review_id"], "by": list(a.reviewers)}
 
 
 def _open_params(record: ExecutionRecord) -> tuple[Any, ...]:
@@ -145,17 +187,24 @@ def _open_params(record: ExecutionRecord) -> tuple[Any, ...]:
 
 def consume_approval(conn: Conn, digest: str, now: datetime) -> dict[str, Any] | None:
     """Mark the approval used when it is unused and unexpired; its row, or None."""
-    rows = conn.fetch_all([(f"{_CONSUME} RETURNING {APPROVAL_COLUMNS}", (now, digest, now))])[0]
+    rows = conn.fetch_all([(_CONSUME_ROW, (now, digest, now))])[0]
     return rows[0] if rows else None
 
 
 class DurableApprovalStore:
     """Approvals in `interlock_approvals`. In strict mode only the decision service issues
-    them (inside its decision transaction); `issue` exists for the protocol's sake."""
+    them (inside its decision transaction); `issue` exists for the protocol's sake (an
+    unsigned approval it stores is refused at execution). `ring` holds the public keys that
+    consuming verifies with; the default trusts no key."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, ring: KeyRing | None = None) -> None:
         self.db = db
+        self.ring = ring if ring is not None else KeyRing()
         self._issued: dict[str, Approval] = {}
+
+    def known(self, digest: str) -> Approval | None:
+        """The approval for `digest` as this process issued and signed it, if it did."""
+        return self._issued.get(digest)
 
     def remember(self, approvals: Sequence[Approval]) -> None:
         """Approvals the caller just committed, so `issued` need not read them back."""
@@ -199,9 +248,19 @@ class DurableApprovalStore:
         return digest in self._issued or self.get(digest) is not None
 
     def consume(self, digest: str, *, now: datetime) -> Approval | None:
-        with self.db.transaction() as conn:
-            row = consume_approval(conn, digest, now)
-        return None if row is None else _approval(row)
+        """The approval, consumed, when it is unused, unexpired and its signature verifies;
+        else None and nothing changed."""
+        try:
+            with self.db.transaction() as conn:
+                row = consume_approval(conn, digest, now)
+                if row is None:
+                    return None
+                found = _approval(row)
+                if self.ring.why_invalid(found) is not None:
+                    raise _Undo(_FORGED)
+        except _Undo:
+            return None
+        return found
 
 
 class DurableExecutionLedger:
@@ -243,28 +302,74 @@ class DurableExecutionLedger:
         when = {"started_at": iso_utc(record.started_at)}
         self.sink.deferred.append(self._started(record, {**data, **when}))
 
-    def _consume_open(self, record: ExecutionRecord, now: datetime) -> dict[str, Any] | None:
-        """Consume the approval and open the ledger row, both or neither, in one commit;
-        who approved, or None (no usable approval, or the row exists: nothing changed)."""
+    def _consume_open(
+        self, record: ExecutionRecord, now: datetime, approvals: DurableApprovalStore
+    ) -> dict[str, Any] | None:
+        """Consume the approval and open the ledger row, both or neither, in one commit,
+        after its signature verified; who approved, or None (no usable approval, or the row
+        exists: nothing changed). A signature that does not verify raises _Undo("forged")."""
         params = (now, record.digest, now, *_open_params(record))
+        ring = approvals.ring
         if self.db.dialect == "postgres":
-            # One statement, one round trip, its own transaction: the insert reads the rows
-            # the update returns, so it inserts nothing unless the approval was consumed,
-            # and a conflict on the ledger row finds the approval consumed already.
-            with self.db.connection() as conn:
-                rows = fenced_all(conn, self.fence, _CONSUME_OPEN, params, doing=_OPENING)
-        else:
-            try:
-                with self.db.transaction() as conn:
-                    self._fence_in(conn)
-                    rows = conn.all(f"{_CONSUME} RETURNING review_id, reviewers", params[:3])
-                    if not rows or not conn.all(_OPEN, params[3:]):
-                        raise _Undo(_NO_APPROVAL)
-            except _Undo:
-                return None
-        if not rows:
+            mine = approvals.known(record.digest)
+            if mine is not None:
+                # This process signed it: verify that copy first, then one statement, one
+                # round trip, its own transaction, which consumes only the row carrying that
+                # very signature (the insert reads the rows the update returns).
+                why = why_refused(ring, mine, record, now)
+                if why is not None:
+                    raise _Undo(_FORGED, why, mine)
+                signed = (*params[:3], mine.signature, *params[3:])
+                with self.db.connection() as conn:
+                    rows = fenced_all(
+                        conn, self.fence, _CONSUME_OPEN_SIGNED, signed, doing=_OPENING
+                    )
+                if not rows:
+                    return None
+                return {"review_id": rows[0]["review_id"], "by": list(mine.reviewers)}
+            # Another process signed it: consume and open in a transaction, verify what the
+            # statement returned, and commit only if the signature holds.
+            with self.db.transaction() as conn:
+                self._fence_in(conn)
+                rows = conn.all(_CONSUME_OPEN, params)
+                return _checked(ring, rows[0], record, now) if rows else None
+        try:
+            with self.db.transaction() as conn:
+                self._fence_in(conn)
+                rows = conn.all(_CONSUME_ROW, params[:3])
+                if not rows:
+                    raise _Undo(_NO_APPROVAL)
+                who = _checked(ring, rows[0], record, now)
+                if not conn.all(_OPEN, params[3:]):
+                    raise _Undo(_NO_APPROVAL)
+        except _Undo as undo:
+            if undo.outcome == "forged":
+                raise
             return None
-        return {"review_id": rows[0]["review_id"], "by": json.loads(rows[0]["reviewers"])}
+        return dict(who)
+
+    def _forged(self, record: ExecutionRecord, undo: _Undo) -> tuple[StartOutcome, None]:
+        """Audit a refused approval (its step was rolled back: nothing consumed, nothing
+        opened, nothing ran) with the run's deferred events before it, in order."""
+        a = undo.approval
+        deferred = self._deferred()
+        entry = AuditEntry(
+            event="approval_forged",
+            actor="interlock-executor",
+            thread_id=record.thread_id,
+            review_id=(a.review_id or None) if a is not None else None,
+            digest=record.digest,
+            data={
+                "tool": record.tool,
+                "tool_call_id": record.tool_call_id,
+                "reason": undo.why,
+                "key_id": a.key_id if a is not None else "",
+                "reviewers": list(a.reviewers) if a is not None else [],
+            },
+        )
+        self.audit.append_all([*deferred, entry])
+        self._written(deferred)
+        return "forged", None
 
     def _deferred(self) -> list[AuditEntry]:
         return list(self.sink.deferred) if self.sink is not None else []
@@ -334,7 +439,10 @@ class DurableExecutionLedger:
             prior = self.start(record)
             return ("exists", prior) if prior is not None else ("started", None)
         if self._defers():
-            by = self._consume_open(record, now)
+            try:
+                by = self._consume_open(record, now, approvals)
+            except _Undo as undo:
+                return self._forged(record, undo)
             if by is None:
                 prior = self.get(record.key)
                 return ("exists", prior) if prior is not None else ("no_approval", None)
@@ -347,7 +455,7 @@ class DurableExecutionLedger:
                 # refusal rolls all of it back.
                 used, opened, head = conn.fetch_all(
                     [
-                        (_CONSUME + " RETURNING review_id, reviewers", (now, record.digest, now)),
+                        (_CONSUME_ROW, (now, record.digest, now)),
                         (_OPEN, _open_params(record)),
                         (head_query(conn.dialect), ()),
                     ]
@@ -357,13 +465,16 @@ class DurableExecutionLedger:
                 )
                 if refused is not None:
                     raise _Undo(refused)
-                who = {"review_id": used[0]["review_id"], "by": json.loads(used[0]["reviewers"])}
+                # Verified before the commit: a bad signature rolls all of it back.
+                who = _checked(approvals.ring, used[0], record, now)
                 entries = [*deferred, self._started(record, {"approved": True, **who})]
                 top = (int(head[0]["seq"]), str(head[0]["hash"])) if head else None
                 self.audit.append_all(entries, conn=conn, head=top)
         except _Undo as undo:
             if undo.outcome == "exists":
                 return "exists", self.get(record.key)
+            if undo.outcome == "forged":
+                return self._forged(record, undo)
             return "no_approval", None
         self._written(deferred)
         return "started", None
