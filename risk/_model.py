@@ -119,6 +119,11 @@ class Action:
         if not isinstance(self.tool, str) or not self.tool:
             msg = f"Action.tool must be a non-empty string, got {self.tool!r}."
             raise ActionError(msg)
+        for name in ("environment", "agent"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                msg = f"Action.{name} must be a string or None, got {type(value).__name__}."
+                raise ActionError(msg)
         object.__setattr__(self, "args", _freeze(self.args))
         if self.effects is not None:
             bad = sorted(str(e) for e in self.effects if e not in EFFECTS)

@@ -33,10 +33,7 @@ class PatternError(ValueError):
 _FLAGS = re.compile(r"\A\(\?([a-zA-Z]+)\)")
 _HINTS = (
     (re.compile(r"invalid escape sequence: \\[1-9]"), "backreferences are not supported"),
-    (
-        re.compile(r"invalid perl operator: \(\?<?[=!]"),
-        "lookahead and lookbehind are not supported",
-    ),
+    (re.compile(r"invalid perl operator: \(\?<?[=!]"), "lookaround is not supported"),
     (re.compile(r"invalid escape sequence: \\Z"), r"write the end of the text as \z"),
     (re.compile(r"too large|bad repetition"), "the pattern is too large or repeats too much"),
 )
