@@ -38,6 +38,7 @@ class Agent:
     reviewer_url: str
     env: dict[str, str]
     tmp: Path
+    signing_key: str
 
     def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -73,7 +74,7 @@ def agent(pg_url: str, tmp_path: Path, signing_keys: tuple[Path, Path]) -> Itera
         "INTERLOCK_REVIEWERS": str(tmp_path / "mine.toml"),  # a file the attacker controls
     }
     try:
-        yield Agent(pg_url, got.agent_url, got.reviewer_url, env, tmp_path)
+        yield Agent(pg_url, got.agent_url, got.reviewer_url, env, tmp_path, str(signing_keys[0]))
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{names[0]}", "{names[1]}"')
@@ -169,12 +170,36 @@ def test_a_stop_cannot_be_lifted_from_the_agent_side(agent: Agent) -> None:
 def test_an_in_doubt_action_cannot_be_resolved_from_the_agent_side(
     agent: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The agent role may not write decisions (which is what resolving records), settle the
-    in-doubt review, nor pass off an execution as finished by hand; `interlock resolve` as a
-    made-up reviewer is refused and audited."""
-    review_id, _, _ = _pending_delete(agent, monkeypatch)
+    """An approved delete whose run died mid-tool (its ledger row is `started`, nothing
+    recorded an outcome) is put in doubt by an agent-role worker. The agent side then tries
+    to close it: `interlock resolve` as a made-up reviewer, and SQL that would settle the
+    in-doubt review or record the decision resolving writes. All refused; it stays in doubt."""
+    review_id, thread_id, infra = _pending_delete(agent, monkeypatch)
+    with Runtime.open(agent.admin) as admin:
+        admin.reviewers.add("sam", ["sre-lead"], "sam-password-1")
+    monkeypatch.setenv("INTERLOCK_SIGNING_KEY", agent.signing_key)
+    with Runtime.open(agent.reviewer_url, graphs={"s": scripted}) as rv:
+        sam = rv.authenticate("sam", "sam-password-1")
+        assert rv.decisions.decide(review_id, {"type": "approve"}, reviewer=sam, resume=False)
+    monkeypatch.delenv("INTERLOCK_SIGNING_KEY")
+    with psycopg.connect(agent.admin, autocommit=True) as conn:  # the crash, as it leaves it
+        conn.execute(
+            "INSERT INTO interlock_executions (digest, thread_id, review_id, tool, status, "
+            "started_at, action_digest, tool_call_id) SELECT digest, thread_id, review_id, tool, "
+            "'started', now(), digest, tool_call_id FROM interlock_approvals WHERE review_id = %s",
+            (review_id,),
+        )
+    with Runtime.open(agent.url, graphs={"s": scripted}) as rt:
+        Worker(rt).sweep()
+    with psycopg.connect(agent.admin, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT id FROM interlock_reviews WHERE kind = 'in_doubt' AND thread_id = %s",
+            (thread_id,),
+        ).fetchall()
+    assert len(found) == 1, found
+    (in_doubt,) = found[0]
     resolved = agent.cli(
-        "resolve", review_id, "--as", "mallory", "--ran", "--password-stdin", stdin="x\n"
+        "resolve", in_doubt, "--as", "mallory", "--did-not-run", "--password-stdin", stdin="x\n"
     )
     _one_line(resolved)
     with psycopg.connect(agent.url, autocommit=True) as conn:
@@ -182,10 +207,16 @@ def test_an_in_doubt_action_cannot_be_resolved_from_the_agent_side(
             conn.execute(
                 "INSERT INTO interlock_decisions (id, review_id, reviewer, type, settles, "
                 "payload, created_at) VALUES ('dc-x', %s, 'mallory', 'resolve', 1, '{}', now())",
-                (review_id,),
+                (in_doubt,),
             )
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(
-                "UPDATE interlock_reviews SET status = 'decided' WHERE id = %s", (review_id,)
+                "UPDATE interlock_reviews SET status = 'decided' WHERE id = %s", (in_doubt,)
             )
+    with psycopg.connect(agent.admin, autocommit=True) as conn:
+        row = conn.execute("SELECT status FROM interlock_reviews WHERE id = %s", (in_doubt,))
+        assert row.fetchone() == ("pending",)
+        ledger = conn.execute("SELECT status FROM interlock_executions").fetchall()
+    assert ledger == [("in_doubt",)]
+    assert "vol-prod-db" in infra.read()["volumes"]  # the tool never ran here
     assert [r.actor for r in agent.events("authentication_failed")] == ["unauthenticated:mallory"]
