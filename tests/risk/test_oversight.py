@@ -111,7 +111,7 @@ def test_other_tools_touching_oversight_are_denied(tool: str, args: dict[str, An
 
 SQL = [
     "SELECT * FROM interlock_reviews",
-    "select * from INTERLOCK_DECISIONS where review_id = 'rv-1'",
+    "select * from Interlock_Decisions where review_id = 'rv-1'",
     "INSERT INTO \"interlock_approvals\" (digest) VALUES ('x')",
     "UPDATE interlock_stops SET lifted = true",
     "DELETE FROM public.interlock_audit WHERE id > 10",
