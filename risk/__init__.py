@@ -1,4 +1,9 @@
-"""The risk policy engine. Pure Python: nothing here imports LangGraph."""
+"""The risk policy engine. Nothing here imports LangGraph or another interlock package.
+
+Policies are validated `Policy` objects, each compiled once into the engine's form; the
+argument analyzers live in `interlock.risk.analyze`. Policy patterns (`regex:`, globs) run on
+RE2 (`google-re2`), so no pattern can make an agent's arguments stall the gate.
+"""
 
 from interlock.risk._conditions import Freeze
 from interlock.risk._corpus import (

@@ -9,8 +9,10 @@ Quoted text given to a program as data is data: `echo "rm -rf /"` is harmless, a
 `grep 'DROP TABLE' dump.sql`. Text that a shell will run is analysed as shell:
 `bash -c`, `sh -lc`, `su -c`, `eval`, `ssh host CMD`, `watch CMD`, `kubectl exec -- CMD`,
 `docker exec|run IMAGE CMD`, `xargs CMD`, `find -exec CMD`, `$(CMD)`, `<(CMD)`, and text
-piped into `sh`. Not recognised (by design): code in other languages (`python -c`),
-obfuscation (`echo ... | base64 -d | sh`), fork bombs.
+piped into `sh`, and `python -m interlock ...`. Every word and redirection target is also
+checked for Interlock's own settings and files (`_oversight`). Not recognised (by design):
+code in other languages (`python -c`, unless it drives Interlock itself), obfuscation
+(`echo ... | base64 -d | sh`), fork bombs. How far it reads is bounded (`_limits`).
 """
 
 from __future__ import annotations
