@@ -237,6 +237,19 @@ RUN_HERE: tuple[RunHere, ...] = (
         exit_code=2,
     ),
     RunHere(r"interlock db status", ("up to date",)),
+    RunHere(
+        r"interlock key create --key \./keys/signing\.key --public-dir \./keys/public",
+        ("created signing key", "BEGIN PUBLIC KEY"),
+        files=("keys/signing.key",),
+    ),
+    RunHere(
+        r"interlock key show --key \./keys/signing\.key --public-dir \./keys/public",
+        ("signing key", "trusted public keys in keys/public"),
+    ),
+    RunHere(
+        r"interlock key rotate --key \./keys/signing\.key --public-dir \./keys/public",
+        ("rotated: new signing key", "stays"),
+    ),
 )
 
 COVERED_BY: tuple[CoveredBy, ...] = (
