@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -117,7 +118,9 @@ class Authenticator:
         if not vouched(who):
             msg = f"{who.name!r} is not an authenticated principal; sign in again."
             raise AuthorizationError(msg)
-        method: AuthMethod = who.method if who.method in ("oidc", "session") else "password"  # type: ignore[assignment]
+        method: AuthMethod = "oidc" if who.method == "oidc" else "password"
+        if who.method == "session":
+            method = "session"
         return principal_for(self.store.get(who.name), method)
 
     def issue_session(self, who: Principal, *, ttl_s: float = 8 * 3600) -> str:
@@ -131,8 +134,6 @@ class Authenticator:
 
     def session(self, token: str) -> Principal:
         """The principal of a token from `issue_session`, with the store's current roles."""
-        import json
-
         bad = AuthorizationError("the session token is invalid or expired; sign in again.")
         head, _, mac = str(token).partition(".")
         try:
