@@ -327,16 +327,16 @@ _LOCAL_LOCK = threading.Lock()
 
 def public_ring(settings: Settings, url: str) -> KeyRing:
     """The public keys this process verifies with: `INTERLOCK_PUBLIC_KEYS`, else (with no
-    keys configured at all) the local pair's public folder of a SQLite database. A process
-    that also signs trusts its own key (`KeyRing.trust`). Postgres with nothing configured
-    trusts no key: approved actions are refused until keys are configured."""
+    keys configured at all) the local pair's public folder of a SQLite database; with only
+    `INTERLOCK_SIGNING_KEY`, its own public half. A process that signs also trusts its own
+    key (`KeyRing.trust`). Postgres with nothing configured trusts no key: approved actions
+    are refused until keys are configured."""
     if settings.public_keys is not None:
         return KeyRing([settings.public_keys])
-    if settings.signing_key is None:
-        local = local_key_paths(url)
-        if local is not None:
-            return KeyRing([local[1]])
-    return KeyRing()
+    if settings.signing_key is not None:  # a reviewer-side process (say, its worker)
+        return KeyRing(extra=[load_signer(settings.signing_key).public])
+    local = local_key_paths(url)
+    return KeyRing([local[1]]) if local is not None else KeyRing()
 
 
 def signer_for(settings: Settings, url: str) -> Signer:

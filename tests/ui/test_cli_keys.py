@@ -130,3 +130,5 @@ def test_the_embedded_mode_makes_a_local_pair_and_postgres_does_not(tmp_path: Pa
         signer_for(none, pg)
     agent = Settings(public_keys=tmp_path / "db" / "keys" / "public")
     assert public_ring(agent, pg).key_ids == (signer.key_id,)
+    # A reviewer-side process with only its private key (its worker, say) trusts that key.
+    assert public_ring(Settings(signing_key=key), pg).key_ids == (signer.key_id,)
