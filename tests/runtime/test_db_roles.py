@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 
 from interlock.graphs import Infra, scripted_ops_agent
 from interlock.runtime import Runtime, open_database, upgrade_database
-from interlock.runtime.execution.worker import Worker
+from interlock.runtime.execution.worker import Worker, WorkerEvent
 from interlock.runtime.store import setup_roles
 
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
@@ -225,3 +226,21 @@ def test_the_cli_refuses_agent_side_writes_in_one_line(roles: Roles, tmp_path: P
     on_sqlite = _cli("db", "roles", "--db", f"sqlite:///{tmp_path}/x.db")
     assert on_sqlite.returncode == 2
     assert "need Postgres" in on_sqlite.stderr
+
+
+def test_expiry_is_left_to_the_reviewer_role(roles: Roles, tmp_path: Path) -> None:
+    later = datetime.now(UTC) + timedelta(days=30)  # every review is past its deadline then
+    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+        review_id, _ = _start(rt, tmp_path)
+    events: list[WorkerEvent] = []
+    with Runtime.open(roles.agent, graphs={"s": scripted}, clock=lambda: later) as rt:
+        worker = Worker(rt, on_event=events.append)
+        assert worker.sweep().expired == 0
+        assert worker.sweep().expired == 0  # said once, not every sweep
+        assert rt.inbox.summary(review_id).status == "pending"
+    skipped = [e for e in events if "expiry skipped" in e.detail]
+    assert len(skipped) == 1
+    assert "reviewer role" in skipped[0].detail
+    with Runtime.open(roles.reviewer, graphs={"s": scripted}, clock=lambda: later) as rv:
+        assert Worker(rv).sweep().expired == 1
+        assert rv.inbox.summary(review_id).status == "expired"
