@@ -112,3 +112,24 @@ def test_small_scrypt_parameters_in_range_verify_instead_of_failing() -> None:
     # n=2, r=1, p=1 is within the bounds; OpenSSL needs more memory than n*r*p suggests.
     assert verify_password("pw", _hash(2, 1, 1))
     assert not verify_password("other", _hash(2, 1, 1))
+
+
+def test_reviewers_passwd_and_remove_on_the_reviewers_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "reviewers.toml")
+    file = ("--file", path)
+    added = _run("reviewers", "add", "sam", "--role", "sre-lead", "--password-stdin", *file,
+                 stdin="first-password\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    changed = _run("reviewers", "passwd", "SAM", "--password-stdin", *file,
+                   stdin="second-password\n")  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    assert "set a new password for reviewer sam" in changed.stdout
+    book = Reviewers.load(path)
+    assert book.authenticate("sam", "second-password").roles == ("sre-lead",)
+    short = _run("reviewers", "passwd", "sam", "--password-stdin", *file, stdin="short\n")
+    assert "at least 8" in _one_line(short)
+    removed = _run("reviewers", "remove", "Sam", *file)
+    assert removed.returncode == 0, removed.stderr
+    assert "removed reviewer sam" in removed.stdout
+    assert len(Reviewers.load(path)) == 0
+    assert "unknown reviewer 'sam'" in _one_line(_run("reviewers", "remove", "sam", *file))
