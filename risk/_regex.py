@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from operator import methodcaller
 from typing import Any
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
@@ -153,14 +154,12 @@ def _glob_re2(pat: str) -> str:
     return "^(?:" + "".join(out) + ")$"
 
 
-def _star_glob(parts: list[str], fold: bool) -> Matcher:
+def _star_glob(parts: list[str]) -> Matcher:
     """A glob of literals and `*` only: prefix, suffix and the middle pieces in order."""
     first, last, middle = parts[0], parts[-1], parts[1:-1]
     least = len(first) + len(last) + sum(map(len, middle))
 
     def match(s: str) -> bool:
-        if fold:
-            s = s.lower()
         if len(s) < least or not s.startswith(first) or not s.endswith(last):
             return False
         pos, end = len(first), len(s) - len(last)
@@ -175,24 +174,44 @@ def _star_glob(parts: list[str], fold: bool) -> Matcher:
 
 
 def compile_glob(patterns: list[str], *, ignore_case: bool = False) -> Matcher:
-    """True when the whole string matches any of the shell-style `patterns`."""
-    matchers: list[Matcher] = []
+    """True when the whole string matches any of the shell-style `patterns`.
+
+    The common shapes (`name`, `prefix*`, `*suffix`) become one C-level set lookup or
+    `str.startswith`/`endswith` with a tuple, as fast as the regex they replace.
+    """
     exact: set[str] = set()
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    checks: list[Matcher] = []
     for pat in patterns:
         key = pat.lower() if ignore_case else pat
+        stars = key.count("*")
         if "?" in pat or "[" in pat:
             opts = _options(ignore_case, dot_nl=True)
-            matchers.append(_matcher(_glob_re2(pat), opts, _short(pat), "glob"))
-        elif "*" not in pat:
+            checks.append(_matcher(_glob_re2(pat), opts, _short(pat), "glob"))
+        elif not stars:
             exact.add(key)
+        elif stars == 1 and key.endswith("*"):
+            prefixes.append(key[:-1])
+        elif stars == 1 and key.startswith("*"):
+            suffixes.append(key[1:])
         else:
-            matchers.append(_star_glob(key.split("*"), ignore_case))
-    if not matchers:
-        if ignore_case:
-            return lambda s: s.lower() in exact
-        return exact.__contains__
+            checks.append(_star_glob(key.split("*")))
+    if suffixes:
+        checks.insert(0, methodcaller("endswith", tuple(suffixes)))
+    if prefixes:
+        checks.insert(0, methodcaller("startswith", tuple(prefixes)))
     if exact:
-        matchers.insert(0, (lambda s: s.lower() in exact) if ignore_case else exact.__contains__)
-    if len(matchers) == 1:
-        return matchers[0]
-    return lambda s: any(m(s) for m in matchers)
+        checks.insert(0, frozenset(exact).__contains__)
+    if not checks:
+        return lambda s: False
+    if len(checks) == 1:
+        one = checks[0]
+    else:
+
+        def one(s: str) -> bool:
+            return any(check(s) for check in checks)
+
+    if ignore_case:
+        return lambda s: one(s.lower())
+    return one
