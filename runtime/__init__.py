@@ -13,6 +13,8 @@
 Importing it is cheap: the database drivers load only when a database is opened.
 """
 
+from typing import Any
+
 from interlock.runtime._runtime import RunOutcome, Runtime
 from interlock.runtime.audit import AuditLog, AuditRow, VerifyResult, chain_hash, replay_rows
 from interlock.runtime.decisions import SYSTEM_ACTOR, DecisionOutcome, DecisionService
@@ -53,7 +55,6 @@ from interlock.runtime.review import (
     same_identity,
     verify_password,
 )
-from interlock.runtime.server import governed_graph
 from interlock.runtime.store import (
     LATEST_VERSION,
     Conn,
@@ -69,6 +70,15 @@ from interlock.runtime.store import (
     upgrade,
     upgrade_database,
 )
+
+
+def governed_graph(name: str = "ops_agent", **options: Any) -> Any:
+    """`interlock.runtime.server.governed_graph`, loaded on first use: the server side pulls
+    in LangGraph, which `import interlock.runtime` (the CLI) does not pay for."""
+    from interlock.runtime.server import governed_graph as build
+
+    return build(name, **options)
+
 
 __all__ = [
     "ADMIN_ROLE",

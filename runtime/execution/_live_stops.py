@@ -17,10 +17,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interlock.nodes import StoppedScopes
 from interlock.runtime.store.database import Database
+
+if TYPE_CHECKING:  # the CLI imports the runtime without paying for LangGraph
+    from interlock.nodes import StoppedScopes
 
 __all__ = ["DurableStopSource", "scopes_of"]
 
@@ -29,6 +31,8 @@ STOPS_QUERY = "SELECT scope, value FROM interlock_stops"
 
 def scopes_of(rows: Sequence[Mapping[str, Any]]) -> StoppedScopes:
     """The stopped scopes in rows of `STOPS_QUERY`."""
+    from interlock.nodes import StoppedScopes
+
     return StoppedScopes(
         agents=frozenset(str(r["value"]) for r in rows if r["scope"] == "agent"),
         environments=frozenset(str(r["value"]) for r in rows if r["scope"] == "environment"),

@@ -20,13 +20,15 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-
-from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate, StopSource
 from interlock.risk import Policy, canonical_json
 from interlock.risk.errors import ConfigError
+
+if TYPE_CHECKING:  # LangGraph loads when a graph is built, not when the runtime is imported
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate, StopSource
 
 __all__ = ["ENTRY_POINT_GROUP", "BuiltGraph", "GraphFactory", "GraphRegistry"]
 
@@ -159,6 +161,8 @@ class GraphRegistry:
                 msg = f"graph factory {name!r} failed: {type(exc).__name__}: {exc}"
                 raise ConfigError(msg) from exc
             gate = getattr(made, "gate", None)
+            from interlock.nodes import Gate
+
             if not isinstance(gate, Gate) or getattr(made, "graph", None) is None:
                 msg = f"graph factory {name!r} must return an object with .graph and .gate."
                 raise ConfigError(msg)
