@@ -123,7 +123,10 @@ def test_pocketos_flow_through_the_cli(db_url: str, tmp_path: Path) -> None:
         2,
         "--edit must be a JSON object",
     )
-    assert (cli.json("pending"), cli.json("audit", "verify")["head_seq"]) == before
+    # Nothing changed but the log of the two logins that failed (an unknown name, a wrong
+    # password): someone tried to act as a reviewer, which oversight wants to know.
+    pending, seq = before
+    assert (cli.json("pending"), cli.json("audit", "verify")["head_seq"]) == (pending, seq + 2)
 
     rejected = cli(
         "decide", rid, "--as", lead, "--reject", ADVICE, "--password-stdin", stdin=f"{password}\n"
