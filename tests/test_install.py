@@ -48,7 +48,8 @@ def test_a_gated_agent_on_sqlite_runs_without_the_extras(tmp_path: Path) -> None
     code = f"""
 from interlock.runtime import Runtime
 with Runtime.open("sqlite:///{tmp_path}/x.db") as rt:
-    rt.run("ops_agent", {{"messages": [("user", "hi")]}}, options={{"infra": "{tmp_path}/i"}})
+    out = rt.run("ops_agent", "Fix staging.", options={{"infra": "{tmp_path}/i"}})
+    assert out.review_ids, out  # the scenario stops at its critical review
 """
     assert _loaded(code) == []
 
@@ -84,7 +85,7 @@ def test_the_demo_and_the_cli_run_on_sqlite_without_any_extra(tmp_path: Path) ->
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "delete_volume" in demo.stdout
     pending = subprocess.run(
-        [sys.executable, "-c", code, "pending"],
+        [sys.executable, "-c", code, "pending", "--json"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -92,7 +93,7 @@ def test_the_demo_and_the_cli_run_on_sqlite_without_any_extra(tmp_path: Path) ->
         env=env,
     )
     assert pending.returncode == 0, pending.stderr
-    assert "critical" in pending.stdout
+    assert [r["level"] for r in json.loads(pending.stdout)] == ["critical"]
     # A Postgres URL without the extra: one line that says what to install.
     pg = subprocess.run(
         [sys.executable, "-c", code, "pending", "--db", "postgresql://postgres@127.0.0.1/x"],

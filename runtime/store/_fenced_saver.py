@@ -16,7 +16,8 @@ driving the graph itself) writes as LangGraph always does.
 - SQLite: `BEGIN IMMEDIATE`, read the token, write, commit, on the saver's own connection.
 
 Built on `PostgresSaver._cursor` and `SqliteSaver.cursor` (the one place each saver opens
-its connection for a write), as of langgraph-checkpoint-postgres 3.2 and -sqlite 3.1.
+its connection for a write), as of langgraph-checkpoint-postgres 3.2 and -sqlite 3.1. The
+Postgres saver is in `_fenced_pg`, so an install without the Postgres extra never loads it.
 """
 
 from __future__ import annotations
@@ -24,21 +25,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
-from langgraph.checkpoint.postgres import PostgresSaver, _internal
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from interlock.runtime.store._claims import claim_lost, is_fence_error
+from interlock.runtime.store._claims import claim_lost
 
-__all__ = ["FENCE_KEY", "FencedPostgresSaver", "FencedSqliteSaver"]
+__all__ = ["DOING", "FENCE_KEY", "FencedSqliteSaver", "FencedWrites", "active_fence"]
 
 FENCE_KEY = "__interlock_fence"
 """The run config key (`configurable`) that carries the claim's fencing token. LangGraph
 keeps `__`-prefixed keys out of checkpoint metadata."""
 
+DOING = "writing a checkpoint"
 _ACTIVE: ContextVar[tuple[str, int] | None] = ContextVar("interlock_fence", default=None)
-_DOING = "writing a checkpoint"
 
 
 def _fence_of(config: Any) -> tuple[str, int] | None:
@@ -49,11 +49,18 @@ def _fence_of(config: Any) -> tuple[str, int] | None:
     return str(conf["thread_id"]), int(token)
 
 
-class FencedPostgresSaver(PostgresSaver):
+def active_fence() -> tuple[str, int] | None:
+    """(thread, token) of the write under way, or None for an unfenced write."""
+    return _ACTIVE.get()
+
+
+class FencedWrites:
+    """Puts each write's fence where the saver's connection code finds it (`active_fence`)."""
+
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
         mark = _ACTIVE.set(_fence_of(config))
         try:
-            return super().put(config, checkpoint, metadata, new_versions)
+            return cast(Any, super()).put(config, checkpoint, metadata, new_versions)
         finally:
             _ACTIVE.reset(mark)
 
@@ -62,57 +69,15 @@ class FencedPostgresSaver(PostgresSaver):
     ) -> None:
         mark = _ACTIVE.set(_fence_of(config))
         try:
-            super().put_writes(config, writes, task_id, task_path)
+            cast(Any, super()).put_writes(config, writes, task_id, task_path)
         finally:
             _ACTIVE.reset(mark)
 
-    @contextmanager
-    def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
-        fence = _ACTIVE.get()
-        if fence is None or not pipeline or self.pipe is not None:
-            with super()._cursor(pipeline=pipeline) as cur:
-                yield cur
-            return
-        import psycopg
-        from psycopg.rows import dict_row
 
-        thread_id, token = fence
-        with self.lock, _internal.get_connection(self.conn) as conn:
-            try:
-                # The connection is in autocommit mode: everything queued in one pipeline up
-                # to its sync is one implicit transaction, so the check, LangGraph's writes
-                # and their commit travel together (one sync, as LangGraph's own pipeline)
-                # and a refused check rolls the writes back.
-                with conn.pipeline():
-                    conn.execute("SELECT interlock_fence(%s, %s)", (thread_id, token))
-                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
-            except psycopg.Error as exc:
-                if is_fence_error(exc):
-                    raise claim_lost(thread_id, token, _DOING) from None
-                raise
-
-
-class FencedSqliteSaver(SqliteSaver):
-    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        mark = _ACTIVE.set(_fence_of(config))
-        try:
-            return super().put(config, checkpoint, metadata, new_versions)
-        finally:
-            _ACTIVE.reset(mark)
-
-    def put_writes(
-        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        mark = _ACTIVE.set(_fence_of(config))
-        try:
-            super().put_writes(config, writes, task_id, task_path)
-        finally:
-            _ACTIVE.reset(mark)
-
+class FencedSqliteSaver(FencedWrites, SqliteSaver):
     @contextmanager
     def cursor(self, transaction: bool = True) -> Iterator[Any]:
-        fence = _ACTIVE.get()
+        fence = active_fence()
         if fence is None or not transaction:
             with super().cursor(transaction) as cur:
                 yield cur
@@ -127,7 +92,7 @@ class FencedSqliteSaver(SqliteSaver):
                     "SELECT token FROM interlock_thread_fences WHERE thread_id = ?", (thread_id,)
                 ).fetchone()
                 if row is None or row[0] != token:
-                    raise claim_lost(thread_id, token, _DOING)
+                    raise claim_lost(thread_id, token, DOING)
                 yield cur
                 self.conn.commit()
             except BaseException:

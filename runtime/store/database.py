@@ -169,7 +169,7 @@ class Database:
 
     def _make_saver(self) -> BaseCheckpointSaver[str]:
         if self._pg is not None:
-            from interlock.runtime.store._fenced_saver import FencedPostgresSaver
+            from interlock.runtime.store._fenced_pg import FencedPostgresSaver
 
             pg_saver = FencedPostgresSaver(self._pg)
             self._pg_setup(pg_saver)
