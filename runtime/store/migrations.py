@@ -180,5 +180,3 @@ def upgrade(url: str | None = None, *, checkpointer: bool = True) -> UpgradeResu
         if checkpointer:
             db.checkpointer()
         return result
-
-
