@@ -1,7 +1,7 @@
 """The risk policy engine. Nothing here imports LangGraph or another interlock package.
 
 Policies are validated `Policy` objects, each compiled once into the engine's form; the
-argument analyzers live in `interlock.risk.analyze`. Policy patterns (`regex:`, globs) run on
+argument analyzers live in `interlock.risk.analyzers`. Policy patterns (`regex:`, globs) run on
 RE2 (`google-re2`), so no pattern can make an agent's arguments stall the gate.
 """
 
@@ -41,7 +41,7 @@ from interlock.risk._policy import (
     default_policy,
     load_policy,
 )
-from interlock.risk.analyze import SIGNALS, Finding, analyze
+from interlock.risk.analyzers import SIGNALS, Finding, analyze
 from interlock.risk.errors import (
     ActionError,
     AuthorizationError,

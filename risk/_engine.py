@@ -24,7 +24,7 @@ from interlock.risk._model import (
 )
 from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
 from interlock.risk._regex import compile_glob
-from interlock.risk.analyze import INCOMPLETE, Finding, analyze
+from interlock.risk.analyzers import INCOMPLETE, Finding, analyze
 
 __all__ = ["CompiledPolicy"]
 

@@ -22,7 +22,7 @@ from interlock.risk._policy_types import (
     ToolDefaults,
 )
 from interlock.risk._when import compile_when
-from interlock.risk.analyze import SIGNALS
+from interlock.risk.analyzers import SIGNALS
 
 __all__ = ["LOADING", "parse_top", "validate_policy"]
 

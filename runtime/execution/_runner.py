@@ -26,7 +26,6 @@ from interlock.runtime.execution._approvals import (
     DurableApprovalStore,
     DurableExecutionLedger,
 )
-from interlock.runtime.execution._transcript import describe_update, final_message
 from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.execution._runs import (
     RunResult,
@@ -37,6 +36,7 @@ from interlock.runtime.execution._runs import (
     resume_command,
 )
 from interlock.runtime.execution._thread_read import Current, on_latest, read_current
+from interlock.runtime.execution._transcript import describe_update, final_message
 from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
 from interlock.runtime.review._records import (
     LiveState,

@@ -32,8 +32,8 @@ from langchain_core.messages import convert_to_messages
 from langgraph.types import Command
 
 from interlock.risk.errors import ConfigError, NotFoundError
-from interlock.runtime.execution._transcript import describe_update
 from interlock.runtime.execution._runner import Engine, RunResult, Snapshot, Update, cancel_stale
+from interlock.runtime.execution._transcript import describe_update
 from interlock.runtime.execution.registry import BuiltGraph
 from interlock.runtime.review._records import LiveState, is_review, register_interrupts
 from interlock.runtime.server._client import ServerBusy, ServerClient

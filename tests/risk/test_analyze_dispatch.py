@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interlock.risk import EFFECTS
-from interlock.risk.analyze import SIGNALS, Finding, analyze
+from interlock.risk.analyzers import SIGNALS, Finding, analyze
 
 
 def test_arguments_without_parsable_keys_give_nothing() -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from interlock.risk.analyze import analyze
+from interlock.risk.analyzers import analyze
 
 
 def signals(args: dict[str, object], tool: str = "http_request") -> set[str]:

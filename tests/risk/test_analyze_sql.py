@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from interlock.risk.analyze import analyze
+from interlock.risk.analyzers import analyze
 
 
 def found(sql: str, key: str = "query") -> dict[str, str]:

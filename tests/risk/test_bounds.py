@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from interlock.risk import Action, Assessment, Policy, analyze, default_policy
-from interlock.risk.analyze import (
+from interlock.risk.analyzers import (
     MAX_ACTION,
     MAX_COMMANDS,
     MAX_DEPTH,

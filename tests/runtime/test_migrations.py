@@ -42,7 +42,8 @@ def _tables(url: str) -> set[str]:
 
 def test_upgrade_twice_applies_once(db_url: str) -> None:
     first = upgrade(db_url)
-    assert (first.before, first.after, first.applied) == (0, LATEST_VERSION, tuple(range(1, LATEST_VERSION + 1)))
+    expected = (0, LATEST_VERSION, tuple(range(1, LATEST_VERSION + 1)))
+    assert (first.before, first.after, first.applied) == expected
     second = upgrade(db_url)
     assert (second.before, second.after, second.applied) == (LATEST_VERSION, LATEST_VERSION, ())
     tables = _tables(db_url)

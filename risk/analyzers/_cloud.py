@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 
 from interlock.risk._model import Effect
-from interlock.risk.analyze._argv import Parsed, parse_argv
-from interlock.risk.analyze._findings import Finding, environment_of, snippet, words
-from interlock.risk.analyze._http import DATA_NOUNS, words_of
-from interlock.risk.analyze._sql import analyze_sql
+from interlock.risk.analyzers._argv import Parsed, parse_argv
+from interlock.risk.analyzers._findings import Finding, environment_of, snippet, words
+from interlock.risk.analyzers._http import DATA_NOUNS, words_of
+from interlock.risk.analyzers._sql import analyze_sql
 
 __all__ = [
     "CLOUD_SIGNALS",

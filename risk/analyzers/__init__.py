@@ -7,13 +7,10 @@ the rest of `interlock.risk`.
 Analysis is bounded (`MAX_STRING`, `MAX_ACTION`, `MAX_DEPTH`, `MAX_VALUES`,
 `MAX_SHELL_DEPTH`, `MAX_COMMANDS`, `MAX_SQL_DEPTH`): past a bound the arguments are not read
 piecemeal but reported as an `INCOMPLETE` finding, which the engine sends to review.
-
-Note: `interlock.risk.analyze` *as an attribute* is the `analyze` function (re-exported by
-`interlock.risk`); import this subpackage's names with `from interlock.risk.analyze import`.
 """
 
-from interlock.risk.analyze._dispatch import SIGNALS, Finding, analyze
-from interlock.risk.analyze._limits import (
+from interlock.risk.analyzers._dispatch import SIGNALS, Finding, analyze
+from interlock.risk.analyzers._limits import (
     INCOMPLETE,
     MAX_ACTION,
     MAX_COMMANDS,

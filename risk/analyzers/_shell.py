@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 
-from interlock.risk.analyze._findings import snippet, words
-from interlock.risk.analyze._limits import MAX_COMMANDS, incomplete
-from interlock.risk.analyze._oversight import setting_named, settings_finding
-from interlock.risk.analyze._shctx import DEVICE, Ctx, Stdin
-from interlock.risk.analyze._shellcmds import HANDLERS
-from interlock.risk.analyze._shnested import NESTED_HANDLERS
-from interlock.risk.analyze._shparse import parse
-from interlock.risk.analyze._shwrap import ASSIGN, REMOTE_SUBST, WRAPPERS
+from interlock.risk.analyzers._findings import snippet, words
+from interlock.risk.analyzers._limits import MAX_COMMANDS, incomplete
+from interlock.risk.analyzers._oversight import setting_named, settings_finding
+from interlock.risk.analyzers._shctx import DEVICE, Ctx, Stdin
+from interlock.risk.analyzers._shellcmds import HANDLERS
+from interlock.risk.analyzers._shnested import NESTED_HANDLERS
+from interlock.risk.analyzers._shparse import parse
+from interlock.risk.analyzers._shwrap import ASSIGN, REMOTE_SUBST, WRAPPERS
 
 __all__ = [
     "KNOWN_PROGRAMS",

@@ -6,20 +6,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from interlock.risk.analyze._argv import parse_argv
-from interlock.risk.analyze._clitools import analyze_git, analyze_helm, analyze_terraform
-from interlock.risk.analyze._cloud import (
+from interlock.risk.analyzers._argv import parse_argv
+from interlock.risk.analyzers._clitools import analyze_git, analyze_helm, analyze_terraform
+from interlock.risk.analyzers._cloud import (
     analyze_aws,
     analyze_az,
     analyze_bq,
     analyze_gcloud,
     analyze_gsutil,
 )
-from interlock.risk.analyze._findings import Finding, snippet, words
-from interlock.risk.analyze._http import analyze_http_cli
-from interlock.risk.analyze._oversight import analyze_interlock
-from interlock.risk.analyze._shctx import DEVICE, Ctx, Stdin, destroy_target
-from interlock.risk.analyze._sqlcli import SQL_CLIENTS, analyze_sql_cli
+from interlock.risk.analyzers._findings import Finding, snippet, words
+from interlock.risk.analyzers._http import analyze_http_cli
+from interlock.risk.analyzers._oversight import analyze_interlock
+from interlock.risk.analyzers._shctx import DEVICE, Ctx, Stdin, destroy_target
+from interlock.risk.analyzers._sqlcli import SQL_CLIENTS, analyze_sql_cli
 
 __all__ = ["HANDLERS"]
 

@@ -16,7 +16,7 @@ __all__ = ["Finding", "environment_of", "recognised_environment", "snippet", "wo
 class Finding:
     """One dangerous operation recognised in a tool call's arguments.
 
-    `signal` is a stable dotted name (see `interlock.risk.analyze.SIGNALS`); `effect` is the
+    `signal` is a stable dotted name (see `interlock.risk.analyzers.SIGNALS`); `effect` is the
     effect the operation implies; `text` is one sentence for the reviewer; `environment` is the
     environment the arguments name, normalised to "production", "staging" or "dev" when
     recognisable.

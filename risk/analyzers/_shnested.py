@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from interlock.risk._model import Effect
-from interlock.risk.analyze._argv import parse_argv
-from interlock.risk.analyze._clitools import K_VALUE, analyze_kubectl, kubectl_environment
-from interlock.risk.analyze._findings import snippet, words
-from interlock.risk.analyze._oversight import analyze_interlock_code
-from interlock.risk.analyze._shctx import PLACE, Ctx, Stdin, destroy_target
-from interlock.risk.analyze._shwrap import remote_in
+from interlock.risk.analyzers._argv import parse_argv
+from interlock.risk.analyzers._clitools import K_VALUE, analyze_kubectl, kubectl_environment
+from interlock.risk.analyzers._findings import snippet, words
+from interlock.risk.analyzers._oversight import analyze_interlock_code
+from interlock.risk.analyzers._shctx import PLACE, Ctx, Stdin, destroy_target
+from interlock.risk.analyzers._shwrap import remote_in
 
 __all__ = ["INTERPRETERS", "NESTED_HANDLERS", "SHELLS"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from interlock.risk.analyze._findings import environment_of, snippet, words
-from interlock.risk.analyze._shctx import PLACE, Ctx
-from interlock.risk.analyze._shparse import parse
+from interlock.risk.analyzers._findings import environment_of, snippet, words
+from interlock.risk.analyzers._shctx import PLACE, Ctx
+from interlock.risk.analyzers._shparse import parse
 
 __all__ = ["ASSIGN", "REMOTE_SUBST", "WRAPPERS", "remote_in", "split_words"]
 

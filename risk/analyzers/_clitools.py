@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 
 from interlock.risk._model import Effect
-from interlock.risk.analyze._argv import Parsed, parse_argv
-from interlock.risk.analyze._findings import Finding, environment_of, snippet, words
+from interlock.risk.analyzers._argv import Parsed, parse_argv
+from interlock.risk.analyzers._findings import Finding, environment_of, snippet, words
 
 __all__ = [
     "CLI_SIGNALS",

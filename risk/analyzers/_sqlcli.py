@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from interlock.risk.analyze._findings import Finding, environment_of
-from interlock.risk.analyze._sql import analyze_sql
+from interlock.risk.analyzers._findings import Finding, environment_of
+from interlock.risk.analyzers._sql import analyze_sql
 
 __all__ = ["SQL_CLIENTS", "analyze_sql_cli"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from interlock.risk.analyze._findings import Finding, snippet, words
+from interlock.risk.analyzers._findings import Finding, snippet, words
 
 __all__ = [
     "OVERSIGHT_SIGNALS",

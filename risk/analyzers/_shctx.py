@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from interlock.risk._model import Effect
-from interlock.risk.analyze._findings import Finding, environment_of
-from interlock.risk.analyze._limits import MAX_COMMANDS, MAX_SHELL_DEPTH, incomplete
+from interlock.risk.analyzers._findings import Finding, environment_of
+from interlock.risk.analyzers._limits import MAX_COMMANDS, MAX_SHELL_DEPTH, incomplete
 
 __all__ = ["DEVICE", "PLACE", "Ctx", "Stdin", "destroy_target"]
 

@@ -29,16 +29,16 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from interlock.risk.analyze._clitools import CLI_SIGNALS, analyze_terraform_plan
-from interlock.risk.analyze._cloud import CLOUD_SIGNALS
-from interlock.risk.analyze._findings import Finding, environment_of, words
-from interlock.risk.analyze._http import (
+from interlock.risk.analyzers._clitools import CLI_SIGNALS, analyze_terraform_plan
+from interlock.risk.analyzers._cloud import CLOUD_SIGNALS
+from interlock.risk.analyzers._findings import Finding, environment_of, words
+from interlock.risk.analyzers._http import (
     HTTP_SIGNALS,
     analyze_http,
     looks_like_graphql,
     words_of,
 )
-from interlock.risk.analyze._limits import (
+from interlock.risk.analyzers._limits import (
     INCOMPLETE,
     MAX_ACTION,
     MAX_DEPTH,
@@ -47,10 +47,10 @@ from interlock.risk.analyze._limits import (
     incomplete,
     too_large,
 )
-from interlock.risk.analyze._oversight import OVERSIGHT_SIGNALS, setting_named, settings_finding
-from interlock.risk.analyze._shell import KNOWN_PROGRAMS, SHELL_SIGNALS, program
-from interlock.risk.analyze._sql import SQL_SIGNALS
-from interlock.risk.analyze._texts import (
+from interlock.risk.analyzers._oversight import OVERSIGHT_SIGNALS, setting_named, settings_finding
+from interlock.risk.analyzers._shell import KNOWN_PROGRAMS, SHELL_SIGNALS, program
+from interlock.risk.analyzers._sql import SQL_SIGNALS
+from interlock.risk.analyzers._texts import (
     argv_findings,
     graphql_findings,
     shell_findings,

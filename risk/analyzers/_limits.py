@@ -23,7 +23,7 @@ a command line of 20,000 parentheses), and milliseconds for ordinary arguments.
 
 from __future__ import annotations
 
-from interlock.risk.analyze._findings import Finding
+from interlock.risk.analyzers._findings import Finding
 
 __all__ = [
     "INCOMPLETE",

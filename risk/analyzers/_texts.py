@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from interlock.risk.analyze._findings import Finding, words
-from interlock.risk.analyze._http import analyze_graphql, words_of
-from interlock.risk.analyze._shctx import Stdin
-from interlock.risk.analyze._shell import (
+from interlock.risk.analyzers._findings import Finding, words
+from interlock.risk.analyzers._http import analyze_graphql, words_of
+from interlock.risk.analyzers._shctx import Stdin
+from interlock.risk.analyzers._shell import (
     KNOWN_PROGRAMS,
     analyze_script,
     may_find,
@@ -20,7 +20,7 @@ from interlock.risk.analyze._shell import (
     program,
     run_command,
 )
-from interlock.risk.analyze._sql import analyze_sql
+from interlock.risk.analyzers._sql import analyze_sql
 
 __all__ = ["argv_findings", "graphql_findings", "shell_findings", "sql_findings", "tool_hints"]
 

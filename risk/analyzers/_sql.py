@@ -12,10 +12,10 @@ import re
 from collections.abc import Sequence
 
 from interlock.risk._model import Effect
-from interlock.risk.analyze._findings import Finding, snippet, words
-from interlock.risk.analyze._limits import MAX_SQL_DEPTH, incomplete
-from interlock.risk.analyze._oversight import oversight_table
-from interlock.risk.analyze._sql_tokens import (
+from interlock.risk.analyzers._findings import Finding, snippet, words
+from interlock.risk.analyzers._limits import MAX_SQL_DEPTH, incomplete
+from interlock.risk.analyzers._oversight import oversight_table
+from interlock.risk.analyzers._sql_tokens import (
     Tok,
     find_word,
     name_at,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from interlock.risk._model import Effect
-from interlock.risk.analyze._findings import Finding, environment_of, snippet, words
+from interlock.risk.analyzers._findings import Finding, environment_of, snippet, words
 
 __all__ = [
     "HTTP_SIGNALS",
