@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 
-
 def _db_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [sqlite3.OperationalError]
     try:  # the console runs on SQLite without the [postgres] extra installed

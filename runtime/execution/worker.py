@@ -391,5 +391,3 @@ class Worker:
         finally:
             self.stats.seconds = self._clock() - started
         return self.stats
-
-

@@ -232,5 +232,3 @@ class ServerClient:
         closer = getattr(self._client, "close", None)
         if callable(closer):
             closer()
-
-
