@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
 from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.review.principal import vouched
 from interlock.runtime.review.reviewers import Reviewer
 from interlock.runtime.store._db import from_db_ts
 from interlock.runtime.store.database import Database
@@ -40,6 +41,12 @@ class Stop:
 
 
 def _check(scope: object, value: object, by: Reviewer) -> tuple[Scope, str]:
+    if not vouched(by):  # a hand-made Reviewer is no administrator
+        msg = (
+            "stopping or resuming takes an authenticated principal (rt.authenticate(name, "
+            f"password)), got a {type(by).__name__} no authenticator issued; nothing changed."
+        )
+        raise AuthorizationError(msg)
     if scope not in SCOPES:
         msg = f"unknown stop scope {scope!r}; use one of: {', '.join(SCOPES)}."
         raise ConfigError(msg)

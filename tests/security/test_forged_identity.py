@@ -111,3 +111,16 @@ def test_interlock_decide_as_a_made_up_reviewer_is_refused(sides: Any, name: str
     _unchanged(agent, review_id, infra)
     failed = [r for r in agent.audit.rows() if r.event == "authentication_failed"]
     assert [r.actor for r in failed] == [f"unauthenticated:{name}"]
+
+
+def test_a_made_up_administrator_cannot_lift_or_set_a_stop(sides: Any) -> None:
+    reviewer = sides.reviewer()
+    reviewer.reviewers.add("ada", ["admin"], "ada-password-1")
+    ada = reviewer.authenticate("ada", "ada-password-1")
+    reviewer.stops.stop("environment", "production", by=ada, reason="INC-7")
+    mallory = Reviewer(name="ada", roles=("admin",))  # the right name and role, no login
+    with pytest.raises(AuthorizationError, match="authenticated principal"):
+        reviewer.stops.resume("environment", "production", by=mallory)
+    with pytest.raises(AuthorizationError, match="authenticated principal"):
+        reviewer.stops.stop("agent", "ops-agent", by=mallory, reason="mine now")
+    assert [(s.scope, s.value) for s in reviewer.stops.active()] == [("environment", "production")]

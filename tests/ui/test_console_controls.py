@@ -52,7 +52,7 @@ def test_an_admin_stops_and_resumes_an_agent_and_both_are_audited(console: Any) 
 
 def test_a_stopped_environment_shows_for_everyone(console: Any) -> None:
     with console.runtime() as rt:
-        ada = rt.reviewers.get("ada")
+        ada = rt.authenticate("ada", "correct horse battery")  # an administrator, signed in
         rt.stops.stop("environment", "production", by=ada, reason="freeze")
     at = console.open("olivia", "_console_controls.py")
     active = at.dataframe[0].value
