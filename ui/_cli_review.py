@@ -1,4 +1,4 @@
-"""`interlock pending | show | decide | resolve | stop | resume-scope | stops`.
+"""`interlock pending | show | decide | resolve` (and the stop commands, `_cli_stops`).
 
 Reviewers are authenticated against the database's reviewers on Postgres, and against the
 reviewers file (`INTERLOCK_REVIEWERS`) in the embedded SQLite mode, which trusts the local
@@ -332,73 +332,11 @@ def resolve_command(
     console.print(f"{review}: {outcome} (recorded by {who.name}).")
 
 
-def _scope(agent: str | None, environment: str | None) -> tuple[str, str]:
-    if (agent is None) == (environment is None):
-        msg = "name exactly one scope: --agent NAME or --environment NAME."
-        raise ConfigError(msg)
-    return ("agent", agent) if agent is not None else ("environment", str(environment))
-
-
-AgentOpt = Annotated[str | None, typer.Option("--agent", help="An agent, e.g. ops-agent.")]
-EnvOpt = Annotated[
-    str | None, typer.Option("--environment", help="An environment, e.g. production.")
-]
-
-
-def stop_command(
-    as_: AsOpt,
-    reason: Annotated[str, typer.Option("--reason", help="Why (an incident id, for example).")],
-    agent: AgentOpt = None,
-    environment: EnvOpt = None,
-    password_stdin: StdinOpt = False,
-    reviewers: ReviewersOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Stop an agent or an environment: every gate for it denies until resume-scope (admin)."""
-    scope, value = _scope(agent, environment)
-    with _open(db, reviewers) as rt:
-        who = _login(rt, as_, password_stdin)
-        rt.stops.stop(scope, value, by=who, reason=reason)  # type: ignore[arg-type]
-    console.print(
-        f"stopped {scope} {value}: every action it proposes is denied until "
-        f"`interlock resume-scope --{scope} {value}`."
-    )
-
-
-def resume_scope_command(
-    as_: AsOpt,
-    agent: AgentOpt = None,
-    environment: EnvOpt = None,
-    password_stdin: StdinOpt = False,
-    reviewers: ReviewersOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Lift a stop (admin)."""
-    scope, value = _scope(agent, environment)
-    with _open(db, reviewers) as rt:
-        who = _login(rt, as_, password_stdin)
-        rt.stops.resume(scope, value, by=who)  # type: ignore[arg-type]
-    console.print(f"resumed {scope} {value}: its actions are assessed normally again.")
-
-
-def stops_command(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List active stops."""
-    with _open(db, None) as rt:
-        active = rt.stops.active()
-    if as_json:
-        print_json([s.to_dict() for s in active])
-        return
-    if not active:
-        console.print("No active stops.")
-    for s in active:
-        console.print(f"{s.scope} {s.value}: stopped by {s.by} at {s.at.isoformat()} ({s.reason})")
-
-
 def register_review_commands(app: typer.Typer) -> None:
     app.command("pending")(pending_command)
     app.command("show")(show_command)
     app.command("decide")(decide_command)
     app.command("resolve")(resolve_command)
-    app.command("stop")(stop_command)
-    app.command("resume-scope")(resume_scope_command)
-    app.command("stops")(stops_command)
+    from interlock.ui._cli_stops import register_stop_commands
+
+    register_stop_commands(app)

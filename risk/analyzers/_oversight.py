@@ -9,7 +9,7 @@ policy should still refuse the obvious moves against it, and say why:
 - `oversight.settings`: naming Interlock's database, reviewers file, policy file or keys: the
   `.interlock/` directory (its `*.db`, `keys/*.pem`), `reviewers.toml`, and the settings
   `INTERLOCK_DATABASE_URL`, `INTERLOCK_REVIEWERS`, `INTERLOCK_POLICY`,
-  `INTERLOCK_SIGNING_KEY`, `INTERLOCK_PUBLIC_KEY` (reading, writing or setting them).
+  `INTERLOCK_SIGNING_KEY`, `INTERLOCK_PUBLIC_KEYS` (reading, writing or setting them).
 - `oversight.tables`: SQL on Interlock's tables (`interlock_*`) or LangGraph's checkpoint
   tables (`checkpoints`, `checkpoint_writes`, `checkpoint_blobs`, `checkpoint_migrations`).
 - `oversight.cli`: any other `interlock` command that changes something (worker, console,
@@ -43,7 +43,7 @@ OVERSIGHT_SIGNALS: dict[str, str] = {
     "oversight.settings": (
         "Interlock's database, reviewers file, policy file or keys (.interlock/, "
         "reviewers.toml, INTERLOCK_DATABASE_URL, INTERLOCK_REVIEWERS, INTERLOCK_POLICY, "
-        "INTERLOCK_SIGNING_KEY, INTERLOCK_PUBLIC_KEY)"
+        "INTERLOCK_SIGNING_KEY, INTERLOCK_PUBLIC_KEYS)"
     ),
     "oversight.tables": "SQL on Interlock's tables (interlock_*) or LangGraph's checkpoints",
     "oversight.cli": "another interlock command that changes something (worker, console, demo)",
@@ -64,7 +64,7 @@ _SETTINGS = {
     "interlock_reviewers": "Interlock's reviewers file (INTERLOCK_REVIEWERS)",
     "interlock_policy": "Interlock's policy file (INTERLOCK_POLICY)",
     "interlock_signing_key": "Interlock's approval signing key (INTERLOCK_SIGNING_KEY)",
-    "interlock_public_key": "Interlock's approval public key (INTERLOCK_PUBLIC_KEY)",
+    "interlock_public_key": "Interlock's approval public key (INTERLOCK_PUBLIC_KEYS)",
 }
 _CHECKPOINT_TABLES = words("CHECKPOINTS CHECKPOINT_WRITES CHECKPOINT_BLOBS CHECKPOINT_MIGRATIONS")
 _RUNTIME_CODE = ("interlock.runtime", "interlock.ui", "interlock.nodes", "from interlock import")

@@ -383,4 +383,3 @@ def _audit_data(p: Prepared, kind: str, approvers: list[str], settles: bool) -> 
             "why_review": p.edit.why,
         }
     return data
-

@@ -78,7 +78,7 @@ SETTINGS = [
     "echo '[eve]' >> reviewers.toml",
     "cat > /etc/interlock/reviewers.toml <<EOF\n[eve]\nroles = ['admin']\nEOF",
     "export INTERLOCK_POLICY=/tmp/allow-all.yaml",
-    "INTERLOCK_PUBLIC_KEY=/tmp/mine.pem python worker.py",
+    "INTERLOCK_PUBLIC_KEYS=/tmp/mine.pem python worker.py",
     "cat .inter''lock/interlock.db",
     "grep -r INTERLOCK_REVIEWERS /etc",
     "python -c 'import os; print(os.environ[\"INTERLOCK_DATABASE_URL\"])'",
