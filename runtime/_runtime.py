@@ -192,10 +192,8 @@ class Runtime:
         """Runs and resumes threads (built on first use: it loads LangGraph)."""
         if self._engine is None:
             from interlock.runtime.audit._sink import DurableAuditSink
-            from interlock.runtime.execution._approvals import (
-                DurableApprovalStore,
-                DurableExecutionLedger,
-            )
+            from interlock.runtime.execution._approvals import DurableApprovalStore
+            from interlock.runtime.execution._ledger import DurableExecutionLedger
             from interlock.runtime.execution._live_stops import DurableStopSource
             from interlock.runtime.execution._runner import Engine
             from interlock.runtime.execution.registry import GraphRegistry

@@ -22,10 +22,8 @@ from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
 from interlock.runtime.audit.log import AuditLog
-from interlock.runtime.execution._approvals import (
-    DurableApprovalStore,
-    DurableExecutionLedger,
-)
+from interlock.runtime.execution._approvals import DurableApprovalStore
+from interlock.runtime.execution._ledger import DurableExecutionLedger
 from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.execution._runs import (
     RunResult,

@@ -29,10 +29,8 @@ from interlock.nodes import (
 from interlock.risk import Policy
 from interlock.runtime.audit._sink import DurableAuditSink
 from interlock.runtime.audit.log import AuditLog
-from interlock.runtime.execution._approvals import (
-    DurableApprovalStore,
-    DurableExecutionLedger,
-)
+from interlock.runtime.execution._approvals import DurableApprovalStore
+from interlock.runtime.execution._ledger import DurableExecutionLedger
 from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.review.signing import public_ring
 from interlock.runtime.store.database import Database, open_database

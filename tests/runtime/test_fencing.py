@@ -22,7 +22,7 @@ from interlock.nodes import ExecutionRecord
 from interlock.risk import default_policy
 from interlock.runtime import AuditLog, Database, Runtime
 from interlock.runtime.audit._sink import DurableAuditSink
-from interlock.runtime.execution._approvals import DurableExecutionLedger
+from interlock.runtime.execution._ledger import DurableExecutionLedger
 from interlock.runtime.execution.worker import Worker, WorkerEvent, WorkerOptions
 from interlock.runtime.store._claims import Claim, ClaimLost, ThreadLocks
 from interlock.runtime.store._fenced_saver import FENCE_KEY
