@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["DecisionOutcome", "OutcomeStatus", "with_changes"]
+if TYPE_CHECKING:
+    from interlock.runtime.execution._runs import RunResult
+
+__all__ = ["DecisionOutcome", "OutcomeStatus", "outcome_of", "with_changes"]
 
 OutcomeStatus = Literal["resumed", "waiting", "escalated", "queued"]
 ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
@@ -37,3 +40,25 @@ class DecisionOutcome:
 
 def with_changes(base: DecisionOutcome, **changes: Any) -> DecisionOutcome:
     return replace(base, **changes)
+
+
+def outcome_of(base: DecisionOutcome, status: OutcomeStatus, result: RunResult) -> DecisionOutcome:
+    """`base` completed with what the resume that carried it did."""
+    if result.busy:
+        return with_changes(base, status="queued", thread_status="running")
+    if not result.ran:  # carried into its thread before: nothing left to do
+        return with_changes(
+            base,
+            status="resumed",
+            next_review_id=result.review_ids[0] if result.review_ids else None,
+            thread_status="pending" if result.review_ids else "done",
+            notes=(*base.notes, "already resumed; nothing ran again"),
+        )
+    return with_changes(
+        base,
+        status=status,
+        next_review_id=result.review_ids[0] if result.review_ids else None,
+        thread_status=result.thread_status,
+        events=result.events,
+        final_message=result.final_message,
+    )

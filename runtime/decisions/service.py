@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from interlock.risk import Policy
 from interlock.risk.errors import (
-    AuthorizationError,
     ConflictError,
     DecisionError,
     InterlockError,
@@ -37,7 +36,13 @@ from interlock.runtime.decisions._commit import (
     commit,
     stale_message,
 )
-from interlock.runtime.decisions._outcome import DecisionOutcome, OutcomeStatus, with_changes
+from interlock.runtime.decisions._guard import require_principal
+from interlock.runtime.decisions._outcome import (
+    DecisionOutcome,
+    OutcomeStatus,
+    outcome_of,
+    with_changes,
+)
 from interlock.runtime.execution._thread_read import (
     Current,
     current_interrupt,
@@ -46,44 +51,16 @@ from interlock.runtime.execution._thread_read import (
 )
 from interlock.runtime.review._records import REVIEW_COLUMNS
 from interlock.runtime.review.inbox import Inbox
-from interlock.runtime.review.principal import vouched
 from interlock.runtime.review.reviewers import Reviewer
 from interlock.runtime.store._claims import Claim
 from interlock.runtime.store._db import Conn, from_db_ts
 from interlock.runtime.store.database import Database
 
 if TYPE_CHECKING:
-    from interlock.runtime.execution._runner import Engine, RunResult, Update
+    from interlock.runtime.execution._runner import Engine, Update
     from interlock.runtime.review.signing import Signer
 
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
-
-
-def _require_principal(audit: AuditLog, who: object, review_id: object) -> None:
-    """Only a principal an authenticator issued in this process decides: a hand-made
-    `Reviewer` (or a Principal copied, altered or brought from elsewhere) records nothing
-    but the refusal, audited as `decision_refused`."""
-    if vouched(who):
-        return
-    name = getattr(who, "name", None)
-    got = f"{type(who).__name__} {name!r}" if name else type(who).__name__
-    msg = (
-        f"decisions take an authenticated principal, got a {got} that no authenticator "
-        "issued; authenticate first (rt.authenticate(name, password), or an "
-        "Authenticator for OIDC and sessions). Nothing was recorded."
-    )
-    exc = AuthorizationError(msg)
-    audit.append(
-        "decision_refused",
-        actor=f"unauthenticated:{str(name)[:64]}",
-        review_id=review_id if isinstance(review_id, str) else None,
-        data={
-            "error": type(exc).__name__,
-            "reason": msg,
-            "claimed_roles": list(getattr(who, "roles", ()) or ())[:8],
-        },
-    )
-    raise exc
 
 
 def _integrity(exc: BaseException) -> bool:
@@ -189,7 +166,7 @@ class DecisionService:
         resume: bool,
         on: Update | None,
     ) -> DecisionOutcome:
-        _require_principal(self.audit, reviewer, review_id)
+        require_principal(self.audit, reviewer, review_id)
         signer = self._signer()  # a process without the signing key stops here, unchanged
         engine = self._engine()
         if not engine.local:
@@ -353,34 +330,12 @@ class DecisionService:
             return self.carry(base, status, on)
         # Still under the claim taken with the review's lock: nobody can have moved the
         # thread, so the resume is built from what this transaction wrote.
-        return self._outcome(base, status, engine.resume_held(cur, done.decisions, on))
+        return outcome_of(base, status, engine.resume_held(cur, done.decisions, on))
 
     def carry(
         self, base: DecisionOutcome, status: OutcomeStatus, on: Update | None
     ) -> DecisionOutcome:
-        return self._outcome(base, status, self._engine().resume(base.review_id, on))
-
-    def _outcome(
-        self, base: DecisionOutcome, status: OutcomeStatus, result: RunResult
-    ) -> DecisionOutcome:
-        if result.busy:
-            return with_changes(base, status="queued", thread_status="running")
-        if not result.ran:  # carried into its thread before: nothing left to do
-            return with_changes(
-                base,
-                status="resumed",
-                next_review_id=result.review_ids[0] if result.review_ids else None,
-                thread_status="pending" if result.review_ids else "done",
-                notes=(*base.notes, "already resumed; nothing ran again"),
-            )
-        return with_changes(
-            base,
-            status=status,
-            next_review_id=result.review_ids[0] if result.review_ids else None,
-            thread_status=result.thread_status,
-            events=result.events,
-            final_message=result.final_message,
-        )
+        return outcome_of(base, status, self._engine().resume(base.review_id, on))
 
     # -- for workers ------------------------------------------------------------------------
     def resume(self, review_id: str, *, on_update: Update | None = None) -> DecisionOutcome:
@@ -416,7 +371,7 @@ class DecisionService:
     def resolve(self, review_id: str, *, ran: bool, reviewer: Reviewer, note: str = "") -> str:
         from interlock.runtime.decisions._expiry import resolve_in_doubt
 
-        _require_principal(self.audit, reviewer, review_id)
+        require_principal(self.audit, reviewer, review_id)
         return resolve_in_doubt(self, review_id, ran=ran, reviewer=reviewer, note=note)
 
     def rows_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:

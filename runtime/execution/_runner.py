@@ -1,11 +1,10 @@
 """Running and resuming threads: the only place a graph is invoked by the runtime.
 
-Every run and resume holds the thread's claim (`_locks.ThreadLocks`), runs with the durable
-stores in the LangGraph run context (the gate reads the stop switches itself, live, from the
-`DurableStopSource` the registry binds to it), and afterwards (outside any node) registers
-the interrupts the thread stopped at as review rows. A resume is
-id-addressed (`Command(resume={interrupt_id: response})`) and built from the decision rows
-alone, so any process can perform it.
+Every run and resume holds the thread's fenced claim (`store._claims.ThreadLocks`), runs
+with the durable stores in the LangGraph run context (the gate reads the stop switches
+itself, live), and afterwards (outside any node) registers the interrupts the thread
+stopped at as review rows. A resume is id-addressed (`Command(resume={interrupt_id: ...})`)
+and built from the decision rows alone, so any process can perform it.
 """
 
 from __future__ import annotations
@@ -39,17 +38,19 @@ from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
 from interlock.runtime.review._records import (
     LiveState,
     cancel_stale,
+    in_doubt_count,
     live_interrupts,
+    pending_ids,
     register_interrupts,
 )
 from interlock.runtime.store._claims import Claim, ClaimLost, ThreadLocks
-from interlock.runtime.store._db import Conn
 from interlock.runtime.store._fenced_saver import FENCE_KEY
 from interlock.runtime.store.database import Database
 
 __all__ = ["Engine", "RunResult", "Snapshot", "ThreadInfo", "Update", "cancel_stale"]
 
 _THREADS_KEPT = 1024
+_SKIP: Any = object()  # a resume with nothing left to carry in
 
 
 class Engine:
@@ -291,7 +292,7 @@ class Engine:
                     return RunResult(ran=False, busy=True)
                 row, thread_id = cur.row, cur.row["thread_id"]
                 if row["resumed_at"] is not None or row["status"] in ("pending", "cancelled"):
-                    return RunResult(ran=False, review_ids=self._pending_ids(conn, thread_id))
+                    return RunResult(ran=False, review_ids=pending_ids(conn, thread_id))
                 info, built = self.built_for(thread_id, cur.thread)
                 payload = (
                     resume_command(row, cur.decisions)
@@ -354,14 +355,6 @@ class Engine:
             return None if state.next and not state.interrupts else _SKIP
         return resume_command(row, decisions)
 
-    def _pending_ids(self, conn: Conn, thread_id: str) -> tuple[str, ...]:
-        rows = conn.all(
-            "SELECT id FROM interlock_reviews WHERE thread_id = ? AND status = 'pending' "
-            "AND kind = 'review' ORDER BY created_at, id",
-            (thread_id,),
-        )
-        return tuple(r["id"] for r in rows)
-
     def _settle(
         self,
         built: BuiltGraph,
@@ -390,11 +383,7 @@ class Engine:
                 requester=requester,
                 now=now,
             )
-            doubt = conn.scalar(
-                "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
-                "AND status = 'pending' AND kind = 'in_doubt'",
-                (thread_id,),
-            )
+            doubt = in_doubt_count(conn, thread_id)
         for rid in ids:
             events.append(f"stopped for review {rid}")
         status: ThreadStatus = (
@@ -408,6 +397,3 @@ class Engine:
             thread_status=status,
             final_message=final_message(messages) if status == "done" else None,
         )
-
-
-_SKIP: Any = object()

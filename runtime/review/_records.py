@@ -31,9 +31,11 @@ __all__ = [
     "LiveState",
     "action_rung",
     "cancel_stale",
+    "in_doubt_count",
     "insert_approval",
     "live_interrupts",
     "new_id",
+    "pending_ids",
     "qualifies",
     "reconcile",
     "register_interrupts",
@@ -325,3 +327,24 @@ def reconcile(
                 now=now,
             )
     return cancelled, registered
+
+
+def pending_ids(conn: Conn, thread_id: str) -> tuple[str, ...]:
+    """The thread's pending reviews, oldest first."""
+    rows = conn.all(
+        "SELECT id FROM interlock_reviews WHERE thread_id = ? AND status = 'pending' "
+        "AND kind = 'review' ORDER BY created_at, id",
+        (thread_id,),
+    )
+    return tuple(r["id"] for r in rows)
+
+
+def in_doubt_count(conn: Conn, thread_id: str) -> int:
+    """How many of the thread's actions wait for a human to say whether they ran."""
+    return int(
+        conn.scalar(
+            "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
+            "AND status = 'pending' AND kind = 'in_doubt'",
+            (thread_id,),
+        )
+    )

@@ -279,7 +279,12 @@ class PgCluster:
 
 
 @pytest.fixture
-def cluster() -> Iterator[PgCluster]:
+def cluster(
+    monkeypatch: pytest.MonkeyPatch, signing_keys: tuple[Path, Path]
+) -> Iterator[PgCluster]:
+    # A Postgres deployment has no local key pair: name the session's, as `pg_url` does.
+    monkeypatch.setenv("INTERLOCK_SIGNING_KEY", str(signing_keys[0]))
+    monkeypatch.setenv("INTERLOCK_PUBLIC_KEYS", str(signing_keys[1]))
     c = PgCluster()
     c.start()
     try:
