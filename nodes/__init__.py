@@ -61,6 +61,7 @@ from interlock.nodes._stores import (
     InMemoryAuditSink,
     InMemoryExecutionLedger,
     StartOutcome,
+    consume_then_start,
     start_approved,
 )
 from interlock.nodes._toolspec import METADATA_KEY, ToolSpec, gated, spec_of
@@ -115,6 +116,7 @@ __all__ = [
     "call_fingerprint",
     "check_args",
     "check_tool_args",
+    "consume_then_start",
     "denial_text",
     "edit_exceeds",
     "fail_closed",

@@ -21,7 +21,7 @@ from langgraph.runtime import Runtime
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import ReviewRecord
-from interlock.nodes._state import answered_ids, last_ai_message, record_for
+from interlock.nodes._state import last_ai_message, open_calls
 from interlock.nodes._stores import ExecutionRecord, start_approved
 from interlock.risk.errors import ExecutionRefused
 
@@ -217,17 +217,13 @@ def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any
         # while an earlier call ran reaches the next one.
         scope = gate.scope(runtime.context, runtime.execution_info, max_age=0.0)
         rejected = (state.get("interlock") or {}).get("rejected")
-        answered = answered_ids(messages, ai)
         runner = _Runner(gate, scope)
         out: list[ToolMessage] = []
-        for call in ai.tool_calls:
-            cid = call["id"] or ""
-            if cid in answered:
-                continue
+        for call, record in open_calls(state, ai):
             if out:
                 runner.scope = scope = gate.restop(scope)
             verdict = gate.assess_call(call, scope, rejected, reuse=True)
-            out.append(runner.run(verdict, record_for(state, ai, cid), ai.id))
+            out.append(runner.run(verdict, record, ai.id))
         return {"messages": out} if out else {}
 
     return tools

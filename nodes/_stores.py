@@ -25,6 +25,7 @@ __all__ = [
     "InMemoryExecutionLedger",
     "StartOutcome",
     "approval_issued",
+    "consume_then_start",
     "start_approved",
 ]
 
@@ -130,6 +131,14 @@ def start_approved(
             record, approvals=approvals, now=now
         )
         return outcome
+    return consume_then_start(approvals, ledger, record, now=now)
+
+
+def consume_then_start(
+    approvals: ApprovalStore, ledger: ExecutionLedger, record: ExecutionRecord, *, now: datetime
+) -> tuple[StartOutcome, ExecutionRecord | None]:
+    """`start_approved` for stores that cannot share a transaction: consume, then start
+    (a crash between the two leaves a used approval and no row: the action never runs)."""
     prior = ledger.get(record.key)
     if prior is not None:
         return "exists", prior

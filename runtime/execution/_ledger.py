@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from interlock.nodes import ApprovalStore, ExecutionRecord, ExecutionStatus, StartOutcome
+from interlock.nodes import (
+    ApprovalStore,
+    ExecutionRecord,
+    ExecutionStatus,
+    StartOutcome,
+    consume_then_start,
+)
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
@@ -225,14 +231,8 @@ class DurableExecutionLedger:
         self, record: ExecutionRecord, *, approvals: ApprovalStore, now: datetime
     ) -> tuple[StartOutcome, ExecutionRecord | None]:
         if not (isinstance(approvals, DurableApprovalStore) and approvals.db is self.db):
-            # Stores on different databases cannot share a transaction: consume, then start.
-            prior = self.get(record.key)
-            if prior is not None:
-                return "exists", prior
-            if approvals.consume(record.digest, now=now) is None:
-                return "no_approval", None
-            prior = self.start(record)
-            return ("exists", prior) if prior is not None else ("started", None)
+            # Stores on different databases cannot share a transaction.
+            return consume_then_start(approvals, self, record, now=now)
         if self._defers():
             try:
                 by = self._consume_open(record, now, approvals)
