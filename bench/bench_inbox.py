@@ -40,7 +40,7 @@ from typing import Any
 
 import psycopg
 
-from bench._common import Row, gc_disabled, postgres_db, row, time_calls_ns
+from bench._common import Row, gc_disabled, postgres_db, row, signing_keys, time_calls_ns
 
 __all__ = ["bench_factory", "build_dataset", "naive_get_state", "naive_list", "run"]
 
@@ -329,7 +329,7 @@ def run(quick: bool = False) -> list[Row]:
 
     n, pending = QUICK if quick else FULL
     reps = QUICK_REPS if quick else REPS
-    with tempfile.TemporaryDirectory() as tmp, postgres_db() as url:
+    with tempfile.TemporaryDirectory() as tmp, postgres_db() as url, signing_keys():
         reviewers = Path(tmp) / "reviewers.toml"
         Reviewers.load(reviewers).add(REVIEWER, ["sre-lead"], PASSWORD)
         with Runtime.open(url, reviewers_path=reviewers, graphs={GRAPH: bench_factory}) as rt:
