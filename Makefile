@@ -7,7 +7,7 @@ PIP     := $(BIN)/python -m pip
 MYPY_TARGETS := -p interlock.risk -p interlock.nodes -p interlock.graphs -p interlock.runtime -p interlock.ui
 export INTERLOCK_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test bench torture console install install-demo lint typecheck pytest postgres chromium clean
+.PHONY: demo test bench torture console install install-demo install-postgres lint typecheck pytest postgres chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ install: $(BIN)/python
 # What the demo needs: the core (embedded SQLite) and the console it offers at the end.
 install-demo: $(BIN)/python
 	$(EDITABLE) ".[console]"
+
+# The demo's install plus the Postgres driver and LangGraph's Postgres saver.
+install-postgres: $(BIN)/python
+	$(EDITABLE) ".[console,postgres]"
 
 # Ends by offering the console; without a terminal (CI) it just says how to open it.
 demo: install-demo

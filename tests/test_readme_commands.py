@@ -160,6 +160,7 @@ RUN_HERE: tuple[RunHere, ...] = (
         files=(".interlock/interlock.db", ".venv/bin/interlock"),
     ),
     RunHere(r"make install", files=(".venv/bin/interlock",)),
+    RunHere(r"make install-postgres", files=(".venv/bin/interlock",)),
     RunHere(r"export INTERLOCK_[A-Z_]+=\S+"),
     RunHere(r"source \.venv/bin/activate"),
     RunHere(r"interlock demo", ("delete_volume", "critical", "Pending review")),
