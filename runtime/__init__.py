@@ -36,6 +36,7 @@ from interlock.runtime.execution import (
 from interlock.runtime.review import (
     ADMIN_ROLE,
     DEMO_PASSWORD,
+    DEMO_REVIEWERS,
     Authenticator,
     DatabaseReviewers,
     DecisionRow,
@@ -83,6 +84,7 @@ def governed_graph(name: str = "ops_agent", **options: Any) -> Any:
 __all__ = [
     "ADMIN_ROLE",
     "DEMO_PASSWORD",
+    "DEMO_REVIEWERS",
     "LATEST_VERSION",
     "SYSTEM_ACTOR",
     "AuditLog",

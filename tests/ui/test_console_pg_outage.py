@@ -58,7 +58,10 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
+def cluster(monkeypatch: pytest.MonkeyPatch, signing_keys: tuple[Path, Path]) -> Iterator[Cluster]:
+    # A Postgres deployment has no local key pair: the console signs with the session's.
+    monkeypatch.setenv("INTERLOCK_SIGNING_KEY", str(signing_keys[0]))
+    monkeypatch.setenv("INTERLOCK_PUBLIC_KEYS", str(signing_keys[1]))
     c = Cluster()
     c.ctl("start")
     try:

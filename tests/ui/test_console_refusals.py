@@ -96,12 +96,14 @@ def test_agent_output_that_looks_like_markup_is_shown_inert(console: Any) -> Non
             assert XSS in " ".join(at.dataframe[0].value["action"])
 
 
-def test_an_execution_in_doubt_is_resolved_by_a_human_and_never_rerun(console: Any) -> None:
+def test_an_execution_in_doubt_is_resolved_by_a_human_and_never_rerun(
+    console: Any, password: str
+) -> None:
     from interlock.nodes import ExecutionRecord
 
     rid = console.pocketos()
     with console.runtime() as rt:
-        sam = rt.reviewers.get("sam")
+        sam = rt.authenticate("sam", password)
         rt.decisions.decide(rid, {"type": "approve"}, reviewer=sam, resume=False)
         action = rt.inbox.get(rid).request["action_requests"][0]
         # As if a worker had started this very action and died before recording an outcome.
