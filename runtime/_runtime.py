@@ -128,9 +128,7 @@ class Runtime:
         """The reviewer side's signing key, loaded on the first decision (a process that only
         runs agents never needs it); one ConfigError line when this process has none."""
         if self._signer is None:
-            signer = signer_for(self.settings, self.db.url)
-            self.keys.trust(signer.public)
-            self._signer = signer
+            self._signer = self.keys.vouched(signer_for(self.settings, self.db.url))
         return self._signer
 
     @classmethod

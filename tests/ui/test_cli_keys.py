@@ -132,3 +132,30 @@ def test_the_embedded_mode_makes_a_local_pair_and_postgres_does_not(tmp_path: Pa
     assert public_ring(agent, pg).key_ids == (signer.key_id,)
     # A reviewer-side process with only its private key (its worker, say) trusts that key.
     assert public_ring(Settings(signing_key=key), pg).key_ids == (signer.key_id,)
+
+
+def test_an_approval_signed_in_this_process_checks_by_its_exact_bytes(tmp_path: Path) -> None:
+    # A decision resumed in process skips the curve arithmetic for what it just signed, but
+    # only for exactly those bytes: any changed field, or a signature the ring did not see
+    # made, takes (and fails) the full verification.
+    from dataclasses import replace
+
+    key, public = tmp_path / "signing.key", tmp_path / "public"
+    assert _cli(tmp_path, "create", "--key", str(key), "--public-dir", str(public)).returncode == 0
+    ring = KeyRing([public])
+    signer = ring.vouched(load_signer(key))
+    signed = signer.sign(_approval())
+    assert ring.why_invalid(signed) is None
+    for changed in (
+        replace(signed, digest="b" * 64),
+        replace(signed, reviewers=("mallory",)),
+        replace(signed, expires_at=signed.expires_at + timedelta(days=1)),
+        replace(signed, signature=signed.signature[:-4] + "AAA="),
+    ):
+        assert "does not match" in (ring.why_invalid(changed) or "")
+    # Another ring never saw it signed: it verifies the signature itself, and it holds.
+    assert KeyRing([public]).why_invalid(signed) is None
+    # A ring that does not trust the key refuses even what it saw signed.
+    other = tmp_path / "other"
+    other.mkdir()
+    assert "not trusted" in (KeyRing([other]).why_invalid(signed) or "")
