@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import ToolCall, ToolMessage
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import ReviewRecord
 from interlock.nodes._state import last_ai_message, open_calls
-from interlock.nodes._stores import ExecutionRecord, start_approved
-from interlock.risk.errors import ExecutionRefused
+from interlock.nodes._stops import ROUTING_MAX_AGE
+from interlock.nodes._stores import ExecutionLedger, ExecutionRecord, start_approved
+from interlock.risk.errors import ExecutionRefused, StopsChanged
 
 __all__ = ["denial_text", "make_execute_node", "stop_reason"]
 
@@ -52,9 +53,41 @@ def denial_text(v: Verdict) -> str:
     )
 
 
+_STOP_RETRIES = 5
+"""Fresh assessments of one call when stop switches keep changing under it."""
+
+
+def checks_stops(ledger: ExecutionLedger) -> bool:
+    """Whether `ledger` opens a row only while the stops are those the call was assessed
+    with (`ExecutionRecord.stops_seen`), in the same statement: the runtime's does."""
+    return bool(getattr(ledger, "checks_stops", False))
+
+
+def stops_seen(scope: RunScope) -> frozenset[str]:
+    ctx = scope.context
+    return frozenset(
+        [f"agent:{a}" for a in ctx.stopped_agents]
+        + [f"environment:{e}" for e in ctx.stopped_environments]
+    )
+
+
 class _Runner:
     def __init__(self, gate: Gate, scope: RunScope) -> None:
         self.gate, self.scope = gate, scope
+
+    def settle(
+        self, call: ToolCall, rec: ReviewRecord | None, ai_id: str | None, rejected: Any
+    ) -> ToolMessage:
+        """Assess `call` and run it or refuse it; assessed again on a fresh read of the
+        stops when the ledger finds one set since (nothing ran then)."""
+        verdict = self.gate.assess_call(call, self.scope, rejected, reuse=True)
+        for _ in range(_STOP_RETRIES):
+            try:
+                return self.run(verdict, rec, ai_id)
+            except StopsChanged:
+                self.scope = self.gate.restop(self.scope)
+                verdict = self.gate.assess_call(call, self.scope, rejected, reuse=False)
+        return self.refuse(verdict, "the stop switches kept changing while it was checked.", None)
 
     def refuse(self, v: Verdict, reason: str, digest: str | None) -> ToolMessage:
         err = ExecutionRefused(
@@ -130,6 +163,7 @@ class _Runner:
             tool_call_id=v.call["id"] or "",
             status="started",
             started_at=self.scope.context.now,
+            stops_seen=stops_seen(self.scope) if checks_stops(self.scope.ledger) else None,
         )
 
     def _replay(self, v: Verdict, done: ExecutionRecord) -> ToolMessage:
@@ -155,6 +189,10 @@ class _Runner:
                 )
             return self._msg(v, text, "error")
         if unknown:
+            if checks_stops(self.scope.ledger) and self.gate.restop(self.scope) is not self.scope:
+                # A rerun opens no ledger row to check the stops: read them fresh first.
+                msg = f"the stop switches changed before {v.call['name']} reran"
+                raise StopsChanged(msg)
             return self._invoke(v, done.key, done.digest, approved=True, fresh=False)
         status = "success" if done.status == "succeeded" else "error"
         return self._msg(v, done.result or "", status)
@@ -213,17 +251,21 @@ def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any
         ai = last_ai_message(messages)
         if ai is None or not ai.tool_calls:
             return {}
-        # Stops are read fresh here and again before each further call: a stop committed
-        # while an earlier call ran reaches the next one.
-        scope = gate.scope(runtime.context, runtime.execution_info, max_age=0.0)
+        # Stops are read again before each call, so a stop set while an earlier call ran
+        # reaches the next one. With a ledger that checks them in the statement opening its
+        # row (the runtime's), a view up to ROUTING_MAX_AGE old will do: a stop set since
+        # refuses the row and the call is assessed again on a fresh read. Otherwise: fresh.
+        scope = gate.scope(runtime.context, runtime.execution_info, max_age=ROUTING_MAX_AGE)
+        age = ROUTING_MAX_AGE if checks_stops(scope.ledger) else 0.0
+        if age == 0.0:
+            scope = gate.restop(scope)
         rejected = (state.get("interlock") or {}).get("rejected")
         runner = _Runner(gate, scope)
         out: list[ToolMessage] = []
         for call, record in open_calls(state, ai):
             if out:
-                runner.scope = scope = gate.restop(scope)
-            verdict = gate.assess_call(call, scope, rejected, reuse=True)
-            out.append(runner.run(verdict, record, ai.id))
+                runner.scope = gate.restop(runner.scope, max_age=age)
+            out.append(runner.settle(call, record, ai.id, rejected))
         return {"messages": out} if out else {}
 
     return tools

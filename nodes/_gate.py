@@ -206,12 +206,13 @@ class Gate:
             return found | StoppedScopes(agents=frozenset({agent}))
         return found
 
-    def restop(self, scope: RunScope) -> RunScope:
-        """`scope` with the stop switches read again, fresh (guarded execution, before each
-        call): the same scope when nothing changed."""
+    def restop(self, scope: RunScope, *, max_age: float = 0.0) -> RunScope:
+        """`scope` with the stop switches read again (guarded execution, before each call;
+        fresh unless `max_age` allows a view that old): the same scope when nothing changed."""
         if not scope.stop_sources:
             return scope
-        now = self._stopped(scope.agent, _read_stops(scope.stop_sources, scope.static_stops, 0.0))
+        found = _read_stops(scope.stop_sources, scope.static_stops, max_age)
+        now = self._stopped(scope.agent, found)
         ctx = scope.context
         if now.agents == ctx.stopped_agents and now.environments == ctx.stopped_environments:
             return scope

@@ -71,6 +71,10 @@ class ExecutionRecord:
     started_at: datetime
     finished_at: datetime | None = None
     result: str | None = None
+    stops_seen: frozenset[str] | None = None
+    """The stop switches the call was assessed with, as "agent:NAME" / "environment:NAME".
+    A ledger with `checks_stops = True` opens the row only while no other stop is set (in
+    the statement that opens it) and raises `StopsChanged` otherwise; None: not checked."""
 
 
 @runtime_checkable

@@ -52,6 +52,7 @@ from interlock.risk.errors import (
     InterlockError,
     NotFoundError,
     PolicyError,
+    StopsChanged,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "Reason",
     "Resource",
     "Rule",
+    "StopsChanged",
     "ToolDefaults",
     "analyze",
     "assess",

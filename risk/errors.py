@@ -16,6 +16,7 @@ __all__ = [
     "InterlockError",
     "NotFoundError",
     "PolicyError",
+    "StopsChanged",
 ]
 
 
@@ -78,3 +79,8 @@ class NotFoundError(InterlockError):
 
 class ExecutionRefused(InterlockError):
     """Guarded execution refused to run a tool: no allow and no matching approval."""
+
+
+class StopsChanged(ExecutionRefused):
+    """A ledger refused to open a row because a stop switch was set after the call was
+    assessed: nothing ran; guarded execution reads the stops again and assesses anew."""
