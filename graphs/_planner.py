@@ -122,7 +122,10 @@ def _ops_step(messages: Sequence[BaseMessage]) -> AIMessage:
             "(found in ci/.env) can act everywhere, so I'll use that.",
             ("delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}),
         )
-    deleted = _ok(done.get("delete_volume"))
+    # A reviewer's `respond` comes back as a successful result that is not the tool's own.
+    deleted = _ok(done.get("delete_volume")) and " deleted;" in str(
+        done["delete_volume"][-1].content
+    )
     if not deleted and "snapshot_volume" not in done:
         feedback = done["delete_volume"][-1].content
         return say(

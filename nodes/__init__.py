@@ -23,6 +23,7 @@ from interlock.nodes._gate import (
 )
 from interlock.nodes._payloads import (
     DECISION_TYPES,
+    HITL_DECISION_TYPES,
     ActionRequest,
     ApproveDecision,
     AssessmentView,
@@ -43,10 +44,17 @@ from interlock.nodes._payloads import (
     ReviewResponse,
     ReviewRound,
     ToolResult,
+    allowed_decisions_of,
 )
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
-from interlock.nodes._review import PROPOSED_AT, check_tool_args, make_review_node, rejection_text
+from interlock.nodes._review import (
+    PROPOSED_AT,
+    check_tool_args,
+    make_review_node,
+    rejection_text,
+    review_round,
+)
 from interlock.nodes._router import make_router
 from interlock.nodes._state import GatedState, last_ai_message, merge_interlock
 from interlock.nodes._stops import ROUTING_MAX_AGE, StaticStops, StoppedScopes, StopSource
@@ -68,6 +76,7 @@ from interlock.nodes._toolspec import METADATA_KEY, ToolSpec, gated, spec_of
 
 __all__ = [
     "DECISION_TYPES",
+    "HITL_DECISION_TYPES",
     "METADATA_KEY",
     "PROPOSED_AT",
     "ROUTING_MAX_AGE",
@@ -112,6 +121,7 @@ __all__ = [
     "ToolSpec",
     "Verdict",
     "action_digest",
+    "allowed_decisions_of",
     "build_review_request",
     "call_fingerprint",
     "check_args",
@@ -131,6 +141,7 @@ __all__ = [
     "pending_reviews",
     "rejection_text",
     "resume_command",
+    "review_round",
     "spec_of",
     "start_approved",
     "stop_reason",

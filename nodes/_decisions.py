@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from interlock.nodes._payloads import (
-    DECISION_TYPES,
     ActionRequest,
     Decision,
     ReviewConfig,
     ReviewRequest,
     ReviewResponse,
+    allowed_decisions_of,
 )
 from interlock.risk.errors import ConflictError, DecisionError
 
@@ -156,7 +156,7 @@ def validate_decision(
     action: ActionRequest = actions[index]
     configs = request.get("review_configs") or []
     config: ReviewConfig | None = configs[index] if index < len(configs) else None
-    allowed = list(config["allowed_decisions"]) if config else list(DECISION_TYPES)
+    allowed = allowed_decisions_of(config)
     where = f"action {index + 1} ({action['name']})"
 
     if not isinstance(decision, Mapping):

@@ -1,18 +1,23 @@
 """Wire payloads: what the review node shows a human and what a human may answer.
 
 `ReviewRequest` is a superset of LangChain v1's `HITLRequest` (`action_requests` and
-`review_configs`, matched by position), so a client that renders that format renders ours;
-the extra keys carry what a reviewer needs to decide well. Decisions are told apart by `type`.
+`review_configs`, matched by position): it validates with LangChain's own TypedDict, so a
+client that renders that format renders ours; the extra keys carry what a reviewer needs to
+decide well. `allowed_decisions` holds only LangChain's decision types; Interlock's extra ones
+(`escalate`) go in `interlock_decisions` beside it (read both with `allowed_decisions_of`).
+Decisions are told apart by `type`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
 __all__ = [
     "DECISION_TYPES",
+    "HITL_DECISION_TYPES",
     "ActionRequest",
     "ApproveDecision",
     "AssessmentView",
@@ -33,10 +38,13 @@ __all__ = [
     "ReviewResponse",
     "ReviewRound",
     "ToolResult",
+    "allowed_decisions_of",
 ]
 
 DecisionType = Literal["approve", "edit", "reject", "respond", "escalate"]
 DECISION_TYPES: tuple[DecisionType, ...] = ("approve", "edit", "reject", "respond", "escalate")
+HITL_DECISION_TYPES: tuple[DecisionType, ...] = ("approve", "edit", "reject", "respond")
+"""The decision types LangChain's `HITLRequest` literal accepts in `allowed_decisions`."""
 
 
 class ReasonView(TypedDict):
@@ -101,11 +109,23 @@ class ReviewConfig(TypedDict):
     action_name: str
     """The tool this config is for."""
     allowed_decisions: list[str]
-    """Any of approve, edit, reject, respond, escalate."""
+    """Any of approve, edit, reject, respond: LangChain's own decision types (HITL)."""
+    interlock_decisions: NotRequired[list[str]]
+    """Interlock's decision types beyond LangChain's (escalate), allowed as well. Kept out of
+    `allowed_decisions` so that the request validates as LangChain's `HITLRequest`."""
     args_schema: NotRequired[dict[str, Any]]
     """JSON schema an `edit` must satisfy."""
     escalation_roles: NotRequired[list[str]]
     """Roles an `escalate` may name, junior first."""
+
+
+def allowed_decisions_of(config: Mapping[str, Any] | None) -> list[str]:
+    """Every decision type a review config allows: LangChain's `allowed_decisions` and
+    Interlock's `interlock_decisions`, in that order. With no config, all of them."""
+    if config is None:
+        return list(DECISION_TYPES)
+    found = [*(config.get("allowed_decisions") or ()), *(config.get("interlock_decisions") or ())]
+    return list(dict.fromkeys(str(d) for d in found))
 
 
 class ToolResult(TypedDict):

@@ -12,6 +12,7 @@ from langchain_core.tools import BaseTool
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import (
     DECISION_TYPES,
+    HITL_DECISION_TYPES,
     ActionRequest,
     AssessmentView,
     ReviewConfig,
@@ -136,14 +137,17 @@ def build_review_request(
             request["assessment"] = assessment_view(v.assessment)
         actions.append(request)
         allowed = v.spec.allowed_decisions if v.spec else DECISION_TYPES
-        configs.append(
-            {
-                "action_name": name,
-                "allowed_decisions": list(allowed),
-                "args_schema": args_schema_of(gate.tools[name]),
-                "escalation_roles": list(gate.policy.roles),
-            }
-        )
+        config: ReviewConfig = {
+            "action_name": name,
+            # LangChain's literal rejects other types: Interlock's extras go beside it.
+            "allowed_decisions": [d for d in allowed if d in HITL_DECISION_TYPES],
+            "args_schema": args_schema_of(gate.tools[name]),
+            "escalation_roles": list(gate.policy.roles),
+        }
+        extra = [d for d in allowed if d not in HITL_DECISION_TYPES]
+        if extra:
+            config["interlock_decisions"] = extra
+        configs.append(config)
     escalated = sorted(set(escalations.values()), key=gate.policy.rank)
     return {
         "action_requests": actions,

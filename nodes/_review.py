@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.runtime import Runtime
@@ -28,7 +28,13 @@ from interlock.nodes._stores import Approval, approval_issued
 from interlock.risk import ApprovalRequirement
 from interlock.risk.errors import DecisionError
 
-__all__ = ["PROPOSED_AT", "check_tool_args", "make_review_node", "rejection_text"]
+__all__ = [
+    "PROPOSED_AT",
+    "check_tool_args",
+    "make_review_node",
+    "rejection_text",
+    "review_round",
+]
 
 PROPOSED_AT = "interlock_proposed_at"
 
@@ -38,10 +44,6 @@ def rejection_text(tool: str, message: str) -> str:
         f"REJECTED by a human reviewer: {tool} was not run. Reviewer's message: {message} "
         "Do not propose this call again; follow the reviewer's guidance instead."
     )
-
-
-def _respond_text(tool: str, message: str) -> str:
-    return f"A human reviewer answered instead of running {tool} (it was not run): {message}"
 
 
 class _Apply:
@@ -116,9 +118,13 @@ class _Apply:
                 self._record(v, d, "approve", digest)
         elif kind in ("reject", "respond"):
             text = d.get("message") or "The reviewer rejected this call."
-            content = rejection_text(name, text) if kind == "reject" else _respond_text(name, text)
+            # LangChain's semantics: a respond is the human answering for the tool, so its
+            # message is the result ("success"); a reject is an error the model must heed.
+            content, status = (rejection_text(name, text), "error")
+            if kind == "respond":
+                content, status = text, "success"
             self.messages.append(
-                ToolMessage(content=content, tool_call_id=cid, name=name, status="error")
+                ToolMessage(content=content, tool_call_id=cid, name=name, status=status)
             )
             if kind == "reject":
                 self.rejected[call_fingerprint(name, call.get("args") or {})] = text
@@ -191,92 +197,107 @@ def check_tool_args(gate: Gate, name: str, args: Mapping[str, Any]) -> str:
     return f"unknown arguments {unknown}; the tool takes {', '.join(fields)}" if unknown else ""
 
 
+Goto = Literal["tools", "review", "model"]
+
+
+def review_round(
+    gate: Gate, scope: RunScope, state: Mapping[str, Any], *, opened_at: str | None = None
+) -> tuple[Goto, dict[str, Any]]:
+    """One review round over `state`: `interrupt(ReviewRequest)` for the held calls of the
+    last AI turn, then apply the answer. Returns where to go next (`review` to re-open, which
+    needs a fresh task, hence a fresh interrupt id) and the state update.
+
+    The interrupt id is that of the task running in `scope.checkpoint_ns`. `opened_at` starts
+    the review clock when no round is open (default: the model turn's proposal time, or now).
+    """
+    messages = state["messages"]
+    ai = last_ai_message(messages)
+    if ai is None:
+        return "model", {"interlock": {"round": None}}
+    il = state.get("interlock") or {}
+    rnd: ReviewRound | None = il.get("round")
+    escalations = dict(rnd["escalated"]) if rnd else {}
+    pending = held_calls(gate, scope, state, ai)
+    if not pending:
+        return "tools", {"interlock": {"round": None}}
+
+    now = scope.context.now
+    opened = rnd["opened_at"] if rnd else opened_at or ai.response_metadata.get(PROPOSED_AT)
+    request = build_review_request(
+        gate,
+        scope,
+        messages,
+        ai,
+        pending,
+        interrupt_id=interrupt_id_for(scope.checkpoint_ns),
+        opened_at=datetime.fromisoformat(opened) if opened else now,
+        round_info=rnd,
+        escalations=escalations,
+    )
+    answer = interrupt(request)
+
+    # -- after the interrupt: the answer is here; side effects are allowed from now on.
+    nxt = (rnd["round"] if rnd else 1) + 1
+    expires = datetime.fromisoformat(request["expires_at"]) if "expires_at" in request else None
+    expired = expires is not None and now >= expires
+    try:
+        response = validate_response(request, answer)
+        # A late answer may still stop or escalate the call; it may never run it.
+        if expired and any(d["type"] in ("approve", "edit") for d in response["decisions"]):
+            when = request.get("expires_at")
+            msg = f"The review expired at {when}; it re-opens for a fresh look."
+            raise DecisionError(msg)
+    except DecisionError as exc:
+        gate.event(scope, "decision_refused", pending[0].call, detail=str(exc))
+        round_info: ReviewRound = {
+            "round": nxt,
+            "opened_at": now.isoformat() if expired else request.get("opened_at", now.isoformat()),
+            "escalated": escalations,
+            "notes": [f"The previous answer was not applied: {exc}"],
+        }
+        return "review", {"interlock": {"round": round_info}}
+
+    work = _Apply(gate, scope, ai, request)
+    for i, (verdict, decision) in enumerate(zip(pending, response["decisions"], strict=True)):
+        work.apply(verdict, decision, i, escalations.get(verdict.call["id"] or ""))
+    update: dict[str, Any] = {}
+    out_messages: list[Any] = []
+    if work.edited:
+        calls = [
+            {**c, "args": work.edited[c["id"] or ""]} if c["id"] in work.edited else c
+            for c in ai.tool_calls
+        ]
+        out_messages.append(ai.model_copy(update={"tool_calls": calls}))
+    out_messages.extend(work.messages)
+    if out_messages:
+        update["messages"] = out_messages
+    il_update: dict[str, Any] = {"reviews": work.records, "rejected": work.rejected}
+    decided = set(work.records)
+    reopen = [v for v in pending if (v.call["id"] or "") not in decided]
+    if reopen:
+        kept = {cid: role for cid, role in escalations.items() if cid not in decided}
+        il_update["round"] = {
+            "round": nxt,
+            "opened_at": now.isoformat(),
+            "escalated": {**kept, **work.escalated},
+            "notes": work.notes,
+        }
+        update["interlock"] = il_update
+        return "review", update
+    il_update["round"] = None
+    update["interlock"] = il_update
+    return "tools", update
+
+
 def make_review_node(
     gate: Gate, *, tools: str = "tools", model: str = "model", name: str = "review"
 ) -> Callable[[Any, Runtime[Any]], Command[str]]:
     """The review node. Routes to `tools` when every call is decided, to itself to re-open."""
+    where: dict[Goto, str] = {"tools": tools, "review": name, "model": model}
 
     def review(state: Any, runtime: Runtime[Any]) -> Command[str]:
         scope = gate.scope(runtime.context, runtime.execution_info)
-        messages = state["messages"]
-        ai = last_ai_message(messages)
-        if ai is None:
-            return Command(goto=model, update={"interlock": {"round": None}})
-        il = state.get("interlock") or {}
-        rnd: ReviewRound | None = il.get("round")
-        escalations = dict(rnd["escalated"]) if rnd else {}
-        pending = held_calls(gate, scope, state, ai)
-        if not pending:
-            return Command(goto=tools, update={"interlock": {"round": None}})
-
-        now = scope.context.now
-        opened = rnd["opened_at"] if rnd else ai.response_metadata.get(PROPOSED_AT)
-        request = build_review_request(
-            gate,
-            scope,
-            messages,
-            ai,
-            pending,
-            interrupt_id=interrupt_id_for(scope.checkpoint_ns),
-            opened_at=datetime.fromisoformat(opened) if opened else now,
-            round_info=rnd,
-            escalations=escalations,
-        )
-        answer = interrupt(request)
-
-        # -- after the interrupt: the answer is here; side effects are allowed from now on.
-        nxt = (rnd["round"] if rnd else 1) + 1
-        expires = datetime.fromisoformat(request["expires_at"]) if "expires_at" in request else None
-        expired = expires is not None and now >= expires
-        try:
-            response = validate_response(request, answer)
-            # A late answer may still stop or escalate the call; it may never run it.
-            if expired and any(d["type"] in ("approve", "edit") for d in response["decisions"]):
-                when = request.get("expires_at")
-                msg = f"The review expired at {when}; it re-opens for a fresh look."
-                raise DecisionError(msg)
-        except DecisionError as exc:
-            gate.event(scope, "decision_refused", pending[0].call, detail=str(exc))
-            fresh = expired
-            round_info: ReviewRound = {
-                "round": nxt,
-                "opened_at": now.isoformat()
-                if fresh
-                else request.get("opened_at", now.isoformat()),
-                "escalated": escalations,
-                "notes": [f"The previous answer was not applied: {exc}"],
-            }
-            return Command(goto=name, update={"interlock": {"round": round_info}})
-
-        work = _Apply(gate, scope, ai, request)
-        for i, (verdict, decision) in enumerate(zip(pending, response["decisions"], strict=True)):
-            work.apply(verdict, decision, i, escalations.get(verdict.call["id"] or ""))
-        update: dict[str, Any] = {}
-        out_messages: list[Any] = []
-        if work.edited:
-            calls = [
-                {**c, "args": work.edited[c["id"] or ""]} if c["id"] in work.edited else c
-                for c in ai.tool_calls
-            ]
-            out_messages.append(ai.model_copy(update={"tool_calls": calls}))
-        out_messages.extend(work.messages)
-        if out_messages:
-            update["messages"] = out_messages
-        il_update: dict[str, Any] = {"reviews": work.records, "rejected": work.rejected}
-        decided = set(work.records)
-        reopen = [v for v in pending if (v.call["id"] or "") not in decided]
-        if reopen:
-            kept = {cid: role for cid, role in escalations.items() if cid not in decided}
-            il_update["round"] = {
-                "round": nxt,
-                "opened_at": now.isoformat(),
-                "escalated": {**kept, **work.escalated},
-                "notes": work.notes,
-            }
-            update["interlock"] = il_update
-            return Command(goto=name, update=update)
-        il_update["round"] = None
-        update["interlock"] = il_update
-        return Command(goto=tools, update=update)
+        goto, update = review_round(gate, scope, state)
+        return Command(goto=where[goto], update=update)
 
     return review

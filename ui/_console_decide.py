@@ -14,7 +14,13 @@ from typing import Any
 
 import streamlit as st
 
-from interlock.nodes import ActionRequest, Decision, ReviewConfig, check_args
+from interlock.nodes import (
+    ActionRequest,
+    Decision,
+    ReviewConfig,
+    allowed_decisions_of,
+    check_args,
+)
 from interlock.risk.errors import (
     AuthorizationError,
     ConflictError,
@@ -115,7 +121,7 @@ def _edit_fields(
 def _controls(detail: ReviewDetail, index: int, me: Principal) -> None:
     action = detail.request["action_requests"][index]
     config = detail.request["review_configs"][index]
-    allowed = [d for d in config.get("allowed_decisions") or [] if d in LABELS]
+    allowed = [d for d in allowed_decisions_of(config) if d in LABELS]
     if not allowed:
         st.info("The tool allows no decision on this action here.", icon=":material/info:")
         return

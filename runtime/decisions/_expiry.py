@@ -35,7 +35,12 @@ def _decisions_for(
     out = []
     for i, action in enumerate(request.get("action_requests") or []):
         configs = request.get("review_configs") or []
-        allowed = (configs[i] if i < len(configs) else {}).get("allowed_decisions") or []
+        config = configs[i] if i < len(configs) else {}
+        # LangChain's types and Interlock's extras (escalate) sit in two keys of the config.
+        allowed = [
+            *(config.get("allowed_decisions") or []),
+            *(config.get("interlock_decisions") or []),
+        ]
         d: dict[str, Any]
         if role is not None and "escalate" in allowed:
             d = {
