@@ -6,7 +6,11 @@
 - `make_execute_node(gate)`: runs a call only if it is allowed now or carries an approval
   whose digest matches the exact action; refuses and audits anything else.
 - `validate_response` / `validate_decision`: check an answer before `Command(resume=...)`.
+- `InterlockMiddleware`: the same gate, review and guarded execution for LangChain v1's
+  `create_agent` (needs the `agents` extra; LangChain loads only when it is asked for).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from interlock.nodes._decisions import check_args, validate_decision, validate_response
 from interlock.nodes._edit_rule import edit_exceeds
@@ -72,7 +76,32 @@ from interlock.nodes._stores import (
     consume_then_start,
     start_approved,
 )
-from interlock.nodes._toolspec import METADATA_KEY, ToolSpec, gated, spec_of
+from interlock.nodes._toolspec import (
+    METADATA_KEY,
+    ToolSpec,
+    Ungoverned,
+    allow_ungoverned,
+    gated,
+    governed,
+    is_governed,
+    spec_of,
+)
+
+if TYPE_CHECKING:
+    from interlock.nodes._middleware import InterlockAgentState, InterlockMiddleware
+
+_LAZY = frozenset({"InterlockAgentState", "InterlockMiddleware"})
+
+
+def __getattr__(name: str) -> Any:
+    # The middleware imports `langchain` (an optional extra): only when it is asked for.
+    if name in _LAZY:
+        from interlock.nodes import _middleware
+
+        return getattr(_middleware, name)
+    msg = f"module 'interlock.nodes' has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = [
     "DECISION_TYPES",
@@ -100,7 +129,9 @@ __all__ = [
     "InMemoryApprovalStore",
     "InMemoryAuditSink",
     "InMemoryExecutionLedger",
+    "InterlockAgentState",
     "InterlockContext",
+    "InterlockMiddleware",
     "InterlockState",
     "PendingReview",
     "ReasonView",
@@ -119,8 +150,10 @@ __all__ = [
     "StoppedScopes",
     "ToolResult",
     "ToolSpec",
+    "Ungoverned",
     "Verdict",
     "action_digest",
+    "allow_ungoverned",
     "allowed_decisions_of",
     "build_review_request",
     "call_fingerprint",
@@ -131,8 +164,10 @@ __all__ = [
     "edit_exceeds",
     "fail_closed",
     "gated",
+    "governed",
     "grant_of",
     "interrupt_id_for",
+    "is_governed",
     "last_ai_message",
     "make_execute_node",
     "make_review_node",

@@ -144,7 +144,7 @@ def build_review_request(
             "args_schema": args_schema_of(gate.tools[name]),
             "escalation_roles": list(gate.policy.roles),
         }
-        extra = [d for d in allowed if d not in HITL_DECISION_TYPES]
+        extra: list[str] = [d for d in allowed if d not in HITL_DECISION_TYPES]
         if extra:
             config["interlock_decisions"] = extra
         configs.append(config)

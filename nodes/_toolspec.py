@@ -3,25 +3,51 @@
 The metadata is a frozen `ToolSpec` kept in `tool.metadata["interlock"]`. Attach it with
 `gated(tool, effects=...)` or the decorator form `@gated(effects=...)` stacked over `@tool`.
 A tool without a spec is unknown to the gate, and the risk engine fails closed to review.
+
+A gated tool also fails closed where no gate governs it: invoked by a plain `ToolNode`, by
+`create_agent` without `InterlockMiddleware`, or directly, it raises `ExecutionRefused` and
+does not run. Guarded execution marks the one call it cleared (`governed`). Opt out per tool
+with `gated(..., ungoverned="allow")`, or for a block of code (a unit test of the tool
+itself, a script) with `with allow_ungoverned(): ...`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.tools import BaseTool
 
 from interlock.nodes._payloads import DECISION_TYPES, DecisionType
 from interlock.risk import EFFECTS, Credential, Effect, Resource
-from interlock.risk.errors import ConfigError
+from interlock.risk.errors import ConfigError, ExecutionRefused
 
-__all__ = ["METADATA_KEY", "ToolSpec", "gated", "spec_of"]
+__all__ = [
+    "METADATA_KEY",
+    "ToolSpec",
+    "Ungoverned",
+    "allow_ungoverned",
+    "gated",
+    "governed",
+    "is_governed",
+    "spec_of",
+]
 
 METADATA_KEY = "interlock"
 
 Args = Mapping[str, Any]
+Ungoverned = Literal["refuse", "allow"]
+T = TypeVar("T")
+
+# The tool whose call guarded execution cleared, in this context (a thread, an asyncio task,
+# or ToolNode's per-call copy of the context): a gated tool runs only as that call.
+_GOVERNED: ContextVar[str | None] = ContextVar("interlock_governed_tool", default=None)
+_ALLOWED: ContextVar[bool] = ContextVar("interlock_allow_ungoverned", default=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +66,8 @@ class ToolSpec:
     - `preview`: a dry run, a function of the args returning one or two sentences that say
       what would happen. It must have no side effect: it runs before the human decides.
     - `allowed_decisions`: what a reviewer may answer for this tool.
+    - `ungoverned`: what a call does where no Interlock gate governs it: "refuse" (the
+      default: it raises `ExecutionRefused` and does not run) or "allow".
     """
 
     effects: frozenset[Effect]
@@ -50,6 +78,7 @@ class ToolSpec:
     credential: Callable[[Args], Credential | None] | None = None
     preview: Callable[[Args], str] | None = None
     allowed_decisions: tuple[DecisionType, ...] = DECISION_TYPES
+    ungoverned: Ungoverned = "refuse"
 
     def __post_init__(self) -> None:
         effects = frozenset(self.effects)
@@ -70,6 +99,9 @@ class ToolSpec:
             )
             raise ConfigError(msg)
         object.__setattr__(self, "allowed_decisions", decisions)
+        if self.ungoverned not in ("refuse", "allow"):
+            msg = f"ToolSpec ungoverned={self.ungoverned!r} is not valid; use 'refuse' or 'allow'."
+            raise ConfigError(msg)
 
     def environment_of(self, args: Args) -> str | None:
         env = self.environment
@@ -82,6 +114,83 @@ def spec_of(tool: BaseTool) -> ToolSpec | None:
     return spec if isinstance(spec, ToolSpec) else None
 
 
+@contextmanager
+def allow_ungoverned() -> Iterator[None]:
+    """Let gated tools run ungoverned inside this block (tests of a tool, scripts). Nothing
+    is assessed, approved or recorded there: use it only where no agent proposes calls."""
+    token = _ALLOWED.set(True)
+    try:
+        yield
+    finally:
+        _ALLOWED.reset(token)
+
+
+def is_governed(tool: str) -> bool:
+    """Whether a call to `tool` may run here: guarded execution cleared it, or the block
+    allows ungoverned calls."""
+    return _ALLOWED.get() or _GOVERNED.get() == tool
+
+
+async def _await_governed(awaitable: Awaitable[T], tool: str) -> T:
+    token = _GOVERNED.set(tool)
+    try:
+        return await awaitable
+    finally:
+        _GOVERNED.reset(token)
+
+
+def governed(run: Callable[[], T], tool: str) -> Callable[[], T]:
+    """`run` (a call of `tool` that guarded execution cleared) marked as governed while it
+    runs; when it returns an awaitable, while that is awaited."""
+
+    def call() -> T:
+        token = _GOVERNED.set(tool)
+        try:
+            out = run()
+        finally:
+            _GOVERNED.reset(token)
+        if inspect.isawaitable(out):
+            return cast(T, _await_governed(out, tool))
+        return out
+
+    return call
+
+
+class _Guard(BaseCallbackHandler):
+    """Refuses a gated tool's start where no gate governs it. A tool's own callbacks run at
+    every start, however it is invoked (ToolNode, `create_agent`, directly)."""
+
+    raise_error = True  # a callback's error otherwise only warns: the tool would run
+    run_inline = True  # in the caller's context, where the governed mark is
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kwargs: Any) -> None:
+        name = str((serialized or {}).get("name") or "")
+        if is_governed(name):
+            return
+        msg = (
+            f"Refused to run {name}: it is @gated, and no Interlock gate governs this call "
+            "(a plain ToolNode, or create_agent without InterlockMiddleware). It was not run. "
+            "Add InterlockMiddleware, use the gated tool step, or opt out explicitly with "
+            "gated(..., ungoverned='allow') or `with allow_ungoverned():`."
+        )
+        raise ExecutionRefused(msg)
+
+
+_GUARD = _Guard()
+
+
+def _guard(tool: BaseTool, spec: ToolSpec) -> None:
+    refuse, found = spec.ungoverned == "refuse", tool.callbacks
+    if isinstance(found, BaseCallbackManager):
+        if _GUARD in found.handlers:
+            found.remove_handler(_GUARD)
+        if refuse:
+            found.add_handler(_GUARD, inherit=False)
+        return
+    kept = [h for h in found or [] if h is not _GUARD]
+    tool.callbacks = [*kept, _GUARD] if refuse else (kept or None)
+
+
 def _attach(tool: Any, spec: ToolSpec) -> BaseTool:
     if not isinstance(tool, BaseTool):
         msg = (
@@ -90,6 +199,7 @@ def _attach(tool: Any, spec: ToolSpec) -> BaseTool:
         )
         raise ConfigError(msg)
     tool.metadata = {**(tool.metadata or {}), METADATA_KEY: spec}
+    _guard(tool, spec)
     return tool
 
 
@@ -105,6 +215,7 @@ def gated(
     credential: Callable[[Args], Credential | None] | None = ...,
     preview: Callable[[Args], str] | None = ...,
     allowed_decisions: Collection[DecisionType] = ...,
+    ungoverned: Ungoverned = ...,
 ) -> BaseTool: ...
 
 
@@ -120,6 +231,7 @@ def gated(
     credential: Callable[[Args], Credential | None] | None = ...,
     preview: Callable[[Args], str] | None = ...,
     allowed_decisions: Collection[DecisionType] = ...,
+    ungoverned: Ungoverned = ...,
 ) -> Callable[[BaseTool], BaseTool]: ...
 
 
@@ -134,8 +246,12 @@ def gated(
     credential: Callable[[Args], Credential | None] | None = None,
     preview: Callable[[Args], str] | None = None,
     allowed_decisions: Collection[DecisionType] = DECISION_TYPES,
+    ungoverned: Ungoverned = "refuse",
 ) -> BaseTool | Callable[[BaseTool], BaseTool]:
-    """Declare a tool's metadata: `gated(my_tool, effects={"read"})` or `@gated(...)`."""
+    """Declare a tool's metadata: `gated(my_tool, effects={"read"})` or `@gated(...)`.
+
+    The tool then refuses to run where no Interlock gate governs the call, unless
+    `ungoverned="allow"`."""
     spec = ToolSpec(
         effects=frozenset(effects),
         reversible=reversible,
@@ -145,6 +261,7 @@ def gated(
         credential=credential,
         preview=preview,
         allowed_decisions=tuple(allowed_decisions),
+        ungoverned=ungoverned,
     )
     if tool is not None:
         return _attach(tool, spec)
