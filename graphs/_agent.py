@@ -26,6 +26,7 @@ from langchain_core.tools import tool as as_tool
 from langgraph.constants import END, START
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Checkpointer
 
 from interlock.graphs._planner import resolve_chat_model
@@ -49,6 +50,9 @@ from interlock.risk import Credential, Policy, default_policy, utcnow
 from interlock.risk.errors import ConfigError
 
 __all__ = ["build_gated_graph", "create_gated_agent", "make_model_node"]
+
+ToolErrors = bool | str | Callable[..., str] | type[Exception] | tuple[type[Exception], ...]
+"""ToolNode's `handle_tool_errors` (the gated tool step takes the same)."""
 
 
 def make_model_node(
@@ -101,8 +105,14 @@ def build_gated_graph(
     issue_on_resume: bool = True,
     clock: Callable[[], datetime] = utcnow,
     state_schema: type[Any] = GatedState,
+    handle_tool_errors: ToolErrors | None = None,
 ) -> tuple[StateGraph[Any, Any, Any, Any], Gate]:
-    """The uncompiled graph and its gate, for callers who compose further."""
+    """The uncompiled graph and its gate, for callers who compose further.
+
+    `handle_tool_errors` is ToolNode's (None: its default, where invalid arguments come back
+    to the model as an error message and an exception the tool raises ends the run, after
+    the ledger recorded the failure).
+    """
     tool_list = _tools(tools)
     gate = Gate(
         policy=policy or default_policy(),
@@ -128,7 +138,7 @@ def build_gated_graph(
     # The node functions are typed loosely (any state extending GatedState), which
     # LangGraph's add_node overloads cannot express.
     model_node: Any = make_model_node(bound, system_prompt=system_prompt, clock=clock)
-    tools_node: Any = make_execute_node(gate)
+    tools_node: Any = make_execute_node(gate, handle_tool_errors=handle_tool_errors)
     review_node: Any = make_review_node(gate)
     builder.add_node("model", model_node)
     builder.add_node("tools", tools_node)
@@ -145,6 +155,7 @@ def create_gated_agent(
     policy: Policy | None = None,
     *,
     checkpointer: Checkpointer = None,
+    store: BaseStore | None = None,
     name: str | None = None,
     interrupt_before: list[str] | None = None,
     interrupt_after: list[str] | None = None,
@@ -156,12 +167,15 @@ def create_gated_agent(
     `policy` defaults to the bundled policy. Options: `system_prompt`, `agent`, `credential`,
     `approvals`, `ledger`, `audit` (stores; in memory by default), `specs` (metadata for
     tools you cannot decorate), `review_ttl`, `approval_ttl`, `issue_on_resume`, `clock`,
-    `state_schema`. Use it as any LangGraph graph: pass `checkpointer=`, read
+    `state_schema`, `handle_tool_errors` (ToolNode's). The tool step runs tools as LangGraph's
+    ToolNode does; `store=` reaches `InjectedStore` and `ToolRuntime.store`. Use it as any
+    LangGraph graph: pass `checkpointer=`, read
     `__interrupt__`, resume with `Command(resume={"decisions": [...]})`.
     """
     builder, _ = build_gated_graph(model, tools, policy, **options)
     return builder.compile(
         checkpointer=checkpointer,
+        store=store,
         name=name or "gated_agent",
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,

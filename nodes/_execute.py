@@ -12,21 +12,41 @@ finished is reported in doubt, not retried.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, overload
 
-from langchain_core.messages import ToolCall, ToolMessage
+from langchain_core.messages import AnyMessage, ToolCall, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import get_config_list
 from langgraph.errors import GraphBubbleUp
+from langgraph.prebuilt import ToolNode, ToolRuntime
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._invoke import (
+    HandleToolErrors,
+    ToolOutput,
+    acall_tool,
+    call_tool,
+    gather_calls,
+    map_calls,
+    outcome_of,
+    recorded,
+    tool_runtime,
+)
 from interlock.nodes._payloads import ReviewRecord
 from interlock.nodes._state import last_ai_message, open_calls
 from interlock.nodes._stops import ROUTING_MAX_AGE
 from interlock.nodes._stores import ExecutionLedger, ExecutionRecord, start_approved
+from interlock.nodes._toolspec import governed
 from interlock.risk.errors import ExecutionRefused, StopsChanged
 
-__all__ = ["denial_text", "make_execute_node", "stop_reason"]
+__all__ = ["Cleared", "GatedToolNode", "denial_text", "make_execute_node", "stop_reason"]
 
 
 def stop_reason(v: Verdict) -> str:
@@ -71,13 +91,29 @@ def stops_seen(scope: RunScope) -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True)
+class Cleared:
+    """A call cleared to run: its ledger row is open (or it is an idempotent rerun)."""
+
+    verdict: Verdict
+    key: str
+    digest: str
+    approved: bool
+    fresh: bool
+
+
 class _Runner:
-    def __init__(self, gate: Gate, scope: RunScope) -> None:
+    """Guarded execution of one call. `lock` is the tool step's: the calls of one step run
+    in parallel, their ledger and audit writes one at a time (a run's stores and its deferred
+    audit events serve one caller at a time)."""
+
+    def __init__(self, gate: Gate, scope: RunScope, lock: threading.Lock | None = None) -> None:
         self.gate, self.scope = gate, scope
+        self.lock: threading.Lock = lock if lock is not None else threading.Lock()
 
     def settle(
         self, call: ToolCall, rec: ReviewRecord | None, ai_id: str | None, rejected: Any
-    ) -> ToolMessage:
+    ) -> ToolMessage | Cleared:
         """Assess `call` and run it or refuse it; assessed again on a fresh read of the
         stops when the ledger finds one set since (nothing ran then)."""
         verdict = self.gate.assess_call(call, self.scope, rejected, reuse=True)
@@ -105,7 +141,8 @@ class _Runner:
             content=content, tool_call_id=v.call["id"] or "", name=v.call["name"], status=status
         )
 
-    def run(self, v: Verdict, rec: ReviewRecord | None, ai_id: str | None) -> ToolMessage:
+    def run(self, v: Verdict, rec: ReviewRecord | None, ai_id: str | None) -> ToolMessage | Cleared:
+        """The refusal for `v`, or its clearance to run (the ledger row is open by then)."""
         call, gate, scope = v.call, self.gate, self.scope
         name, args = call["name"], call.get("args") or {}
         if v.kind == "unknown_tool":
@@ -152,7 +189,7 @@ class _Runner:
                 "approval was already used or has expired."
             )
             return self.refuse(v, reason, digest)
-        return self._invoke(v, digest, digest, approved=True, fresh=True)
+        return Cleared(v, digest, digest, approved=True, fresh=True)
 
     def _record(self, v: Verdict, key: str, digest: str) -> ExecutionRecord:
         return ExecutionRecord(
@@ -166,7 +203,7 @@ class _Runner:
             stops_seen=stops_seen(self.scope) if checks_stops(self.scope.ledger) else None,
         )
 
-    def _replay(self, v: Verdict, done: ExecutionRecord) -> ToolMessage:
+    def _replay(self, v: Verdict, done: ExecutionRecord) -> ToolMessage | Cleared:
         unknown = done.status in ("started", "in_doubt")
         if unknown and not (v.spec and v.spec.idempotent):
             text = (
@@ -193,79 +230,168 @@ class _Runner:
                 # A rerun opens no ledger row to check the stops: read them fresh first.
                 msg = f"the stop switches changed before {v.call['name']} reran"
                 raise StopsChanged(msg)
-            return self._invoke(v, done.key, done.digest, approved=True, fresh=False)
+            return Cleared(v, done.key, done.digest, approved=True, fresh=False)
         status = "success" if done.status == "succeeded" else "error"
         return self._msg(v, done.result or "", status)
 
-    def _execute(self, v: Verdict, key: str, digest: str, *, approved: bool) -> ToolMessage:
+    def _execute(
+        self, v: Verdict, key: str, digest: str, *, approved: bool
+    ) -> ToolMessage | Cleared:
         prior = self.scope.ledger.start(self._record(v, key, digest))
         if prior is not None:
             return self._replay(v, prior)
-        return self._invoke(v, key, digest, approved=approved, fresh=True)
+        return Cleared(v, key, digest, approved=approved, fresh=True)
 
+    @overload
     def _invoke(
-        self, v: Verdict, key: str, digest: str, *, approved: bool, fresh: bool
-    ) -> ToolMessage:
-        call, scope = v.call, self.scope
-        tool = self.gate.tools[call["name"]]
+        self, go: Cleared, run_tool: Callable[[], Awaitable[ToolOutput]]
+    ) -> Awaitable[ToolOutput]: ...
+    @overload
+    def _invoke(self, go: Cleared, run_tool: Callable[[], ToolOutput]) -> ToolOutput: ...
+    def _invoke(self, go: Cleared, run_tool: Callable[[], Any]) -> Any:
+        """Run the cleared call (ToolNode's path) and record how it ended. An async call
+        comes back as an awaitable that records its outcome when it is done."""
         try:
-            out = tool.invoke(
-                {
-                    "type": "tool_call",
-                    "name": call["name"],
-                    "args": call.get("args") or {},
-                    "id": call["id"],
-                }
-            )
-            msg = out if isinstance(out, ToolMessage) else self._msg(v, str(out), "success")
+            out = governed(run_tool, go.verdict.call["name"])()  # @gated tools run here only
         except GraphBubbleUp:
             raise
-        except Exception as exc:  # the model hears about a failure; the ledger records it
-            msg = self._msg(
-                v, f"Error: {call['name']} failed: {type(exc).__name__}: {exc}", "error"
+        except Exception as exc:  # handle_tool_errors let it through: recorded, then raised
+            self._close(go, None, exc)
+            raise
+        if inspect.isawaitable(out):
+            return recorded(out, lambda got, exc: self._close(go, got, exc))
+        self._close(go, out, None)
+        return out
+
+    def _close(self, go: Cleared, out: ToolOutput | None, exc: Exception | None) -> None:
+        """Close the ledger row with the call's outcome (`out`, or the exception) and audit it."""
+        v, scope = go.verdict, self.scope
+        ok, text = outcome_of(out, exc, v.call["id"] or "")
+        with self.lock:
+            scope.ledger.finish(
+                go.key, status="succeeded" if ok else "failed", result=text, now=self.gate.clock()
             )
-        ok = msg.status != "error"
-        text = msg.content if isinstance(msg.content, str) else str(msg.content)
-        scope.ledger.finish(
-            key, status="succeeded" if ok else "failed", result=text, now=self.gate.clock()
-        )
-        level = v.assessment.level if v.assessment else None
-        self.gate.event(
-            scope,
-            "executed" if ok else "failed",
-            call,
-            digest=digest,
-            level=level,
-            outcome="approved" if approved else "allow",
-            detail="" if fresh else "retried",
-            verdict=v,
-        )
-        return msg
+            level = v.assessment.level if v.assessment else None
+            self.gate.event(
+                scope,
+                "executed" if ok else "failed",
+                v.call,
+                digest=go.digest,
+                level=level,
+                outcome="approved" if go.approved else "allow",
+                detail="" if go.fresh else "retried",
+                verdict=v,
+            )
 
 
-def make_execute_node(gate: Gate) -> Callable[[Any, Runtime[Any]], dict[str, Any]]:
-    """The tool step: one ToolMessage for every call of the last AI turn that has none."""
+class _Step:
+    """One run of the tool step: the calls of the last AI turn that have no answer yet."""
 
-    def tools(state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
-        messages = state["messages"]
-        ai = last_ai_message(messages)
-        if ai is None or not ai.tool_calls:
-            return {}
-        # Stops are read again before each call, so a stop set while an earlier call ran
-        # reaches the next one. With a ledger that checks them in the statement opening its
-        # row (the runtime's), a view up to ROUTING_MAX_AGE old will do: a stop set since
-        # refuses the row and the call is assessed again on a fresh read. Otherwise: fresh.
+    def __init__(self, node: GatedToolNode, state: Any, runtime: Runtime[Any]) -> None:
+        gate = node.gate
+        self.node, self.gate, self.state, self.runtime = node, gate, state, runtime
+        self.ai = last_ai_message(state["messages"])
+        self.calls = open_calls(state, self.ai) if self.ai is not None else []
+        if not self.calls:
+            return
+        # Stops are read again before each call: a stop set while one call ran reaches the
+        # calls that start after it. A ledger that checks them in the statement opening its
+        # row (the runtime's) makes a view up to ROUTING_MAX_AGE old enough (a stop set since
+        # refuses the row; the call is assessed again on a fresh read). Otherwise: fresh.
         scope = gate.scope(runtime.context, runtime.execution_info, max_age=ROUTING_MAX_AGE)
-        age = ROUTING_MAX_AGE if checks_stops(scope.ledger) else 0.0
-        if age == 0.0:
-            scope = gate.restop(scope)
-        rejected = (state.get("interlock") or {}).get("rejected")
-        runner = _Runner(gate, scope)
-        out: list[ToolMessage] = []
-        for call, record in open_calls(state, ai):
-            if out:
-                runner.scope = gate.restop(runner.scope, max_age=age)
-            out.append(runner.settle(call, record, ai.id, rejected))
-        return {"messages": out} if out else {}
+        self.age = ROUTING_MAX_AGE if checks_stops(scope.ledger) else 0.0
+        self.scope = gate.restop(scope) if self.age == 0.0 else scope
+        self.rejected = (state.get("interlock") or {}).get("rejected")
+        self.lock = threading.Lock()
 
-    return tools
+    def items(self, config: RunnableConfig) -> list[tuple[int, RunnableConfig]]:
+        return list(enumerate(get_config_list(config, len(self.calls))))
+
+    def guard(self, index: int) -> tuple[_Runner, ToolMessage | Cleared]:
+        call, record = self.calls[index]
+        with self.lock:
+            scope = self.scope if index == 0 else self.gate.restop(self.scope, max_age=self.age)
+            runner = _Runner(self.gate, scope, self.lock)
+            ai_id = self.ai.id if self.ai is not None else None
+            return runner, runner.settle(call, record, ai_id, self.rejected)
+
+    def tool_runtime(self, index: int, config: RunnableConfig) -> ToolRuntime[Any, Any]:
+        return tool_runtime(self.node, self.state, self.calls[index][0]["id"], config, self.runtime)
+
+    def run(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
+        index, config = item
+        runner, go = self.guard(index)
+        if isinstance(go, ToolMessage):
+            return go
+        rt = self.tool_runtime(index, config)
+        return runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt))
+
+    async def arun(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
+        index, config = item
+        runner, go = await asyncio.to_thread(self.guard, index)
+        if isinstance(go, ToolMessage):
+            return go
+        rt = self.tool_runtime(index, config)
+        return await runner._invoke(go, lambda: acall_tool(self.node, go.verdict.call, rt))
+
+
+class GatedToolNode(ToolNode):
+    """LangGraph's `ToolNode` with the gate in front of every call: a drop-in tool step.
+
+    Each unanswered call of the last AI turn is assessed as it stands; an allowed or approved
+    call runs as under ToolNode (`ToolRuntime`, `InjectedState`, `InjectedStore`,
+    `InjectedToolCallId`, async tools, `Command` results, `handle_tool_errors`), the calls
+    of a turn in parallel (the config's thread pool under `invoke`, `asyncio.gather` under
+    `ainvoke`). Each opens its ledger row before it starts and records its outcome after,
+    also when the tool raises. The output is ToolNode's. A rerun answered from the ledger
+    gets the recorded message only (a Command's other updates are not replayed).
+    """
+
+    def __init__(
+        self,
+        gate: Gate,
+        *,
+        name: str = "tools",
+        tags: list[str] | None = None,
+        handle_tool_errors: HandleToolErrors | None = None,
+    ) -> None:
+        """`handle_tool_errors`: as ToolNode's; None keeps ToolNode's default."""
+        options: dict[str, Any] = {}
+        if handle_tool_errors is not None:
+            options["handle_tool_errors"] = handle_tool_errors
+        super().__init__(list(gate.tools.values()), name=name, tags=tags, **options)
+        self.gate = gate
+
+    # ToolNode's batch entry points, overridden (private names: ToolNode registers them as
+    # its sync and async functions); the single-call path below them stays ToolNode's.
+    def _func(
+        self,
+        input: list[AnyMessage] | dict[str, Any] | BaseModel,
+        config: RunnableConfig,
+        runtime: Runtime[Any],
+    ) -> Any:
+        step = _Step(self, input, runtime)
+        if not step.calls:
+            return {}
+        outputs = map_calls(step.run, step.items(config), config)
+        return self._combine_tool_outputs(outputs, "dict")
+
+    async def _afunc(
+        self,
+        input: list[AnyMessage] | dict[str, Any] | BaseModel,
+        config: RunnableConfig,
+        runtime: Runtime[Any],
+    ) -> Any:
+        # Reading the stops may touch the database: off the event loop.
+        step = await asyncio.to_thread(_Step, self, input, runtime)
+        if not step.calls:
+            return {}
+        outputs = await gather_calls(step.arun, step.items(config))
+        return self._combine_tool_outputs(outputs, "dict")
+
+
+def make_execute_node(
+    gate: Gate, *, handle_tool_errors: HandleToolErrors | None = None
+) -> GatedToolNode:
+    """The tool step: one answer for every call of the last AI turn that has none."""
+    return GatedToolNode(gate, handle_tool_errors=handle_tool_errors)
