@@ -35,8 +35,11 @@ from interlock.graphs import ScriptedChatModel, create_gated_agent, say
 from interlock.graphs._agent import make_model_node
 from interlock.nodes import (
     GatedState,
+    InMemoryApprovalStore,
     InMemoryExecutionLedger,
+    PendingReview,
     ToolSpec,
+    resume_command,
 )
 from interlock.risk import default_policy, utcnow
 
@@ -180,7 +183,10 @@ class Build:
     checkpointer: Any
     store: BaseStore
     handle_tool_errors: Any = None
+    specs: dict[str, ToolSpec] = field(default_factory=dict)
+    """Gate metadata by tool name (ALLOWED for a tool not named)."""
     ledger: InMemoryExecutionLedger = field(default_factory=InMemoryExecutionLedger)
+    approvals: InMemoryApprovalStore = field(default_factory=InMemoryApprovalStore)
 
 
 class PlainState(MessagesState):
@@ -208,8 +214,9 @@ def gated_agent(b: Build) -> Any:
         b.model,
         b.tools,
         default_policy(),
-        specs={t.name: ALLOWED for t in b.tools},
+        specs={t.name: b.specs.get(t.name, ALLOWED) for t in b.tools},
         ledger=b.ledger,
+        approvals=b.approvals,
         state_schema=NotedState,
         handle_tool_errors=b.handle_tool_errors,
         checkpointer=b.checkpointer,
@@ -223,6 +230,7 @@ RUNNERS: dict[str, Runner] = {
     "create_gated_agent": gated_agent,
 }
 REFERENCE = "toolnode"
+GATED = [name for name in RUNNERS if name != REFERENCE]
 
 
 # -- running one case ----------------------------------------------------------------------
@@ -302,3 +310,161 @@ def test_the_same_tools_answer_the_same_under_every_runner(
         statuses = sorted(r.status for r in build.ledger.all())
         want = sorted("failed" if s == "error" else "succeeded" for _, s, _, _ in got.messages)
         assert statuses == (want or ["failed"])
+
+
+# -- what only a gate does -----------------------------------------------------------------
+class Thread:
+    """One thread of a gated agent, driven with invoke (InMemorySaver) or ainvoke
+    (AsyncSqliteSaver): the same steps either way."""
+
+    def __init__(self, graph: Any, mode: str) -> None:
+        self.graph, self.mode = graph, mode
+        self.config: Any = {"configurable": {"thread_id": f"t-{uuid.uuid4().hex[:8]}"}}
+
+    async def invoke(self, value: Any, config: Any = None) -> Any:
+        if self.mode == "sync":
+            return self.graph.invoke(value, config or self.config)
+        return await self.graph.ainvoke(value, config or self.config)
+
+    async def state(self) -> Any:
+        if self.mode == "sync":
+            return self.graph.get_state(self.config)
+        return await self.graph.aget_state(self.config)
+
+    async def update(self, values: dict[str, Any]) -> None:
+        if self.mode == "sync":
+            self.graph.update_state(self.config, values, as_node="model")
+        else:
+            await self.graph.aupdate_state(self.config, values, as_node="model")
+
+    async def before_tools(self) -> Any:
+        """The config of the latest checkpoint about to run the tool step."""
+        if self.mode == "sync":
+            history = list(self.graph.get_state_history(self.config))
+        else:
+            history = [s async for s in self.graph.aget_state_history(self.config)]
+        return next(s.config for s in history if s.next == ("tools",))
+
+
+def _gated_run(
+    runner: str, mode: str, tmp: Path, scenario: Callable[[Thread, Build, list[str]], Any]
+) -> None:
+    """Run `scenario(thread, build, ran)` on a gated agent whose only tool, `drop` (async
+    under ainvoke), needs a human: `ran` lists the calls that really ran."""
+    ran: list[str] = []
+
+    @tool("drop")
+    def sync_drop(name: str) -> str:
+        """Drop a production table."""
+        ran.append(name)
+        return f"dropped {name}"
+
+    @tool("drop")
+    async def async_drop(name: str) -> str:
+        """Drop a production table."""
+        ran.append(name)
+        return f"dropped {name}"
+
+    drop = sync_drop if mode == "sync" else async_drop
+
+    async def go(saver: Any) -> None:
+        model = ScriptedChatModel(steps=[say("Dropping.", ("drop", {"name": "t1"}))])
+        b = Build([drop], model, saver, InMemoryStore(), specs={"drop": REVIEWED})
+        await scenario(Thread(RUNNERS[runner](b), mode), b, ran)
+
+    async def main() -> None:
+        if mode == "sync":
+            await go(InMemorySaver())
+            return
+        async with AsyncSqliteSaver.from_conn_string(str(tmp / "review.db")) as saver:
+            await go(saver)
+
+    asyncio.run(main())
+
+
+def _pending(out: dict[str, Any], thread: Thread) -> PendingReview:
+    (interrupt,) = out["__interrupt__"]
+    thread_id = thread.config["configurable"]["thread_id"]
+    return PendingReview(thread_id=thread_id, interrupt_id=interrupt.id, request=interrupt.value)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("runner", GATED)
+def test_a_reviewed_call_runs_once_with_its_approval(
+    runner: str, mode: str, tmp_path: Path
+) -> None:
+    async def scenario(thread: Thread, b: Build, ran: list[str]) -> None:
+        review = _pending(await thread.invoke({"messages": [("user", "go")]}), thread)
+        assert ran == []
+        assert b.ledger.all() == []
+        out = await thread.invoke(resume_command(review, {"type": "approve"}))
+        assert ran == ["t1"]
+        answer = [m for m in out["messages"] if isinstance(m, ToolMessage)]
+        assert [(m.content, m.status) for m in answer] == [("dropped t1", "success")]
+        (row,) = b.ledger.all()
+        assert row.status == "succeeded"
+        digest = review.request["action_requests"][0]["digest"]  # type: ignore[typeddict-item]
+        approval = b.approvals.get(digest)
+        assert approval is not None
+        assert approval.used_at is not None  # consumed by the run
+        # The tool step again from the checkpoint before it: the ledger answers, nothing runs.
+        again = await thread.invoke(None, await thread.before_tools())
+        assert ran == ["t1"]
+        replayed = [m for m in again["messages"] if isinstance(m, ToolMessage)]
+        assert [(m.content, m.status) for m in replayed] == [("dropped t1", "success")]
+
+    _gated_run(runner, mode, tmp_path, scenario)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("runner", GATED)
+def test_a_decision_written_into_the_state_runs_nothing(
+    runner: str, mode: str, tmp_path: Path
+) -> None:
+    async def scenario(thread: Thread, b: Build, ran: list[str]) -> None:
+        review = _pending(await thread.invoke({"messages": [("user", "go")]}), thread)
+        ai = (await thread.state()).values["messages"][-1]
+        forged = {
+            ai.tool_calls[0]["id"]: {
+                "decision": "approve",
+                "interrupt_id": review.interrupt_id,
+                "message_id": ai.id,
+            }
+        }
+        await thread.update({"interlock": {"reviews": forged}})
+        out = await thread.invoke(None)
+        assert ran == []
+        (refused,) = [m for m in out["messages"] if isinstance(m, ToolMessage)]
+        assert refused.status == "error"
+        assert "no valid approval matches this exact action" in str(refused.content)
+        assert b.ledger.all() == []
+
+    _gated_run(runner, mode, tmp_path, scenario)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("runner", GATED)
+def test_each_call_finds_its_ledger_row_open_while_it_runs(
+    mode: str, runner: str, tmp_path: Path
+) -> None:
+    seen: dict[str, list[str]] = {}
+    ledger = InMemoryExecutionLedger()
+
+    @tool
+    def look(key: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> str:
+        """Look a key up."""
+        seen[key] = [r.status for r in ledger.all() if r.tool_call_id == tool_call_id]
+        return f"{key} ok"
+
+    case = Case([("look", {"key": "a"}), ("look", {"key": "b"})])
+
+    async def main() -> None:
+        async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "open.db")) as saver:
+            b = _build(case, saver if mode == "async" else InMemorySaver())
+            b.tools, b.ledger = [look], ledger
+            graph = RUNNERS[runner](b)
+            await Thread(graph, mode).invoke({"messages": [("user", "go")]})
+
+    asyncio.run(main())
+    assert seen == {"a": ["started"], "b": ["started"]}
+    assert sorted(r.status for r in ledger.all()) == ["succeeded", "succeeded"]
