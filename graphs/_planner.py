@@ -190,9 +190,13 @@ def resolve_chat_model(model: str | BaseChatModel) -> BaseChatModel:
         init = importlib.import_module("langchain.chat_models").init_chat_model
     except ImportError:
         init = None
-    if init is not None:
-        return init(model)  # type: ignore[no-any-return]
     provider, _, name = model.partition(":")
+    if init is not None and name:
+        try:
+            return init(model)  # type: ignore[no-any-return]
+        except ImportError as exc:  # LangChain names the provider package it lacks
+            msg = f"Chat model {model!r} needs the package of its provider: {exc}"
+            raise ConfigError(msg.replace("\n", " ")) from exc
     if not name or provider not in _PROVIDERS:
         msg = (
             f"Cannot resolve chat model {model!r}: use 'provider:model' with a provider among "
