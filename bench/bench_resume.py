@@ -60,7 +60,9 @@ STARTED: list[float] = []
 """perf_counter() at the first line of the tool's body, one entry per execution."""
 
 
-def _tool() -> Any:
+def _tool(*, governed: bool = True) -> Any:
+    """The restart tool: @gated for Interlock; a plain tool for raw LangGraph, which has no
+    gate (a @gated tool refuses to run where no gate governs the call)."""
     from langchain_core.tools import tool
 
     from interlock.nodes import gated
@@ -71,6 +73,8 @@ def _tool() -> Any:
         STARTED.append(time.perf_counter())
         return f"{target} restarted"
 
+    if not governed:
+        return restart_service
     return gated(restart_service, effects={"write"}, reversible=True, environment="production")
 
 
@@ -111,7 +115,7 @@ def _gated_factory(
 
 def _raw_graph(saver: Any) -> Any:
     """The same agent without Interlock: a plain interrupt before a plain tool step."""
-    restart = _tool()
+    restart = _tool(governed=False)
 
     def review(state: MessagesState) -> Command[Any]:
         ai = state["messages"][-1]

@@ -8,7 +8,10 @@ and at every guarded execution, so a stop reaches a running agent:
 - routing and review (`ROUTING_MAX_AGE`) may use a view read at most that long ago: they
   only decide where a call goes, and guarded execution checks again;
 - guarded execution asks with `max_age=0`, a fresh read just before the ledger row opens:
-  an action proposed after a stop committed never runs, approved or not.
+  an action proposed after a stop committed never runs, approved or not. A ledger that
+  checks the stops itself in the statement opening its row (`checks_stops`, the runtime's)
+  lets it act on a `ROUTING_MAX_AGE` view instead: a stop set since refuses the row
+  (`StopsChanged`) and the call is assessed again on a fresh read.
 
 Sources only ever add stops: the gate takes the union of its own sources and the context's,
 so nothing a run's context carries can lift a stop. `interlock.runtime` provides the durable

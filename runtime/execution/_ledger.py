@@ -43,8 +43,12 @@ from interlock.runtime.execution._ledger_sql import (
     INSERT,
     LEDGER_COLS,
     OPEN,
+    STOPS_QUERY,
+    check_stops,
+    guarded,
     open_params,
     record_of,
+    stops_changed,
 )
 from interlock.runtime.review._in_doubt import open_in_doubt_review
 from interlock.runtime.store._claims import (
@@ -68,6 +72,10 @@ _KEPT_RESULT = 2000
 
 class DurableExecutionLedger:
     """The execution ledger in `interlock_executions`, one row per key."""
+
+    checks_stops = True
+    """Rows open only while the stops are those the call was assessed with (`stops_seen`):
+    checked in the statement (Postgres) or the write transaction (SQLite) that opens them."""
 
     def __init__(
         self, db: Database, audit: AuditLog, policy: Policy, sink: DurableAuditSink | None = None
@@ -123,8 +131,11 @@ class DurableExecutionLedger:
                 if why is not None:
                     raise Undo(FORGED, why, mine)
                 signed = (*params[:3], mine.signature, *params[3:])
+                sql, args = guarded(CONSUME_OPEN_SIGNED, signed, record, "postgres")
                 with self.db.connection() as conn:
-                    rows = fenced_all(conn, self.fence, CONSUME_OPEN_SIGNED, signed, doing=_OPENING)
+                    rows = fenced_all(conn, self.fence, sql, args, doing=_OPENING)
+                    if not rows:  # no approval, the row exists, or a stop set since
+                        check_stops(conn, record)
                 if not rows:
                     return None
                 return {"review_id": rows[0]["review_id"], "by": list(mine.reviewers)}
@@ -132,11 +143,15 @@ class DurableExecutionLedger:
             # statement returned, and commit only if the signature holds.
             with self.db.transaction() as conn:
                 self._fence_in(conn)
-                rows = conn.all(CONSUME_OPEN, params)
+                rows = conn.all(*guarded(CONSUME_OPEN, params, record, "postgres"))
+                if not rows:
+                    check_stops(conn, record)
                 return checked(ring, rows[0], record, now) if rows else None
         try:
             with self.db.transaction() as conn:
                 self._fence_in(conn)
+                # The write lock is held from BEGIN IMMEDIATE: no stop commits meanwhile.
+                check_stops(conn, record)
                 rows = conn.all(CONSUME_ROW, params[:3])
                 if not rows:
                     raise Undo(NO_APPROVAL)
@@ -192,10 +207,19 @@ class DurableExecutionLedger:
             record.digest,
             record.tool_call_id,
         )
+        sql, args = guarded(INSERT, params, record, conn.dialect)
         if conn.in_transaction:
             self._fence_in(conn)
-            return bool(conn.all(INSERT, params))
-        return bool(fenced_all(conn, self.fence, INSERT, params, doing=_OPENING))
+            return bool(conn.all(sql, args))
+        return bool(fenced_all(conn, self.fence, sql, args, doing=_OPENING))
+
+    def _prior(self, conn: Conn, record: ExecutionRecord) -> ExecutionRecord | None:
+        """The row that kept `record` from opening; StopsChanged when none did (its stops
+        guard refused it)."""
+        prior = self._get(conn, record.key)
+        if prior is None and record.stops_seen is not None:
+            raise stops_changed(record)
+        return prior
 
     def _get(self, conn: Conn, key: str) -> ExecutionRecord | None:
         row = conn.one(f"SELECT {LEDGER_COLS} FROM interlock_executions WHERE digest = ?", (key,))
@@ -215,13 +239,13 @@ class DurableExecutionLedger:
             with self.db.connection() as conn:
                 opened = self._insert(conn, record, None)
                 if not opened:
-                    return self._get(conn, record.key)
+                    return self._prior(conn, record)
             self._defer_started(record, {"approved": False})
             return None
         deferred = self._deferred()
         with self.db.transaction() as conn:
             if not self._insert(conn, record, None):
-                return self._get(conn, record.key)
+                return self._prior(conn, record)
             entries = [*deferred, self._started(record, {"approved": False})]
             self.audit.append_all(entries, conn=conn)
         self._written(deferred)
@@ -248,13 +272,15 @@ class DurableExecutionLedger:
             with self.db.transaction() as conn:
                 # One round trip: consume, open the ledger row, lock the audit head. Either
                 # refusal rolls all of it back.
-                used, opened, head = conn.fetch_all(
+                stops, used, opened, head = conn.fetch_all(
                     [
+                        (STOPS_QUERY, ()),  # in the transaction: exact
                         (CONSUME_ROW, (now, record.digest, now)),
                         (OPEN, open_params(record)),
                         (head_query(conn.dialect), ()),
                     ]
                 )
+                check_stops(conn, record, stops)
                 refused: StartOutcome | None = (
                     "exists" if not opened else "no_approval" if not used else None
                 )

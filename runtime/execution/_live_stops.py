@@ -1,13 +1,14 @@
 """The stop switches as the gate sees them: `interlock.nodes.StopSource` over `interlock_stops`.
 
-Bound: guarded execution asks with `max_age=0`, which reads the table (one indexed statement
-on a table of a few rows, ~0.1 ms on Postgres over loopback, ~20 us on SQLite) after the
-action was proposed and before its ledger row opens; a stop committed before that read is
-always seen. Routing and the review node accept a view up to `ROUTING_MAX_AGE` (0.1 s)
-old, which in a loop of tool steps is usually the read guarded execution just made, so a
-tool step pays one read, not two. A decision or a worker's resume reads the stops in the
-same round trip as the review row; that read is offered here (`offer`) so the resumed review
-node does not read again.
+Bound: none for guarded execution. The execution ledger opens a row only while the stops are
+the ones the call was assessed with, checked in the very statement (Postgres) or write
+transaction (SQLite) that opens it (`_ledger_sql.stops_guard`); a stop set after the
+assessment refuses the row, nothing runs, and the tool step assesses the call again on a
+fresh read. So the gate may act on a view up to `ROUTING_MAX_AGE` (0.1 s) old everywhere
+(routing, review and the tool step, which in a loop of tool steps usually reuse one read),
+and no action whose ledger row opens after a stop committed ever runs. A decision or a
+worker's resume reads the stops in the same round trip as the review row; that read is
+offered here (`offer`) so the resumed review node does not read again.
 
 A read that fails raises, and the step fails with it: nothing runs on a stale answer.
 """

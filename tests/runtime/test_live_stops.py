@@ -234,6 +234,67 @@ def test_a_queued_approval_resumed_after_a_stop_runs_nothing(
     assert _written(log) == ["s1"]
 
 
+def _stale_view(rt: Runtime) -> None:
+    """Make `rt` act on a view of the stops from before the stop (as a view read moments
+    before a stop commits is): routing, review and the tool step accept it; only a fresh
+    read (max_age=0) sees the stop."""
+    from interlock.nodes import StoppedScopes
+
+    rt.engine().stop_source.offer(StoppedScopes(), read_at=time.monotonic() + WAIT_S)
+
+
+def test_a_stop_set_after_the_step_read_the_stops_is_caught_by_the_ledger(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    # The ledger row opens only while the stops are those the call was assessed with, in
+    # the very statement that opens it: no window between a read and the write.
+    rt = open_rt(graphs={GRAPH: stop_writer})
+    log = tmp_path / "writes.log"
+    open_rt().stops.stop("environment", "staging", by=ADA, reason="INC-9")
+    _stale_view(rt)
+    run = rt.run(GRAPH, "write", options={"log": str(log), "turns": [[("s1", "staging")]]})
+    assert run.status == "done"
+    assert _written(log) == []
+    assert _ledger(rt) == []
+    (denied,) = _audit(rt, "action_denied")
+    assert "Environment 'staging' is stopped by an administrator" in denied.data["detail"]
+
+
+def test_an_approved_action_under_a_stop_set_after_the_read_is_refused_unspent(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt = open_rt(graphs={GRAPH: stop_writer})
+    log = tmp_path / "writes.log"
+    run = rt.run(GRAPH, "write", options={"log": str(log), "turns": [[("p1", "production")]]})
+    rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM, resume=False)
+    open_rt().stops.stop("environment", "production", by=ADA, reason="INC-9")
+    _stale_view(rt)
+    done = rt.decisions.resume(run.review_id or "")
+    assert done.thread_status == "done"
+    assert _written(log) == []
+    assert _ledger(rt) == []
+    (refused,) = _audit(rt, "execution_refused")
+    assert "approved before the stop" in refused.data["detail"]
+    with rt.db.connection() as conn:
+        unused = conn.scalar(
+            "SELECT count(*) AS n FROM interlock_approvals WHERE consumed_at IS NULL"
+        )
+    assert unused == 1
+
+
+def test_a_stop_elsewhere_set_after_the_read_only_costs_a_fresh_assessment(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt = open_rt(graphs={GRAPH: stop_writer})
+    log = tmp_path / "writes.log"
+    open_rt().stops.stop("environment", "qa", by=ADA, reason="INC-10")
+    _stale_view(rt)
+    run = rt.run(GRAPH, "write", options={"log": str(log), "turns": [[("s1", "staging")]]})
+    assert run.status == "done"
+    assert _written(log) == ["s1"]
+    assert [(r["tool"], r["status"]) for r in _ledger(rt)] == [("write_setting", "succeeded")]
+
+
 def test_a_served_graph_reads_stops_from_the_database_not_the_clients_context(
     lg_server: Any, tmp_path: Path
 ) -> None:
