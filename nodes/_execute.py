@@ -386,7 +386,7 @@ class GatedToolNode(ToolNode):
         step = await asyncio.to_thread(_Step, self, input, runtime)
         if not step.calls:
             return {}
-        outputs = await gather_calls(step.arun, step.items(config))
+        outputs = await gather_calls(step.arun, step.items(config), config)
         return self._combine_tool_outputs(outputs, "dict")
 
 

@@ -135,6 +135,19 @@ def map_calls(fn: Callable[[T], R], items: Sequence[T], config: RunnableConfig) 
         return list(executor.map(fn, items))
 
 
-async def gather_calls(fn: Callable[[T], Awaitable[R]], items: Sequence[T]) -> list[R]:
-    """`fn` over `items` as ToolNode runs async calls: all at once, results in call order."""
-    return list(await asyncio.gather(*(fn(item) for item in items)))
+async def gather_calls(
+    fn: Callable[[T], Awaitable[R]], items: Sequence[T], config: RunnableConfig
+) -> list[R]:
+    """`fn` over `items` as ToolNode runs async calls: all at once, results in call order.
+    Unlike ToolNode, `max_concurrency` holds here too, as it does under `invoke` (1 runs
+    the calls of a turn one after another, each after the one before it ended)."""
+    limit = config.get("max_concurrency")
+    if not limit:
+        return list(await asyncio.gather(*(fn(item) for item in items)))
+    gate = asyncio.Semaphore(limit)
+
+    async def bounded(item: T) -> R:
+        async with gate:
+            return await fn(item)
+
+    return list(await asyncio.gather(*(bounded(item) for item in items)))

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NotRequired
@@ -37,7 +38,9 @@ from interlock.nodes import (
     GatedState,
     InMemoryApprovalStore,
     InMemoryExecutionLedger,
+    InterlockContext,
     PendingReview,
+    StaticStops,
     ToolSpec,
     resume_command,
 )
@@ -258,35 +261,60 @@ def _build(case: Case, saver: Any) -> Build:
     return Build(_tools(), model, saver, InMemoryStore(), case.handle_tool_errors)
 
 
-def _run_sync(runner: Runner, case: Case) -> tuple[Outcome, Build]:
-    b = _build(case, InMemorySaver())
-    graph = runner(b)
-    try:
-        out = graph.invoke({"messages": [("user", "go")]}, {"configurable": {"thread_id": "t"}})
-    except Exception as exc:
-        return _outcome(None, exc), b
-    return _outcome(out, None), b
+class Thread:
+    """One thread of a gated agent, driven with invoke (InMemorySaver) or ainvoke
+    (AsyncSqliteSaver): the same steps either way."""
+
+    def __init__(self, graph: Any, mode: str) -> None:
+        self.graph, self.mode = graph, mode
+        self.config: Any = {"configurable": {"thread_id": f"t-{uuid.uuid4().hex[:8]}"}}
+
+    async def invoke(self, value: Any, config: Any = None, **kw: Any) -> Any:
+        if self.mode == "sync":
+            return self.graph.invoke(value, config or self.config, **kw)
+        return await self.graph.ainvoke(value, config or self.config, **kw)
+
+    async def state(self) -> Any:
+        if self.mode == "sync":
+            return self.graph.get_state(self.config)
+        return await self.graph.aget_state(self.config)
+
+    async def update(self, values: dict[str, Any]) -> None:
+        if self.mode == "sync":
+            self.graph.update_state(self.config, values, as_node="model")
+        else:
+            await self.graph.aupdate_state(self.config, values, as_node="model")
+
+    async def before_tools(self) -> Any:
+        """The config of the latest checkpoint about to run the tool step."""
+        if self.mode == "sync":
+            history = list(self.graph.get_state_history(self.config))
+        else:
+            history = [s async for s in self.graph.aget_state_history(self.config)]
+        return next(s.config for s in history if s.next == ("tools",))
 
 
-def _run_async(runner: Runner, case: Case, path: Path) -> tuple[Outcome, Build]:
+@asynccontextmanager
+async def _saver(mode: str, tmp: Path) -> AsyncIterator[Any]:
+    """InMemorySaver under invoke, AsyncSqliteSaver under ainvoke."""
+    if mode == "sync":
+        yield InMemorySaver()
+        return
+    async with AsyncSqliteSaver.from_conn_string(str(tmp / f"{uuid.uuid4().hex}.db")) as saver:
+        yield saver
+
+
+def _run(runner: Runner, case: Case, mode: str, tmp: Path) -> tuple[Outcome, Build]:
     async def go() -> tuple[Outcome, Build]:
-        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        async with _saver(mode, tmp) as saver:
             b = _build(case, saver)
-            graph = runner(b)
-            cfg = {"configurable": {"thread_id": "t"}}
             try:
-                out = await graph.ainvoke({"messages": [("user", "go")]}, cfg)
+                out = await Thread(runner(b), mode).invoke({"messages": [("user", "go")]})
             except Exception as exc:
                 return _outcome(None, exc), b
             return _outcome(out, None), b
 
     return asyncio.run(go())
-
-
-def _run(runner: Runner, case: Case, mode: str, tmp: Path) -> tuple[Outcome, Build]:
-    if mode == "sync":
-        return _run_sync(runner, case)
-    return _run_async(runner, case, tmp / f"{uuid.uuid4().hex}.db")
 
 
 def _params() -> Iterator[Any]:
@@ -313,39 +341,6 @@ def test_the_same_tools_answer_the_same_under_every_runner(
 
 
 # -- what only a gate does -----------------------------------------------------------------
-class Thread:
-    """One thread of a gated agent, driven with invoke (InMemorySaver) or ainvoke
-    (AsyncSqliteSaver): the same steps either way."""
-
-    def __init__(self, graph: Any, mode: str) -> None:
-        self.graph, self.mode = graph, mode
-        self.config: Any = {"configurable": {"thread_id": f"t-{uuid.uuid4().hex[:8]}"}}
-
-    async def invoke(self, value: Any, config: Any = None) -> Any:
-        if self.mode == "sync":
-            return self.graph.invoke(value, config or self.config)
-        return await self.graph.ainvoke(value, config or self.config)
-
-    async def state(self) -> Any:
-        if self.mode == "sync":
-            return self.graph.get_state(self.config)
-        return await self.graph.aget_state(self.config)
-
-    async def update(self, values: dict[str, Any]) -> None:
-        if self.mode == "sync":
-            self.graph.update_state(self.config, values, as_node="model")
-        else:
-            await self.graph.aupdate_state(self.config, values, as_node="model")
-
-    async def before_tools(self) -> Any:
-        """The config of the latest checkpoint about to run the tool step."""
-        if self.mode == "sync":
-            history = list(self.graph.get_state_history(self.config))
-        else:
-            history = [s async for s in self.graph.aget_state_history(self.config)]
-        return next(s.config for s in history if s.next == ("tools",))
-
-
 def _gated_run(
     runner: str, mode: str, tmp: Path, scenario: Callable[[Thread, Build, list[str]], Any]
 ) -> None:
@@ -373,10 +368,7 @@ def _gated_run(
         await scenario(Thread(RUNNERS[runner](b), mode), b, ran)
 
     async def main() -> None:
-        if mode == "sync":
-            await go(InMemorySaver())
-            return
-        async with AsyncSqliteSaver.from_conn_string(str(tmp / "review.db")) as saver:
+        async with _saver(mode, tmp) as saver:
             await go(saver)
 
     asyncio.run(main())
@@ -459,8 +451,8 @@ def test_each_call_finds_its_ledger_row_open_while_it_runs(
     case = Case([("look", {"key": "a"}), ("look", {"key": "b"})])
 
     async def main() -> None:
-        async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "open.db")) as saver:
-            b = _build(case, saver if mode == "async" else InMemorySaver())
+        async with _saver(mode, tmp_path) as saver:
+            b = _build(case, saver)
             b.tools, b.ledger = [look], ledger
             graph = RUNNERS[runner](b)
             await Thread(graph, mode).invoke({"messages": [("user", "go")]})
@@ -468,3 +460,41 @@ def test_each_call_finds_its_ledger_row_open_while_it_runs(
     asyncio.run(main())
     assert seen == {"a": ["started"], "b": ["started"]}
     assert sorted(r.status for r in ledger.all()) == ["succeeded", "succeeded"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("runner", GATED)
+def test_max_concurrency_one_runs_a_turn_in_order_and_a_stop_reaches_the_next_call(
+    mode: str, runner: str, tmp_path: Path
+) -> None:
+    stops, done = StaticStops(), list[str]()
+
+    @tool
+    def write(key: str) -> str:
+        """Write a staging setting."""
+        done.append(key)
+        if key == "first":
+            stops.stop(environment="staging")  # an administrator, while this call runs
+        return f"{key} written"
+
+    case = Case([("write", {"key": "first"}), ("write", {"key": "second"})])
+
+    async def main() -> Any:
+        async with _saver(mode, tmp_path) as saver:
+            b = _build(case, saver)
+            b.tools = [write]
+            write_spec = ToolSpec(
+                effects=frozenset({"write"}), reversible=True, environment="staging"
+            )
+            b.specs = {"write": write_spec}
+            thread = Thread(RUNNERS[runner](b), mode)
+            cfg = {**thread.config, "max_concurrency": 1}
+            ctx = InterlockContext(stops=stops)  # asked at every evaluation
+            return await thread.invoke({"messages": [("user", "go")]}, cfg, context=ctx)
+
+    out = asyncio.run(main())
+    assert done == ["first"]
+    answers = [(m.status, str(m.content)) for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert answers[0] == ("success", "first written")
+    assert answers[1][0] == "error"
+    assert "Environment 'staging' is stopped by an administrator" in answers[1][1]
