@@ -73,7 +73,9 @@ def _model() -> ScriptedChatModel:
 
 
 def _ungated(tools: list[BaseTool], saver: BaseCheckpointSaver[str]) -> Any:
-    by_name = {t.name: t for t in tools}
+    # Plain copies, without the callback that makes a @gated tool refuse where no gate
+    # governs it: this graph is the baseline with no Interlock at all.
+    by_name = {t.name: t.model_copy(update={"callbacks": None}) for t in tools}
 
     def run_tools(state: MessagesState) -> dict[str, Any]:
         ai = state["messages"][-1]

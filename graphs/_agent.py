@@ -37,6 +37,7 @@ from interlock.nodes import (
     ExecutionLedger,
     Gate,
     GatedState,
+    HandleToolErrors,
     InMemoryApprovalStore,
     InMemoryAuditSink,
     InMemoryExecutionLedger,
@@ -50,9 +51,6 @@ from interlock.risk import Credential, Policy, default_policy, utcnow
 from interlock.risk.errors import ConfigError
 
 __all__ = ["build_gated_graph", "create_gated_agent", "make_model_node"]
-
-ToolErrors = bool | str | Callable[..., str] | type[Exception] | tuple[type[Exception], ...]
-"""ToolNode's `handle_tool_errors` (the gated tool step takes the same)."""
 
 
 def make_model_node(
@@ -105,7 +103,7 @@ def build_gated_graph(
     issue_on_resume: bool = True,
     clock: Callable[[], datetime] = utcnow,
     state_schema: type[Any] = GatedState,
-    handle_tool_errors: ToolErrors | None = None,
+    handle_tool_errors: HandleToolErrors | None = None,
 ) -> tuple[StateGraph[Any, Any, Any, Any], Gate]:
     """The uncompiled graph and its gate, for callers who compose further.
 

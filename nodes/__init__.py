@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from interlock.nodes._decisions import check_args, validate_decision, validate_response
 from interlock.nodes._edit_rule import edit_exceeds
-from interlock.nodes._execute import denial_text, make_execute_node, stop_reason
+from interlock.nodes._execute import GatedToolNode, denial_text, make_execute_node, stop_reason
 from interlock.nodes._gate import (
     Gate,
     InterlockContext,
@@ -25,6 +25,7 @@ from interlock.nodes._gate import (
     fail_closed,
     interrupt_id_for,
 )
+from interlock.nodes._invoke import HandleToolErrors
 from interlock.nodes._payloads import (
     DECISION_TYPES,
     HITL_DECISION_TYPES,
@@ -126,6 +127,8 @@ __all__ = [
     "ExecutionStatus",
     "Gate",
     "GatedState",
+    "GatedToolNode",
+    "HandleToolErrors",
     "InMemoryApprovalStore",
     "InMemoryAuditSink",
     "InMemoryExecutionLedger",

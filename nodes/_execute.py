@@ -107,6 +107,10 @@ class _Runner:
     in parallel, their ledger and audit writes one at a time (a run's stores and its deferred
     audit events serve one caller at a time)."""
 
+    verdict: Verdict  # what traces report (interlock.nodes._trace.Settled): set as it settles
+    record: ReviewRecord | None = None
+    ended: tuple[str, str | None] | None = None
+
     def __init__(self, gate: Gate, scope: RunScope, lock: threading.Lock | None = None) -> None:
         self.gate, self.scope = gate, scope
         self.lock: threading.Lock = lock if lock is not None else threading.Lock()
@@ -117,6 +121,12 @@ class _Runner:
         """Assess `call` and run it or refuse it; assessed again on a fresh read of the
         stops when the ledger finds one set since (nothing ran then)."""
         verdict = self.gate.assess_call(call, self.scope, rejected, reuse=True)
+        if stop_reason(verdict) and checks_stops(self.scope.ledger):
+            # The view may predate a stop's lifting: a stop refuses only as it is now.
+            fresh = self.gate.restop(self.scope)
+            if fresh is not self.scope:
+                self.scope = fresh
+                verdict = self.gate.assess_call(call, fresh, rejected, reuse=False)
         for _ in range(_STOP_RETRIES):
             try:
                 return self.run(verdict, rec, ai_id)
@@ -131,6 +141,7 @@ class _Runner:
             "propose it again so that a reviewer can decide on it as it stands."
         )
         level = v.assessment.level if v.assessment else None
+        self.verdict, self.ended = v, ("refused", digest)
         self.gate.event(
             self.scope, "refused", v.call, digest=digest, level=level, detail=str(err), verdict=v
         )
@@ -145,6 +156,7 @@ class _Runner:
         """The refusal for `v`, or its clearance to run (the ledger row is open by then)."""
         call, gate, scope = v.call, self.gate, self.scope
         name, args = call["name"], call.get("args") or {}
+        self.verdict, self.record, self.ended = v, rec, None
         if v.kind == "unknown_tool":
             gate.event(scope, "unknown_tool", call, detail=v.note)
             return self._msg(v, v.note, "error")
@@ -224,6 +236,7 @@ class _Runner:
                 self.gate.event(
                     self.scope, "in_doubt", v.call, digest=done.digest, detail=text, verdict=v
                 )
+            self.ended = ("in_doubt", done.digest)
             return self._msg(v, text, "error")
         if unknown:
             if checks_stops(self.scope.ledger) and self.gate.restop(self.scope) is not self.scope:
@@ -232,6 +245,7 @@ class _Runner:
                 raise StopsChanged(msg)
             return Cleared(v, done.key, done.digest, approved=True, fresh=False)
         status = "success" if done.status == "succeeded" else "error"
+        self.ended = ("replayed", done.digest)  # answered from the ledger: nothing ran
         return self._msg(v, done.result or "", status)
 
     def _execute(

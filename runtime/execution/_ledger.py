@@ -39,7 +39,7 @@ from interlock.runtime.execution._ledger_audit import started_first
 from interlock.runtime.execution._ledger_sql import (
     CONSUME_OPEN,
     CONSUME_OPEN_SIGNED,
-    FINISH,
+    FINISH_ROW,
     INSERT,
     LEDGER_COLS,
     OPEN,
@@ -310,10 +310,10 @@ class DurableExecutionLedger:
         ok = status == "succeeded"
         values = (status, result if ok else None, None if ok else result, now, key)
         try:
-            with self.db.transaction() as conn:
-                self._fence_in(conn)
-                conn.send(FINISH, values)
-                found = self._get(conn, key)
+            with self.db.connection() as conn:
+                # One message on Postgres: the fence check, the update and its commit.
+                rows = fenced_all(conn, self.fence, FINISH_ROW, values, doing=_FINISHING)
+                found = record_of(rows[0]) if rows else self._get(conn, key)
         except Exception as exc:
             lost = self._lost(exc, _FINISHING)
             if lost is None:

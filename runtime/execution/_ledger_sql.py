@@ -18,6 +18,7 @@ __all__ = [
     "CONSUME_OPEN",
     "CONSUME_OPEN_SIGNED",
     "FINISH",
+    "FINISH_ROW",
     "INSERT",
     "LEDGER_COLS",
     "OPEN",
@@ -142,6 +143,7 @@ FINISH = (
     "UPDATE interlock_executions SET status = ?, result = ?, error = ?, finished_at = ? "
     "WHERE digest = ? AND status = 'started'"
 )
+FINISH_ROW = f"{FINISH} RETURNING {LEDGER_COLS}"
 
 
 def open_params(record: ExecutionRecord) -> tuple[Any, ...]:

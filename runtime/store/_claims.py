@@ -163,7 +163,7 @@ def fenced_all(
         text = f"{FENCE_CHECK}; {sql}".replace("%", "%%").replace("?", "%s")
         try:
             with psycopg.ClientCursor(conn.raw, row_factory=dict_row) as cur:
-                cur.execute(text, (claim.thread_id, claim.token, *params))
+                cur.execute(text, (claim.thread_id, claim.token, *conn.storable(params)))
                 cur.nextset()
                 return [dict(r) for r in cur.fetchall()] if cur.description else []
         except psycopg.Error as exc:

@@ -161,6 +161,10 @@ class Conn:
         self.pipe: Any = None
         """The psycopg `Pipeline` while one is open."""
 
+    def storable(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        """`params` as this connection's statements store them (see `_params`)."""
+        return self._params(params)
+
     def _params(self, params: Sequence[Any]) -> tuple[Any, ...]:
         # Every string goes in storable (no NUL, no lone surrogate), alike on both backends.
         if self.dialect == "postgres":
