@@ -76,16 +76,46 @@ def test_python_example_runs(code: str, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
 
 
-def test_the_gating_example_stops_at_a_critical_review(tmp_path: Path) -> None:
+def _block_with(marker: str) -> str:
+    (block,) = [b for b in BLOCKS if marker in b]
+    return block
+
+
+def _printed(code: str, tmp_path: Path) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-c", BLOCKS[0]],
+        [sys.executable, "-c", code],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    assert out.stdout.strip() == "critical"
+    return out.stdout.strip().splitlines()
+
+
+def test_the_gating_example_stops_at_a_critical_review(tmp_path: Path) -> None:
+    assert _printed(_block_with("create_gated_agent("), tmp_path) == ["critical"]
+
+
+def test_the_create_agent_example_runs_the_read_and_holds_the_refund(tmp_path: Path) -> None:
+    # The read ran unattended; the refund stopped for review and ran once approved.
+    printed = _printed(_block_with("InterlockMiddleware(tools)"), tmp_path)
+    assert printed == ["refund_order high", "refunded 900.0 on o-2"]
+
+
+def test_the_state_graph_example_runs_the_allowed_read(tmp_path: Path) -> None:
+    printed = _printed(_block_with("GatedToolNode(gate)"), tmp_path)
+    assert printed == ["api: 3 errors in the last hour"]
+
+
+def test_the_three_ways_in_come_in_the_order_users_meet_them() -> None:
+    gate_section = _section("Gate your own agent")
+    heads = re.findall(r"^### (.+)$", gate_section, re.M)
+    assert heads[:3] == [
+        "Gate your `create_agent` agent",
+        "Your own `StateGraph`: the gated tool step",
+        "`create_gated_agent`",
+    ]
 
 
 def test_the_policy_example_loads_and_needs_two_senior_approvers(tmp_path: Path) -> None:
