@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as as_tool
+from langgraph._internal._runnable import RunnableCallable  # as create_agent's nodes
 from langgraph.constants import END, START
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -55,12 +56,22 @@ __all__ = ["build_gated_graph", "create_gated_agent", "make_model_node"]
 
 def make_model_node(
     model: Runnable[Any, Any], *, system_prompt: str | None, clock: Callable[[], datetime]
-) -> Callable[[Any, RunnableConfig], dict[str, Any]]:
-    def call_model(state: Any, config: RunnableConfig) -> dict[str, Any]:
+) -> Runnable[Any, dict[str, Any]]:
+    """The model node: `model.invoke` under `graph.invoke/stream`, `await model.ainvoke`
+    under `graph.ainvoke/astream` (a truly async model call, not one in an executor thread).
+
+    Built as LangChain's `create_agent` builds its model node: LangGraph's `RunnableCallable`
+    with both functions and no run of its own (the node's run is LangGraph's), so traces show
+    the node and the chat model under it, as for a plain function node.
+    """
+
+    def prompt(state: Any) -> list[Any]:
         messages = list(state["messages"])
         if system_prompt:
             messages = [SystemMessage(content=system_prompt), *messages]
-        reply = model.invoke(messages, config)
+        return messages
+
+    def update(reply: Any) -> dict[str, Any]:
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
         if reply.tool_calls:
@@ -73,7 +84,14 @@ def make_model_node(
             reply = reply.model_copy(update={"tool_calls": calls, "response_metadata": meta})
         return {"messages": [reply]}
 
-    return call_model
+    def call_model(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        return update(model.invoke(prompt(state), config))
+
+    async def acall_model(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        return update(await model.ainvoke(prompt(state), config))
+
+    node: Runnable[Any, dict[str, Any]] = RunnableCallable(call_model, acall_model, trace=False)
+    return node
 
 
 def _tools(tools: Sequence[BaseTool | Callable[..., Any]]) -> list[BaseTool]:

@@ -72,6 +72,16 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=self.next_message(messages))])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Native: BaseChatModel's default would run `_generate` in an executor thread.
+        return ChatResult(generations=[ChatGeneration(message=self.next_message(messages))])
+
 
 def _results(messages: Sequence[BaseMessage]) -> dict[str, list[ToolMessage]]:
     out: dict[str, list[ToolMessage]] = {}
