@@ -8,6 +8,8 @@
 - `validate_response` / `validate_decision`: check an answer before `Command(resume=...)`.
 - `InterlockMiddleware`: the same gate, review and guarded execution for LangChain v1's
   `create_agent` (needs the `agents` extra; LangChain loads only when it is asked for).
+- Verdicts in traces: run metadata, tags and `interlock_verdict` events for LangChain
+  callback handlers; OpenTelemetry spans (`use_tracer_provider` picks where they go).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -87,6 +89,7 @@ from interlock.nodes._toolspec import (
     is_governed,
     spec_of,
 )
+from interlock.nodes._trace import VERDICT_EVENT, tracer, use_tracer_provider
 
 if TYPE_CHECKING:
     from interlock.nodes._middleware import InterlockAgentState, InterlockMiddleware
@@ -110,6 +113,7 @@ __all__ = [
     "METADATA_KEY",
     "PROPOSED_AT",
     "ROUTING_MAX_AGE",
+    "VERDICT_EVENT",
     "ActionRequest",
     "Approval",
     "ApprovalStore",
@@ -183,6 +187,8 @@ __all__ = [
     "spec_of",
     "start_approved",
     "stop_reason",
+    "tracer",
+    "use_tracer_provider",
     "validate_decision",
     "validate_response",
 ]

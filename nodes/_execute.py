@@ -25,6 +25,7 @@ from langchain_core.runnables.config import get_config_list
 from langgraph.errors import GraphBubbleUp
 from langgraph.prebuilt import ToolNode, ToolRuntime
 from langgraph.runtime import Runtime
+from opentelemetry.trace import INVALID_SPAN, Span
 from pydantic import BaseModel
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
@@ -44,6 +45,7 @@ from interlock.nodes._state import last_ai_message, open_calls
 from interlock.nodes._stops import ROUTING_MAX_AGE
 from interlock.nodes._stores import ExecutionLedger, ExecutionRecord, start_approved
 from interlock.nodes._toolspec import governed
+from interlock.nodes._trace import aannounce, announce, current, end_execute, settled, traced
 from interlock.risk.errors import ExecutionRefused, StopsChanged
 
 __all__ = ["Cleared", "GatedToolNode", "denial_text", "make_execute_node", "stop_reason"]
@@ -258,26 +260,34 @@ class _Runner:
 
     @overload
     def _invoke(
-        self, go: Cleared, run_tool: Callable[[], Awaitable[ToolOutput]]
+        self, go: Cleared, run_tool: Callable[[], Awaitable[ToolOutput]], span: Span = ...
     ) -> Awaitable[ToolOutput]: ...
     @overload
-    def _invoke(self, go: Cleared, run_tool: Callable[[], ToolOutput]) -> ToolOutput: ...
-    def _invoke(self, go: Cleared, run_tool: Callable[[], Any]) -> Any:
+    def _invoke(
+        self, go: Cleared, run_tool: Callable[[], ToolOutput], span: Span = ...
+    ) -> ToolOutput: ...
+    def _invoke(self, go: Cleared, run_tool: Callable[[], Any], span: Span = INVALID_SPAN) -> Any:
         """Run the cleared call (ToolNode's path) and record how it ended. An async call
-        comes back as an awaitable that records its outcome when it is done."""
+        comes back as an awaitable that records its outcome when it is done. `span`, the
+        call's `interlock.execute` span, is current while the tool runs and ends with it."""
         try:
-            out = governed(run_tool, go.verdict.call["name"])()  # @gated tools run here only
+            with current(span):
+                out = governed(run_tool, go.verdict.call["name"])()  # @gated tools run here only
         except GraphBubbleUp:
+            end_execute(span, ledger="started", status="interrupted")
             raise
         except Exception as exc:  # handle_tool_errors let it through: recorded, then raised
-            self._close(go, None, exc)
+            self._close(go, None, exc, span)
             raise
         if inspect.isawaitable(out):
-            return recorded(out, lambda got, exc: self._close(go, got, exc))
-        self._close(go, out, None)
+            pending = traced(span, out) if span.is_recording() else out
+            return recorded(pending, lambda got, exc: self._close(go, got, exc, span))
+        self._close(go, out, None, span)
         return out
 
-    def _close(self, go: Cleared, out: ToolOutput | None, exc: Exception | None) -> None:
+    def _close(
+        self, go: Cleared, out: ToolOutput | None, exc: Exception | None, span: Span = INVALID_SPAN
+    ) -> None:
         """Close the ledger row with the call's outcome (`out`, or the exception) and audit it."""
         v, scope = go.verdict, self.scope
         ok, text = outcome_of(out, exc, v.call["id"] or "")
@@ -296,6 +306,11 @@ class _Runner:
                 detail="" if go.fresh else "retried",
                 verdict=v,
             )
+        ledger = "started" if go.fresh else "rerun"
+        end_execute(span, ledger=ledger, status="succeeded" if ok else "failed")
+
+
+_Guarded = tuple[_Runner, ToolMessage | Cleared, Span, RunnableConfig, dict[str, Any] | None]
 
 
 class _Step:
@@ -321,32 +336,38 @@ class _Step:
     def items(self, config: RunnableConfig) -> list[tuple[int, RunnableConfig]]:
         return list(enumerate(get_config_list(config, len(self.calls))))
 
-    def guard(self, index: int) -> tuple[_Runner, ToolMessage | Cleared]:
+    def guard(self, index: int, config: RunnableConfig) -> _Guarded:
+        """Settle call `index`; with its trace (span, the tool's config, the verdict)."""
         call, record = self.calls[index]
         with self.lock:
             scope = self.scope if index == 0 else self.gate.restop(self.scope, max_age=self.age)
             runner = _Runner(self.gate, scope, self.lock)
             ai_id = self.ai.id if self.ai is not None else None
-            return runner, runner.settle(call, record, ai_id, self.rejected)
+            go = runner.settle(call, record, ai_id, self.rejected)
+        return runner, go, *settled(self.gate, runner, go, config)
 
     def tool_runtime(self, index: int, config: RunnableConfig) -> ToolRuntime[Any, Any]:
         return tool_runtime(self.node, self.state, self.calls[index][0]["id"], config, self.runtime)
 
     def run(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
         index, config = item
-        runner, go = self.guard(index)
+        runner, go, span, config, info = self.guard(index, config)
+        if info is not None:
+            announce(config, [info], ran=not isinstance(go, ToolMessage))
         if isinstance(go, ToolMessage):
             return go
         rt = self.tool_runtime(index, config)
-        return runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt))
+        return runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt), span)
 
     async def arun(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
         index, config = item
-        runner, go = await asyncio.to_thread(self.guard, index)
+        runner, go, span, config, info = await asyncio.to_thread(self.guard, index, config)
+        if info is not None:
+            await aannounce(config, [info], ran=not isinstance(go, ToolMessage))
         if isinstance(go, ToolMessage):
             return go
         rt = self.tool_runtime(index, config)
-        return await runner._invoke(go, lambda: acall_tool(self.node, go.verdict.call, rt))
+        return await runner._invoke(go, lambda: acall_tool(self.node, go.verdict.call, rt), span)
 
 
 class GatedToolNode(ToolNode):

@@ -31,6 +31,7 @@ from interlock.nodes._stores import (
     InMemoryExecutionLedger,
 )
 from interlock.nodes._toolspec import ToolSpec, spec_of
+from interlock.nodes._trace import gate_span, tracer
 from interlock.risk import (
     LEVELS,
     Action,
@@ -273,7 +274,9 @@ class Gate:
                 and time.monotonic() - hit[0] < _REUSE_SECONDS
             ):
                 return hit[3]
+        span = tracer().start_span("interlock.gate")  # a no-op span unless an SDK records
         verdict = self._assess(call, scope, rejected)
+        gate_span(self, scope, verdict, span)
         if verdict.kind == "allow":
             if len(self._recent) >= _REUSE_MAX:
                 self._recent.clear()

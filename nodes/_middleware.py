@@ -38,7 +38,7 @@ from langgraph.graph.message import add_messages
 from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command
 
-from interlock.nodes._execute import Cleared, _Runner, checks_stops
+from interlock.nodes._execute import _Guarded, _Runner, checks_stops
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import InterlockState
 from interlock.nodes._review import review_round
@@ -47,6 +47,7 @@ from interlock.nodes._state import last_ai_message, merge_interlock, record_for
 from interlock.nodes._stops import ROUTING_MAX_AGE, StopSource
 from interlock.nodes._stores import ApprovalStore, AuditSink, ExecutionLedger
 from interlock.nodes._toolspec import ToolSpec
+from interlock.nodes._trace import aannounce, announce, settled
 from interlock.risk import Credential, Policy, default_policy, utcnow
 from interlock.risk.errors import ConfigError
 
@@ -212,7 +213,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
                 return update
 
     # -- the tool step: guarded execution -------------------------------------------------
-    def _settle(self, request: ToolCallRequest) -> tuple[_Runner, ToolMessage | Cleared]:
+    def _settle(self, request: ToolCallRequest) -> _Guarded:
         """Assess the call as it stands and clear it (ledger row open) or refuse it."""
         call, state, rt = request.tool_call, request.state, request.runtime
         gate = self.gate
@@ -226,7 +227,9 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         rejected = (state.get("interlock") or {}).get("rejected")
         runner = _Runner(gate, scope, self._lock)
         with self._lock:
-            return runner, runner.settle(call, record, ai.id if ai else None, rejected)
+            out = runner.settle(call, record, ai.id if ai else None, rejected)
+        # The tool runs with ToolNode's own per-call config: the verdict is written into it.
+        return runner, out, *settled(gate, runner, out, rt.config, in_place=True)
 
     def wrap_tool_call(
         self,
@@ -234,10 +237,12 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         handler: Callable[[ToolCallRequest], _Out],
     ) -> _Out:
         """Run the call only if it is allowed now or approved exactly as it stands."""
-        runner, out = self._settle(request)
+        runner, out, span, config, info = self._settle(request)
+        if info is not None:
+            announce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
             return out
-        return cast(_Out, runner._invoke(out, lambda: handler(request)))
+        return cast(_Out, runner._invoke(out, lambda: handler(request), span))
 
     async def awrap_tool_call(
         self,
@@ -246,7 +251,9 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
     ) -> _Out:
         """`wrap_tool_call` under asyncio: the tool is awaited; the stores (synchronous) are
         used off the event loop."""
-        runner, out = await asyncio.to_thread(self._settle, request)
+        runner, out, span, config, info = await asyncio.to_thread(self._settle, request)
+        if info is not None:
+            await aannounce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
             return out
-        return cast(_Out, await runner._invoke(out, lambda: handler(request)))
+        return cast(_Out, await runner._invoke(out, lambda: handler(request), span))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
@@ -25,6 +26,7 @@ from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._router import held_calls
 from interlock.nodes._state import last_ai_message
 from interlock.nodes._stores import Approval, approval_issued
+from interlock.nodes._trace import announce, listening, record_review, verdict_info
 from interlock.risk import ApprovalRequirement
 from interlock.risk.errors import DecisionError
 
@@ -234,6 +236,7 @@ def review_round(
         round_info=rnd,
         escalations=escalations,
     )
+    _announce_held(gate, request, pending)
     answer = interrupt(request)
 
     # -- after the interrupt: the answer is here; side effects are allowed from now on.
@@ -248,6 +251,7 @@ def review_round(
             msg = f"The review expired at {when}; it re-opens for a fresh look."
             raise DecisionError(msg)
     except DecisionError as exc:
+        record_review(scope, request, None, str(exc))
         gate.event(scope, "decision_refused", pending[0].call, detail=str(exc))
         round_info: ReviewRound = {
             "round": nxt,
@@ -257,6 +261,7 @@ def review_round(
         }
         return "review", {"interlock": {"round": round_info}}
 
+    record_review(scope, request, response["decisions"])
     work = _Apply(gate, scope, ai, request)
     for i, (verdict, decision) in enumerate(zip(pending, response["decisions"], strict=True)):
         work.apply(verdict, decision, i, escalations.get(verdict.call["id"] or ""))
@@ -287,6 +292,26 @@ def review_round(
     il_update["round"] = None
     update["interlock"] = il_update
     return "tools", update
+
+
+def _announce_held(gate: Gate, request: ReviewRequest, held: list[Verdict]) -> None:
+    """Tell the run's callback handlers which calls wait for a human (each time the node
+    runs: it runs again on resume, and that run held them too)."""
+    try:
+        config = get_config()
+    except RuntimeError:  # outside a run
+        return
+    if not listening(config):
+        return
+    iid = request.get("interrupt_id")
+    shown = request["action_requests"]
+    infos = [
+        verdict_info(
+            v, "review", policy_version=gate.policy.version, digest=a.get("digest"), review_id=iid
+        )
+        for v, a in zip(held, shown, strict=True)
+    ]
+    announce(config, infos, ran=False)
 
 
 def make_review_node(
