@@ -26,6 +26,8 @@ from langgraph.prebuilt import ToolNode, ToolRuntime
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from interlock.nodes._bridge import async_only, run_to_completion
+
 __all__ = [
     "HandleToolErrors",
     "ToolOutput",
@@ -72,7 +74,11 @@ def tool_runtime(
 
 
 def call_tool(node: ToolNode, call: Any, rt: ToolRuntime[Any, Any]) -> ToolOutput:
-    """Run one call through ToolNode's own path (injection, error handling, Command checks)."""
+    """Run one call through ToolNode's own path (injection, error handling, Command checks).
+    An async-only tool, which ToolNode cannot run here, runs through its async path on a
+    private event loop (interlock.nodes._bridge: how the sync runtime runs async tools)."""
+    if async_only(node.tools_by_name.get(call["name"])):
+        return run_to_completion(lambda: acall_tool(node, call, rt))
     out: ToolOutput = node._run_one(call, _INPUT, rt)
     return out
 
