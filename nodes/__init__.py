@@ -89,7 +89,7 @@ from interlock.nodes._toolspec import (
     is_governed,
     spec_of,
 )
-from interlock.nodes._trace import VERDICT_EVENT, tracer, use_tracer_provider
+from interlock.nodes._trace import VERDICT_EVENT, trace_span, tracer, use_tracer_provider
 
 if TYPE_CHECKING:
     from interlock.nodes._middleware import InterlockAgentState, InterlockMiddleware
@@ -187,6 +187,7 @@ __all__ = [
     "spec_of",
     "start_approved",
     "stop_reason",
+    "trace_span",
     "tracer",
     "use_tracer_provider",
     "validate_decision",

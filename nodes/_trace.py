@@ -68,6 +68,7 @@ __all__ = [
     "record_review",
     "settled",
     "tag_config",
+    "trace_span",
     "traced",
     "tracer",
     "use_tracer_provider",
@@ -95,6 +96,14 @@ def use_tracer_provider(provider: TracerProvider | None) -> None:
 def tracer() -> Tracer:
     """The tracer Interlock's spans come from."""
     return _tracer
+
+
+@contextlib.contextmanager
+def trace_span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[Span]:
+    """A span named `name`, current inside the block (what runs there nests under it); an
+    exception escaping the block is recorded on it, marked as an error, and re-raised."""
+    with _tracer.start_as_current_span(name, attributes=attributes) as span:
+        yield span
 
 
 # -- LangChain callbacks --------------------------------------------------------------------

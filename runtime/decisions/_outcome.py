@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from interlock.runtime.execution._runs import RunResult
 
-__all__ = ["DecisionOutcome", "OutcomeStatus", "outcome_of", "with_changes"]
+__all__ = [
+    "DecisionOutcome",
+    "OutcomeStatus",
+    "outcome_of",
+    "span_end",
+    "span_start",
+    "with_changes",
+]
 
 OutcomeStatus = Literal["resumed", "waiting", "escalated", "queued"]
 ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
@@ -62,3 +72,25 @@ def outcome_of(base: DecisionOutcome, status: OutcomeStatus, result: RunResult) 
         events=result.events,
         final_message=result.final_message,
     )
+
+
+def span_start(review_id: str, reviewer: str, items: Mapping[int, Any]) -> dict[str, Any]:
+    """The `interlock.decision` span's attributes before deciding: who decides what."""
+    types = [str(d.get("type")) if isinstance(d, Mapping) else "?" for d in items.values()]
+    return {
+        "interlock.review_id": str(review_id),
+        "interlock.reviewer": reviewer,
+        "interlock.decision": types,
+        "interlock.actions": list(items),
+    }
+
+
+def span_end(span: Span, out: DecisionOutcome) -> DecisionOutcome:
+    """`out`, with what it came to on the `interlock.decision` span."""
+    if span.is_recording():
+        span.set_attribute("interlock.review_id", out.review_id)  # the full id, if a prefix
+        span.set_attribute("interlock.thread_id", out.thread_id)
+        span.set_attribute("interlock.status", out.status)
+        span.set_attribute("interlock.approvals", list(out.approvals))
+        span.set_attribute("interlock.thread_status", out.thread_status)
+    return out

@@ -21,6 +21,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from interlock.nodes import trace_span
 from interlock.risk import Policy
 from interlock.risk.errors import (
     ConflictError,
@@ -41,6 +42,8 @@ from interlock.runtime.decisions._outcome import (
     DecisionOutcome,
     OutcomeStatus,
     outcome_of,
+    span_end,
+    span_start,
     with_changes,
 )
 from interlock.runtime.execution._thread_read import (
@@ -159,6 +162,19 @@ class DecisionService:
         return Prepared(index=index, decision=decision, action=action)
 
     def _decide(
+        self,
+        review_id: str,
+        items: Mapping[int, Any],
+        reviewer: Reviewer,
+        resume: bool,
+        on: Update | None,
+    ) -> DecisionOutcome:
+        """`_decide_now` in an `interlock.decision` span (the resume it carries nests in it)."""
+        start = span_start(review_id, reviewer.name, items)
+        with trace_span("interlock.decision", start) as span:
+            return span_end(span, self._decide_now(review_id, items, reviewer, resume, on))
+
+    def _decide_now(
         self,
         review_id: str,
         items: Mapping[int, Any],
