@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from interlock.nodes._decisions import check_args, validate_decision, validate_response
 from interlock.nodes._edit_rule import edit_exceeds
-from interlock.nodes._execute import GatedToolNode, denial_text, make_execute_node, stop_reason
+from interlock.nodes._execute import GatedToolNode, make_execute_node
 from interlock.nodes._gate import (
     Gate,
     InterlockContext,
@@ -53,6 +53,7 @@ from interlock.nodes._payloads import (
     ToolResult,
     allowed_decisions_of,
 )
+from interlock.nodes._refusal import denial_text, stop_reason
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
 from interlock.nodes._review import (

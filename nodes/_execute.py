@@ -41,6 +41,7 @@ from interlock.nodes._invoke import (
     tool_runtime,
 )
 from interlock.nodes._payloads import ReviewRecord
+from interlock.nodes._refusal import denial_text, stop_reason
 from interlock.nodes._state import last_ai_message, open_calls
 from interlock.nodes._stops import ROUTING_MAX_AGE
 from interlock.nodes._stores import ExecutionLedger, ExecutionRecord, start_approved
@@ -48,31 +49,7 @@ from interlock.nodes._toolspec import governed
 from interlock.nodes._trace import aannounce, announce, current, end_execute, settled, traced
 from interlock.risk.errors import ExecutionRefused, StopsChanged
 
-__all__ = ["Cleared", "GatedToolNode", "denial_text", "make_execute_node", "stop_reason"]
-
-
-def stop_reason(v: Verdict) -> str:
-    """Why the call's scope is stopped ("" when it is not): the engine's stop-switch reason."""
-    a = v.assessment
-    if a is None or a.outcome != "deny":
-        return ""
-    return next((r.text for r in a.reasons if r.rule == "stop-switch"), "")
-
-
-def denial_text(v: Verdict) -> str:
-    name = v.call["name"]
-    if v.kind == "rejected":
-        return (
-            f"REFUSED: a human reviewer already rejected this exact call to {name} "
-            f"({v.note}). It was not run. Do not propose it again."
-        )
-    a = v.assessment
-    reasons = "; ".join(r.text for r in a.reasons) if a else "the policy forbids it"
-    risk = f" (risk {a.score}/100, {a.level})" if a else ""
-    return (
-        f"DENIED by policy{risk}: {name} was not run. Why: {reasons} "
-        "Do not retry it; choose a safer action or ask a human."
-    )
+__all__ = ["Cleared", "GatedToolNode", "make_execute_node"]
 
 
 _STOP_RETRIES = 5
