@@ -9,14 +9,17 @@ read tool per turn for `STEPS` turns and then answers. The gated agent is
 `create_gated_agent` with the bundled policy and in-memory approvals, ledger and audit: its
 router assesses each call, guarded execution assesses it again, opens and closes a ledger
 entry and writes an audit event. The ungated agent has the same model node, the same routing
-shape (model -> tools -> model) and a tool step that just invokes the tool. One sample is
+shape (model -> tools -> model) and LangGraph's `ToolNode` as its tool step (the gated tool
+step, `GatedToolNode`, is a drop-in for it). One sample is
 one whole run on a fresh thread, divided by `STEPS`; runs alternate between the two agents
 after a warm-up, and the reported values are medians. The superstep row counts checkpoints
 per run: the gate must add none.
 
 The live-stops row is the gated agent as the runtime runs it: its gate also asks a
-`DurableStopSource` on the same database for the stop switches (guarded execution reads
-them fresh before every call; routing reuses a view up to 0.1 s old).
+`DurableStopSource` on the same database for the stop switches. Its ledger is in memory and
+does not check the stops itself, so guarded execution reads them fresh before every call
+(routing reuses a view up to 0.1 s old); with the runtime's ledger, which checks them in the
+statement opening its row, the tool step reuses that view too.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END, START
 from langgraph.graph import MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode
 
 from bench._common import Row, gc_disabled, postgres_db, row
 from interlock.graphs import (
@@ -74,21 +78,9 @@ def _model() -> ScriptedChatModel:
 
 def _ungated(tools: list[BaseTool], saver: BaseCheckpointSaver[str]) -> Any:
     # Plain copies, without the callback that makes a @gated tool refuse where no gate
-    # governs it: this graph is the baseline with no Interlock at all.
-    by_name = {t.name: t.model_copy(update={"callbacks": None}) for t in tools}
-
-    def run_tools(state: MessagesState) -> dict[str, Any]:
-        ai = state["messages"][-1]
-        assert isinstance(ai, AIMessage)
-        out: list[ToolMessage] = []
-        for call in ai.tool_calls:
-            msg = by_name[call["name"]].invoke({**call, "type": "tool_call"})
-            out.append(
-                msg
-                if isinstance(msg, ToolMessage)
-                else ToolMessage(str(msg), tool_call_id=call["id"] or "")
-            )
-        return {"messages": out}
+    # governs it: this graph is the baseline with no Interlock at all. Its tool step is
+    # LangGraph's ToolNode, which the gated tool step (GatedToolNode) replaces.
+    plain = [t.model_copy(update={"callbacks": None}) for t in tools]
 
     def route(state: MessagesState) -> str:
         ai = state["messages"][-1]
@@ -97,7 +89,7 @@ def _ungated(tools: list[BaseTool], saver: BaseCheckpointSaver[str]) -> Any:
     model_node: Any = make_model_node(_model(), system_prompt=None, clock=_utcnow)
     g: Any = StateGraph(MessagesState)
     g.add_node("model", model_node)
-    g.add_node("tools", run_tools)
+    g.add_node("tools", ToolNode(plain))
     g.add_edge(START, "model")
     g.add_conditional_edges("model", route, ["tools", END])
     g.add_edge("tools", "model")
@@ -171,7 +163,11 @@ def _rows(backend: str, g: float, p: float, g_ck: float, p_ck: float, live: floa
             baseline_name="same agent without the gate",
             target=f"≤ {TARGET:.2f}× ungated",
             ok=ratio <= TARGET,
-            note=f"{STEPS} tool steps per run; medians over alternating runs",
+            note=(
+                f"{STEPS} tool steps per run; medians over alternating runs; the baseline's "
+                "tool step is ToolNode, which hands even a lone call to the thread pool "
+                "(the gated step runs a lone call inline)"
+            ),
         ),
         row(
             f"gate: checkpoints per tool step, {backend}",

@@ -72,5 +72,6 @@ def scripted_ops_agent(
         ledger=ledger,
         audit=audit,
         issue_on_resume=issue_on_resume,
+        handle_tool_errors=True,  # as the ops agent: infrastructure errors reach the model
     )
     return ScriptedOps(graph=builder.compile(checkpointer=checkpointer), gate=gate, infra=where)

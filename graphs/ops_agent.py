@@ -82,6 +82,9 @@ def build_ops_agent(
         model = os.environ.get("INTERLOCK_OPS_MODEL") or OpsPlanner()
     where = infra if isinstance(infra, Infra) else Infra(infra or default_infra_path())
     credential = Credential(name=DEFAULT_TOKEN, environments=frozenset({"staging"}))
+    # An infrastructure error (a 403, a missing volume) goes back to the model as the tool's
+    # error message, as an operator would want it told, not as the end of the run.
+    options.setdefault("handle_tool_errors", True)
     builder, gate = build_gated_graph(
         model,
         make_ops_tools(where, default_token=DEFAULT_TOKEN),
