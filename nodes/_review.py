@@ -9,11 +9,14 @@ gives the new review its own interrupt id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import Runnable
+from langgraph._internal._runnable import RunnableCallable  # as create_agent's nodes
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
@@ -316,8 +319,14 @@ def _announce_held(gate: Gate, request: ReviewRequest, held: list[Verdict]) -> N
 
 def make_review_node(
     gate: Gate, *, tools: str = "tools", model: str = "model", name: str = "review"
-) -> Callable[[Any, Runtime[Any]], Command[str]]:
-    """The review node. Routes to `tools` when every call is decided, to itself to re-open."""
+) -> Runnable[Any, Command[str]]:
+    """The review node. Routes to `tools` when every call is decided, to itself to re-open.
+
+    Sync and async: under `graph.ainvoke/astream` the round runs off the event loop
+    (`asyncio.to_thread`, in the run's context), since its stores are synchronous and may
+    be a database (the stop switches, approvals, audit). `interrupt()` works there as in a
+    sync node. As the model node, a `RunnableCallable` with no run of its own.
+    """
     where: dict[Goto, str] = {"tools": tools, "review": name, "model": model}
 
     def review(state: Any, runtime: Runtime[Any]) -> Command[str]:
@@ -325,4 +334,8 @@ def make_review_node(
         goto, update = review_round(gate, scope, state)
         return Command(goto=where[goto], update=update)
 
-    return review
+    async def areview(state: Any, runtime: Runtime[Any]) -> Command[str]:
+        return await asyncio.to_thread(review, state, runtime)
+
+    node: Runnable[Any, Command[str]] = RunnableCallable(review, areview, trace=False)
+    return node
