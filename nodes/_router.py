@@ -45,7 +45,10 @@ def held_calls(
 def make_router(
     gate: Gate, *, tools: str = "tools", review: str = "review", end: str = END
 ) -> Callable[[Mapping[str, Any]], str]:
-    """The routing function after the model: review when any call needs a human."""
+    """The routing function after the model: review when any call needs a human.
+
+    A plain function on purpose: under `ainvoke`/`astream` LangGraph runs a sync path
+    function in its executor, off the event loop, which the stop-switch reads need."""
 
     def route_after_model(state: Mapping[str, Any]) -> str:
         messages = state["messages"]
