@@ -51,7 +51,9 @@ ToolsSource = Sequence[BaseTool] | Callable[[Options], Sequence[BaseTool]]
 """The agent's tools, or a function of the thread's options returning them."""
 
 # The runtime supplies these; letting a caller set them would bypass its stores.
-_RUNTIME_OWNED = frozenset({"checkpointer", "middleware", "tools", "model"})
+_RUNTIME_OWNED = frozenset(
+    {"checkpointer", "policy", "approvals", "ledger", "audit", "issue_on_resume"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
