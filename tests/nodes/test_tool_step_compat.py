@@ -2,11 +2,12 @@
 
 One set of tools (sync, async, `ToolRuntime`, `InjectedState`, `InjectedStore`,
 `InjectedToolCallId`, a `Command`, raising ones) runs under every runner in `RUNNERS`: a
-plain `StateGraph` with ToolNode (the reference) and `create_gated_agent` with a policy that
+plain `StateGraph` with ToolNode (the reference), LangChain's `create_agent`, `create_agent`
+with `InterlockMiddleware`, and `create_gated_agent`, the gated ones with a policy that
 allows every call. The answers must be the same: content, status, name and tool_call_id of
 each ToolMessage, the state a Command updated, and the exception when a tool's error ends
 the run. A runner is one entry in `RUNNERS`: a function that compiles an agent from a
-`Build`.
+`Build`; a case that legitimately differs under a runner is in `SKIPS`, with the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, NotRequired
 
 import pytest
+from langchain.agents import AgentState, create_agent
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, InjectedToolCallId, tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -39,6 +41,7 @@ from interlock.nodes import (
     InMemoryApprovalStore,
     InMemoryExecutionLedger,
     InterlockContext,
+    InterlockMiddleware,
     PendingReview,
     StaticStops,
     ToolSpec,
@@ -227,13 +230,55 @@ def gated_agent(b: Build) -> Any:
     )
 
 
+class NotedAgentState(AgentState[Any]):
+    note: NotRequired[str]
+
+
+def plain_create_agent(b: Build) -> Any:
+    return create_agent(
+        b.model, b.tools, state_schema=NotedAgentState, checkpointer=b.checkpointer, store=b.store
+    )
+
+
+def middleware_agent(b: Build) -> Any:
+    gate = InterlockMiddleware(
+        b.tools,
+        default_policy(),
+        specs={t.name: b.specs.get(t.name, ALLOWED) for t in b.tools},
+        ledger=b.ledger,
+        approvals=b.approvals,
+    )
+    return create_agent(
+        b.model,
+        b.tools,
+        middleware=[gate],
+        state_schema=NotedAgentState,
+        checkpointer=b.checkpointer,
+        store=b.store,
+    )
+
+
 Runner = Callable[[Build], Any]
 RUNNERS: dict[str, Runner] = {
     "toolnode": plain_toolnode,
+    "create_agent": plain_create_agent,
+    "middleware": middleware_agent,
     "create_gated_agent": gated_agent,
 }
 REFERENCE = "toolnode"
-GATED = [name for name in RUNNERS if name != REFERENCE]
+GATED = ["middleware", "create_gated_agent"]
+"""The runners with a gate (the gate-only tests below run on these)."""
+
+_NO_HANDLER = (
+    "create_agent takes no handle_tool_errors: its ToolNode keeps ToolNode's default, and "
+    "LangChain handles tool errors in middleware (wrap_tool_call) instead"
+)
+SKIPS: dict[tuple[str, str], str] = {
+    (case, runner): _NO_HANDLER
+    for case in ("raises_handled", "raises_handled_text")
+    for runner in ("create_agent", "middleware")
+}
+"""(case, runner) pairs that legitimately differ, with the reason."""
 
 
 # -- running one case ----------------------------------------------------------------------
@@ -322,7 +367,11 @@ def _params() -> Iterator[Any]:
         for mode in case.modes:
             for runner in RUNNERS:
                 if runner != REFERENCE:
-                    yield pytest.param(name, mode, runner, id=f"{name}-{mode}-{runner}")
+                    why = SKIPS.get((name, runner))
+                    marks = [pytest.mark.skip(reason=why)] if why else []
+                    yield pytest.param(
+                        name, mode, runner, id=f"{name}-{mode}-{runner}", marks=marks
+                    )
 
 
 @pytest.mark.parametrize(("case", "mode", "runner"), list(_params()))
@@ -333,11 +382,26 @@ def test_the_same_tools_answer_the_same_under_every_runner(
     got, build = _run(RUNNERS[runner], CASES[case], mode, tmp_path)
     assert got == expected
     assert expected.messages or expected.error  # the reference really ran the tools
-    if runner == "create_gated_agent":
+    if runner in GATED:
         # Every call that ran has its ledger row closed: succeeded, or failed when it raised.
         statuses = sorted(r.status for r in build.ledger.all())
         want = sorted("failed" if s == "error" else "succeeded" for _, s, _, _ in got.messages)
         assert statuses == (want or ["failed"])
+
+
+def test_the_gated_tool_step_runs_async_only_tools_under_invoke_too(tmp_path: Path) -> None:
+    """Where ToolNode (and create_agent) refuse an async-only tool under invoke, the gated
+    tool step awaits it on a private loop: the durable runtime's sync stream needs that."""
+    reference, _ = _run(RUNNERS[REFERENCE], CASES["async"], "sync", tmp_path)
+    assert reference.error is not None
+    assert "does not support sync invocation" in reference.error
+    got, build = _run(RUNNERS["create_gated_agent"], CASES["async"], "sync", tmp_path)
+    assert got.error is None
+    assert [(c, s, n) for c, s, n, _ in got.messages] == [
+        ("aecho a, in a thread", "success", "aecho"),
+        ("echo b", "success", "echo"),
+    ]
+    assert sorted(r.status for r in build.ledger.all()) == ["succeeded", "succeeded"]
 
 
 # -- what only a gate does -----------------------------------------------------------------
