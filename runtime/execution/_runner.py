@@ -20,7 +20,7 @@ from interlock.nodes import InterlockContext, StoppedScopes
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
-from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.execution._approvals import DurableApprovalStore
 from interlock.runtime.execution._ledger import DurableExecutionLedger
 from interlock.runtime.execution._live_stops import DurableStopSource
@@ -30,6 +30,7 @@ from interlock.runtime.execution._runs import (
     ThreadInfo,
     ThreadStatus,
     Update,
+    claim_thread,
     resume_command,
 )
 from interlock.runtime.execution._thread_read import Current, on_latest, read_current
@@ -173,7 +174,11 @@ class Engine:
         on: Update | None,
         *,
         claim: Claim | None = None,
+        hand_over: list[AuditEntry] | None = None,
     ) -> list[str]:
+        """Run the graph; its update descriptions. The run's deferred audit rows are written
+        when it returns, or moved to `hand_over` for the caller's next transaction (they
+        are always written when it fails)."""
         cfg: Any = {"configurable": {"thread_id": thread_id}}
         if claim is not None:  # every checkpoint write checks it (see store/_fenced_saver)
             cfg["configurable"][FENCE_KEY] = claim.token
@@ -200,7 +205,11 @@ class Engine:
                     context.audit.flush()
             raise
         if isinstance(context.audit, DurableAuditSink):
-            context.audit.flush()
+            if hand_over is not None:
+                hand_over.extend(context.audit.deferred)
+                context.audit.deferred.clear()
+            else:
+                context.audit.flush()
         return events
 
     def start(
@@ -219,60 +228,13 @@ class Engine:
         with self.locks.hold(thread_id) as claim:
             if claim is None:
                 return RunResult(ran=False, busy=True)
-            self._claim_thread(thread_id, graph, options, agent, requester)
+            claim_thread(
+                self.db, self.audit, thread_id, graph, options, agent, requester, self.clock()
+            )
             payload = {"messages": [("user", text)]}
-            events = self._stream(built, payload, thread_id, agent, on, claim=claim)
-            return self._settle(built, thread_id, graph, agent, requester, events)
-
-    def _claim_thread(
-        self,
-        thread_id: str,
-        graph: str,
-        options: Mapping[str, Any],
-        agent: str | None,
-        requester: str | None,
-    ) -> None:
-        from interlock.risk import canonical_json
-        from interlock.risk.errors import ConflictError
-
-        with self.db.transaction() as conn:
-            found = conn.one(
-                "SELECT graph FROM interlock_threads WHERE thread_id = ?", (thread_id,)
-            )
-            if found is None:
-                conn.execute(
-                    "INSERT INTO interlock_threads (thread_id, graph, options, agent, requester, "
-                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        thread_id,
-                        graph,
-                        canonical_json(dict(options)),
-                        agent,
-                        requester,
-                        self.clock(),
-                    ),
-                )
-            elif found["graph"] != graph:
-                msg = f"thread {thread_id!r} runs graph {found['graph']!r}, not {graph!r}."
-                raise ConflictError(msg)
-            waiting = conn.scalar(
-                "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
-                "AND status = 'pending' AND kind = 'review'",
-                (thread_id,),
-            )
-            if waiting:
-                msg = (
-                    f"thread {thread_id!r} is waiting for a review; decide it first "
-                    "(`interlock pending`)."
-                )
-                raise ConflictError(msg)
-            self.audit.append(
-                "run_started",
-                actor=requester or agent or "agent",
-                thread_id=thread_id,
-                data={"graph": graph, "agent": agent, "requester": requester},
-                conn=conn,
-            )
+            rows: list[AuditEntry] = []
+            events = self._stream(built, payload, thread_id, agent, on, claim=claim, hand_over=rows)
+            return self._settle(built, thread_id, graph, agent, requester, events, audit_rows=rows)
 
     def resume(self, review_id: str, on: Update | None = None) -> RunResult:
         """Carry a settled review into its thread, once. Safe to call again or from another
@@ -328,21 +290,23 @@ class Engine:
     ) -> RunResult:
         thread_id, review_id = info.thread_id, row["id"]
         events: list[str] = []
+        rows: list[AuditEntry] = []
         if payload is not _SKIP:
-            events = self._stream(built, payload, thread_id, info.agent, on, claim=claim)
-        with self.db.transaction() as conn:
-            conn.send(
-                "UPDATE interlock_reviews SET resumed_at = ? WHERE id = ? AND resumed_at IS NULL",
-                (self.clock(), review_id),
+            events = self._stream(
+                built, payload, thread_id, info.agent, on, claim=claim, hand_over=rows
             )
-        result = self._settle(built, thread_id, info.graph, info.agent, info.requester, events)
-        if result.review_ids:
-            with self.db.connection() as conn:
-                conn.execute(
-                    "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
-                    (result.review_ids[0], review_id),
-                )
-        return result
+        # The run's last audit rows, the review marked resumed (and pointing at the review
+        # the thread stopped at next) and the interrupts registered: one transaction.
+        return self._settle(
+            built,
+            thread_id,
+            info.graph,
+            info.agent,
+            info.requester,
+            events,
+            audit_rows=rows,
+            resumed=review_id,
+        )
 
     def _payload(
         self, built: BuiltGraph, row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]
@@ -363,13 +327,26 @@ class Engine:
         agent: str | None,
         requester: str | None,
         events: list[str],
+        *,
+        audit_rows: Sequence[AuditEntry] = (),
+        resumed: str | None = None,
     ) -> RunResult:
-        """Register what the thread stopped at; mark rows whose interrupt is gone."""
+        """Register what the thread stopped at; mark rows whose interrupt is gone. In the
+        same transaction: the run's `audit_rows` still to write, first, and the review it
+        resumed (`resumed`) marked so."""
         snap = self.snapshot(built, thread_id)
         found = list(snap.interrupts)
         checkpoint_id = snap.checkpoint_id
         now = self.clock()
         with self.db.transaction() as conn:
+            if audit_rows:
+                self.audit.append_all(list(audit_rows), conn=conn)
+            if resumed is not None:
+                conn.send(
+                    "UPDATE interlock_reviews SET resumed_at = ? "
+                    "WHERE id = ? AND resumed_at IS NULL",
+                    (now, resumed),
+                )
             cancel_stale(conn, self.audit, thread_id, {iid for _, iid, _ in found}, now)
             ids = register_interrupts(
                 conn,
@@ -384,6 +361,11 @@ class Engine:
                 now=now,
             )
             doubt = in_doubt_count(conn, thread_id)
+            if resumed is not None and ids:
+                conn.send(
+                    "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
+                    (ids[0], resumed),
+                )
         for rid in ids:
             events.append(f"stopped for review {rid}")
         status: ThreadStatus = (

@@ -6,13 +6,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from langgraph.types import Command
 
 from interlock.risk.errors import ConfigError
+from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.store.database import Database
 
-__all__ = ["RunResult", "Snapshot", "ThreadInfo", "ThreadStatus", "Update", "resume_command"]
+__all__ = [
+    "RunResult",
+    "Snapshot",
+    "ThreadInfo",
+    "ThreadStatus",
+    "Update",
+    "claim_thread",
+    "resume_command",
+]
 
 Update = Callable[[str, Any], None]
 ThreadStatus = Literal["pending", "done", "running", "in_doubt"]
@@ -76,3 +87,56 @@ def resume_command(row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]
     return Command(
         resume={row["interrupt_id"]: {"decisions": [by_action[i] for i in range(count)]}}
     )
+
+
+def claim_thread(
+    db: Database,
+    audit: AuditLog,
+    thread_id: str,
+    graph: str,
+    options: Mapping[str, Any],
+    agent: str | None,
+    requester: str | None,
+    now: datetime,
+) -> None:
+    """Record a new run of `thread_id` (its row on the first run) and audit it; refused
+    while the thread waits for a review, or when it runs another graph."""
+    from interlock.risk import canonical_json
+    from interlock.risk.errors import ConflictError
+
+    with db.transaction() as conn:
+        found = conn.one("SELECT graph FROM interlock_threads WHERE thread_id = ?", (thread_id,))
+        if found is None:
+            conn.execute(
+                "INSERT INTO interlock_threads (thread_id, graph, options, agent, requester, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    thread_id,
+                    graph,
+                    canonical_json(dict(options)),
+                    agent,
+                    requester,
+                    now,
+                ),
+            )
+        elif found["graph"] != graph:
+            msg = f"thread {thread_id!r} runs graph {found['graph']!r}, not {graph!r}."
+            raise ConflictError(msg)
+        waiting = conn.scalar(
+            "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
+            "AND status = 'pending' AND kind = 'review'",
+            (thread_id,),
+        )
+        if waiting:
+            msg = (
+                f"thread {thread_id!r} is waiting for a review; decide it first "
+                "(`interlock pending`)."
+            )
+            raise ConflictError(msg)
+        audit.append(
+            "run_started",
+            actor=requester or agent or "agent",
+            thread_id=thread_id,
+            data={"graph": graph, "agent": agent, "requester": requester},
+            conn=conn,
+        )

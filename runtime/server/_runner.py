@@ -32,6 +32,7 @@ from langchain_core.messages import convert_to_messages
 from langgraph.types import Command
 
 from interlock.risk.errors import ConfigError, NotFoundError
+from interlock.runtime.audit.log import AuditEntry
 from interlock.runtime.execution._runner import Engine, RunResult, Snapshot, Update, cancel_stale
 from interlock.runtime.execution._transcript import describe_update
 from interlock.runtime.execution.registry import BuiltGraph
@@ -134,6 +135,7 @@ class ServerEngine(Engine):
         on: Update | None,
         *,
         claim: Claim | None = None,  # the server writes its own checkpoints: not fenced here
+        hand_over: list[AuditEntry] | None = None,  # the server's graph audits for itself
     ) -> list[str]:
         graph_id = served_graph_id(built.name)
         self.client.ensure_thread(thread_id, {"interlock_graph": built.name})
