@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from langchain_core.tools import BaseTool
 
-__all__ = ["async_only", "run_to_completion"]
+__all__ = ["async_only", "run_to_completion", "sync_bridged"]
 
 T = TypeVar("T")
 
@@ -51,3 +52,19 @@ def run_to_completion(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     ctx = contextvars.copy_context()
     with ThreadPoolExecutor(1, thread_name_prefix="interlock-async-tool") as pool:
         return pool.submit(ctx.run, lambda: asyncio.run(make())).result()
+
+
+def sync_bridged(tool: BaseTool) -> BaseTool:
+    """A copy of the async-only `tool` whose sync path runs its coroutine to completion (for
+    `InterlockMiddleware.wrap_tool_call`, whose handler is create_agent's sync ToolNode path).
+
+    The sync function wraps the coroutine (`functools.wraps`), so the tool passes it the
+    same `callbacks` and config parameters it would pass the coroutine; name, schema,
+    metadata and callbacks (the @gated guard) are the original's."""
+    coro: Callable[..., Coroutine[Any, Any, Any]] = cast(Any, tool).coroutine
+
+    @functools.wraps(coro)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return run_to_completion(lambda: coro(*args, **kwargs))
+
+    return tool.model_copy(update={"func": run})

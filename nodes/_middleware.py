@@ -38,6 +38,7 @@ from langgraph.graph.message import add_messages
 from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command
 
+from interlock.nodes._bridge import async_only, sync_bridged
 from interlock.nodes._execute import _Guarded, _Runner, checks_stops
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import InterlockState
@@ -236,12 +237,17 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], _Out],
     ) -> _Out:
-        """Run the call only if it is allowed now or approved exactly as it stands."""
+        """Run the call only if it is allowed now or approved exactly as it stands. An
+        async-only tool runs too (create_agent's sync path refuses it): its coroutine on a
+        private loop, as the gated tool step runs it, so the durable runtime's sync runs and
+        resumes of `create_agent` threads take async tools."""
         runner, out, span, config, info = self._settle(request)
         if info is not None:
             announce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
             return out
+        if async_only(request.tool):
+            request = request.override(tool=sync_bridged(cast(BaseTool, request.tool)))
         return cast(_Out, runner._invoke(out, lambda: handler(request), span))
 
     async def awrap_tool_call(

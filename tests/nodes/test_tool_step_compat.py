@@ -389,13 +389,14 @@ def test_the_same_tools_answer_the_same_under_every_runner(
         assert statuses == (want or ["failed"])
 
 
-def test_the_gated_tool_step_runs_async_only_tools_under_invoke_too(tmp_path: Path) -> None:
-    """Where ToolNode (and create_agent) refuse an async-only tool under invoke, the gated
-    tool step awaits it on a private loop: the durable runtime's sync stream needs that."""
+@pytest.mark.parametrize("runner", GATED)
+def test_a_gate_runs_async_only_tools_under_invoke_too(runner: str, tmp_path: Path) -> None:
+    """Where ToolNode (and create_agent) refuse an async-only tool under invoke, a gate
+    awaits it on a private loop: the durable runtime's sync stream needs that."""
     reference, _ = _run(RUNNERS[REFERENCE], CASES["async"], "sync", tmp_path)
     assert reference.error is not None
     assert "does not support sync invocation" in reference.error
-    got, build = _run(RUNNERS["create_gated_agent"], CASES["async"], "sync", tmp_path)
+    got, build = _run(RUNNERS[runner], CASES["async"], "sync", tmp_path)
     assert got.error is None
     assert [(c, s, n) for c, s, n, _ in got.messages] == [
         ("aecho a, in a thread", "success", "aecho"),

@@ -3,7 +3,9 @@
 The runtime drives threads with the sync `graph.stream`; the gated tool step runs an
 async-only tool's coroutine to completion on a private event loop (interlock.nodes._bridge),
 so a thread starts, stops for review, is decided and resumes as with sync tools: the
-approved call runs once, its ledger row closes, on SQLite and on Postgres.
+approved call runs once, its ledger row closes, on SQLite and on Postgres. The same holds
+for a `create_agent` thread gated by InterlockMiddleware, whose sync `wrap_tool_call` runs
+the coroutine the same way.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from langchain.agents import create_agent
 from langchain_core.tools import tool
 
 from interlock.graphs import ScriptedChatModel, build_gated_graph, say
-from interlock.nodes import gated
+from interlock.nodes import InterlockMiddleware, gated
 from interlock.runtime import (
     Authenticator,
     Principal,
@@ -29,8 +33,6 @@ from interlock.runtime import (
     WorkerOptions,
     hash_password,
 )
-
-GRAPH = "async_writer"
 
 
 def _principal(name: str, role: str) -> Principal:
@@ -43,10 +45,7 @@ def _principal(name: str, role: str) -> Principal:
 SAM = _principal("sam", "sre-lead")
 
 
-def async_writer(**kw: Any) -> Any:
-    """Options: `log` (each write appends `key env thread-kind`), `turns` (lists of
-    (key, env) writes per model turn). The only tool is async-only."""
-    log = Path(kw["options"]["log"])
+def _write_tool(log: Path) -> Any:
 
     @tool
     async def write_setting(key: str, env: str = "staging") -> str:
@@ -64,13 +63,23 @@ def async_writer(**kw: Any) -> Any:
         reversible=True,
         environment=lambda args: str(args.get("env") or "staging"),
     )
+    return write_setting
+
+
+def _model(options: Any) -> ScriptedChatModel:
     steps = [
         say(f"turn {i}", *[("write_setting", {"key": k, "env": e}) for k, e in turn])
-        for i, turn in enumerate(kw["options"]["turns"])
+        for i, turn in enumerate(options["turns"])
     ]
+    return ScriptedChatModel(steps=steps)
+
+
+def async_writer(**kw: Any) -> Any:
+    """Options: `log` (each write appends `key env thread-kind`), `turns` (lists of
+    (key, env) writes per model turn). The only tool is async-only."""
     builder, gate = build_gated_graph(
-        ScriptedChatModel(steps=steps),
-        [write_setting],
+        _model(kw["options"]),
+        [_write_tool(Path(kw["options"]["log"]))],
         kw["policy"],
         agent="writer",
         approvals=kw["approvals"],
@@ -79,6 +88,33 @@ def async_writer(**kw: Any) -> Any:
         issue_on_resume=kw["issue_on_resume"],
     )
     return SimpleNamespace(graph=builder.compile(checkpointer=kw["checkpointer"]), gate=gate)
+
+
+def async_writer_mw(**kw: Any) -> Any:
+    """The same agent as LangChain's create_agent with InterlockMiddleware."""
+    tools = [_write_tool(Path(kw["options"]["log"]))]
+    mw = InterlockMiddleware(
+        tools,
+        kw["policy"],
+        agent="writer",
+        approvals=kw["approvals"],
+        ledger=kw["ledger"],
+        audit=kw["audit"],
+        issue_on_resume=kw["issue_on_resume"],
+    )
+    graph = create_agent(
+        _model(kw["options"]), tools, middleware=[mw], checkpointer=kw["checkpointer"]
+    )
+    return SimpleNamespace(graph=graph, gate=mw.gate)
+
+
+FACTORIES = {"async_writer": async_writer, "async_writer_mw": async_writer_mw}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def graph(request: pytest.FixtureRequest) -> str:
+    """Both agents: create_gated_agent's graph and create_agent with the middleware."""
+    return str(request.param)
 
 
 def _written(log: Path) -> list[str]:
@@ -92,24 +128,24 @@ def _ledger(rt: Runtime) -> list[tuple[str, str]]:
 
 
 def test_an_allowed_async_only_tool_runs_in_a_runtime_thread(
-    open_rt: Callable[..., Runtime], tmp_path: Path
+    open_rt: Callable[..., Runtime], tmp_path: Path, graph: str
 ) -> None:
-    rt = open_rt(graphs={GRAPH: async_writer})
+    rt = open_rt(graphs=FACTORIES)
     log = tmp_path / "writes.log"
     turns = [[("s1", "staging"), ("s2", "staging")], [("s3", "staging")]]
-    run = rt.run(GRAPH, "write them", options={"log": str(log), "turns": turns})
+    run = rt.run(graph, "write them", options={"log": str(log), "turns": turns})
     assert run.status == "done", run.events
     assert sorted(_written(log)) == ["s1", "s2", "s3"]
     assert _ledger(rt) == [("write_setting", "succeeded")] * 3
 
 
 def test_an_async_only_tool_stops_for_review_and_runs_once_when_approved(
-    open_rt: Callable[..., Runtime], tmp_path: Path
+    open_rt: Callable[..., Runtime], tmp_path: Path, graph: str
 ) -> None:
-    rt = open_rt(graphs={GRAPH: async_writer})
+    rt = open_rt(graphs=FACTORIES)
     log = tmp_path / "writes.log"
     turns = [[("p1", "production")]]
-    run = rt.run(GRAPH, "write prod", options={"log": str(log), "turns": turns})
+    run = rt.run(graph, "write prod", options={"log": str(log), "turns": turns})
     assert run.status == "pending"
     assert _written(log) == []
     out = rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM)
@@ -124,16 +160,16 @@ def test_an_async_only_tool_stops_for_review_and_runs_once_when_approved(
 
 
 def test_a_worker_resumes_an_async_only_tool(
-    open_rt: Callable[..., Runtime], tmp_path: Path
+    open_rt: Callable[..., Runtime], tmp_path: Path, graph: str
 ) -> None:
-    rt = open_rt(graphs={GRAPH: async_writer})
+    rt = open_rt(graphs=FACTORIES)
     log = tmp_path / "writes.log"
-    run = rt.run(GRAPH, "write prod", options={"log": str(log), "turns": [[("p2", "production")]]})
+    run = rt.run(graph, "write prod", options={"log": str(log), "turns": [[("p2", "production")]]})
     assert run.status == "pending"
     rt.decisions.decide(run.review_id or "", {"type": "approve"}, reviewer=SAM, resume=False)
     assert _written(log) == []
     # A worker (as in another process: a Runtime of its own on the database) carries it in.
-    other = open_rt(graphs={GRAPH: async_writer})
+    other = open_rt(graphs=FACTORIES)
     Worker(other, WorkerOptions(poll=0, reconcile_every=0)).run(once=True)
     assert _written(log) == ["p2"]
     assert _ledger(other) == [("write_setting", "succeeded")]
