@@ -244,3 +244,24 @@ def test_the_sync_path_still_works_and_runs_async_tools(tmp_path: Path) -> None:
     assert [t for t, _ in seen.tools] == ["look a", "drop t1"]
     assert _tool_results(out["messages"])[-1] == ("drop", "success", "dropped t1")
     assert len(ledger.all()) == 2
+
+
+def test_a_sync_invoke_from_async_code_still_runs_an_async_only_tool() -> None:
+    """A sync `invoke` made where a loop already runs (one call: it runs in the caller's
+    thread, which cannot start a second loop): the coroutine gets a thread of its own."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    @tool
+    async def look(key: str) -> str:
+        """Look a key up."""
+        await asyncio.sleep(0)
+        return f"{key} ok"
+
+    model = ScriptedChatModel(steps=[say("Looking.", ("look", {"key": "a"}))])
+    graph = create_gated_agent(model, [look], specs={"look": READ}, checkpointer=InMemorySaver())
+
+    async def main() -> Any:
+        return graph.invoke({"messages": [("user", "go")]}, {"configurable": {"thread_id": "x"}})
+
+    out = asyncio.run(main())
+    assert _tool_results(out["messages"]) == [("look", "success", "a ok")]
