@@ -94,7 +94,7 @@ def _printed(code: str, tmp_path: Path) -> list[str]:
 
 
 def test_the_gating_example_stops_at_a_critical_review(tmp_path: Path) -> None:
-    assert _printed(_block_with("create_gated_agent("), tmp_path) == ["critical"]
+    assert _printed(_block_with("def drop_table("), tmp_path) == ["critical"]
 
 
 def test_the_create_agent_example_runs_the_read_and_holds_the_refund(tmp_path: Path) -> None:
@@ -106,6 +106,13 @@ def test_the_create_agent_example_runs_the_read_and_holds_the_refund(tmp_path: P
 def test_the_state_graph_example_runs_the_allowed_read(tmp_path: Path) -> None:
     printed = _printed(_block_with("GatedToolNode(gate)"), tmp_path)
     assert printed == ["api: 3 errors in the last hour"]
+
+
+def test_the_tracing_example_shows_the_verdict_and_the_spans(tmp_path: Path) -> None:
+    printed = _printed(_block_with("use_tracer_provider(provider)"), tmp_path)
+    assert printed[0] == "allow low ['interlock:allow', 'interlock:level:low']"
+    assert "interlock.gate" in printed[1]
+    assert "interlock.execute" in printed[1]
 
 
 def test_the_three_ways_in_come_in_the_order_users_meet_them() -> None:
