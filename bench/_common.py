@@ -148,7 +148,7 @@ def signing_keys() -> Iterator[None]:
     import tempfile
     from pathlib import Path
 
-    from interlock.runtime.review.signing import create_key
+    from interlock.runtime.review.keys import create_key
 
     names = ("INTERLOCK_SIGNING_KEY", "INTERLOCK_PUBLIC_KEYS")
     before = {k: os.environ.get(k) for k in names}

@@ -228,7 +228,8 @@ def _signing_row(samples: int) -> Row:
     from datetime import timedelta
 
     from interlock.nodes import Approval
-    from interlock.runtime.review.signing import KeyRing, create_key
+    from interlock.runtime.review.keys import create_key
+    from interlock.runtime.review.signing import KeyRing
 
     with tempfile.TemporaryDirectory() as tmp:
         signer, _ = create_key(Path(tmp) / "signing.key", Path(tmp) / "public")

@@ -27,7 +27,7 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One Ed25519 pair for the session: (private key file, public key directory)."""
-    from interlock.runtime.review.signing import create_key
+    from interlock.runtime.review.keys import create_key
 
     folder = tmp_path_factory.mktemp("keys")
     private, public = folder / "signing.key", folder / "public"

@@ -72,7 +72,7 @@ def _paths(key: Path | None, public_dir: Path | None) -> tuple[Path, Path]:
 @keys_app.command("create")
 def create(key: KeyOpt = None, public_dir: PublicOpt = None, as_json: JsonOpt = False) -> None:
     """Create a signing key (mode 600) and write its public key into the public directory."""
-    from interlock.runtime.review.signing import create_key
+    from interlock.runtime.review.keys import create_key
 
     private, folder = _paths(key, public_dir)
     signer, public_file = create_key(private, folder)
@@ -94,7 +94,7 @@ def create(key: KeyOpt = None, public_dir: PublicOpt = None, as_json: JsonOpt = 
 @keys_app.command("rotate")
 def rotate(key: KeyOpt = None, public_dir: PublicOpt = None, as_json: JsonOpt = False) -> None:
     """Replace the signing key with a new one; the old public key stays trusted."""
-    from interlock.runtime.review.signing import rotate_key
+    from interlock.runtime.review.keys import rotate_key
 
     private, folder = _paths(key, public_dir)
     old, new, public_file = rotate_key(private, folder)

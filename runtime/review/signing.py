@@ -27,12 +27,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from interlock.risk import canonical_json
 from interlock.risk.errors import ConfigError
@@ -51,13 +50,12 @@ __all__ = [
     "KeyRing",
     "Signer",
     "approval_message",
-    "create_key",
     "key_id",
     "load_signer",
     "local_key_paths",
     "normalise_name",
+    "public_pem",
     "public_ring",
-    "rotate_key",
     "signer_for",
 ]
 
@@ -100,7 +98,8 @@ def key_id(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def _public_pem(public: Ed25519PublicKey) -> bytes:
+def public_pem(public: Ed25519PublicKey) -> bytes:
+    """`public` as a PEM (SubjectPublicKeyInfo) file holds it."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
@@ -115,22 +114,43 @@ class Signer:
     path: Path
     vouch: Callable[[str, bytes], None] | None = field(default=None, compare=False, repr=False)
     """Told (signature, message) of every approval signed: see `KeyRing.vouched`."""
+    _fast: Any = field(init=False, default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_fast", _fast_signer(self.private))
 
     @property
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
     def public_pem(self) -> str:
-        return _public_pem(self.public).decode("ascii")
+        return public_pem(self.public).decode("ascii")
 
     def sign(self, approval: Approval) -> Approval:
         """`approval` with this key's id and signature."""
         named = replace(approval, key_id=self.key_id, signature="")
         message = approval_message(named)
-        signature = base64.b64encode(self.private.sign(message)).decode("ascii")
+        signature = base64.b64encode(self._fast.sign(message).signature).decode("ascii")
         if self.vouch is not None:
             self.vouch(signature, message)
         return replace(named, signature=signature)
+
+
+# The keys live in PEM files through `cryptography`; the signing and verifying themselves go
+# through libsodium (PyNaCl), about twice as fast as OpenSSL's Ed25519 here (issue 12:
+# sign + verify <= 0.2 ms). Ed25519 is deterministic: both give the very same signatures.
+def _fast_signer(private: Ed25519PrivateKey) -> Any:
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+    from nacl.signing import SigningKey
+
+    return SigningKey(private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+
+def _fast_verifier(public: Ed25519PublicKey) -> Any:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from nacl.signing import VerifyKey
+
+    return VerifyKey(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -201,6 +221,7 @@ class KeyRing:
         self._extra = list(extra)
         self._lock = threading.Lock()
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._verifiers: dict[str, Any] = {}
         self._signed: dict[str, bytes] = {}
         self.reload()
 
@@ -226,6 +247,7 @@ class KeyRing:
         with self._lock:
             self._extra.append(public)
             self._keys[key_id(public)] = public
+            self._verifiers[key_id(public)] = _fast_verifier(public)
 
     def reload(self) -> None:
         keys = {key_id(k): k for k in self._extra}
@@ -233,8 +255,9 @@ class KeyRing:
             for file in _public_files(source):
                 key = _load_public(file)
                 keys[key_id(key)] = key
+        verifiers = {kid: _fast_verifier(k) for kid, k in keys.items()}
         with self._lock:
-            self._keys = keys
+            self._keys, self._verifiers = keys, verifiers
 
     @property
     def key_ids(self) -> tuple[str, ...]:
@@ -242,7 +265,7 @@ class KeyRing:
 
     def why_invalid(self, approval: Approval) -> str | None:
         """None when `approval` carries a valid signature by a trusted key, else why not."""
-        from cryptography.exceptions import InvalidSignature
+        from nacl.exceptions import BadSignatureError
 
         if not approval.signature or not approval.key_id:
             return "the approval is not signed"
@@ -260,84 +283,11 @@ class KeyRing:
             return None
         try:
             raw = base64.b64decode(approval.signature, validate=True)
-            key.verify(raw, message)
-        except (InvalidSignature, ValueError):
+            verifier = self._verifiers.get(approval.key_id) or _fast_verifier(key)
+            verifier.verify(message, raw)
+        except (BadSignatureError, ValueError, TypeError):
             return f"the signature by key {approval.key_id} does not match the approval"
         return None
-
-
-def _write_private_key(path: Path, key: Ed25519PrivateKey, *, replace_existing: bool) -> None:
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-    )
-
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if replace_existing:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails when the file appeared meanwhile: never overwrite
-            finally:
-                tmp.unlink()
-    except FileExistsError:
-        msg = f"signing key file {path} already exists; use `interlock key rotate` to replace it."
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"cannot write signing key file {path}: {exc.strerror or exc}"
-        raise ConfigError(msg) from None
-
-
-def _write_public(public_dir: Path, public: Ed25519PublicKey) -> Path:
-    target = public_dir / f"{key_id(public)}.pub"
-    try:
-        public_dir.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_public_pem(public))
-    except OSError as exc:
-        msg = f"cannot write public key file {target}: {exc.strerror or exc}"
-        raise ConfigError(msg) from None
-    return target
-
-
-def create_key(private_path: Path, public_dir: Path) -> tuple[Signer, Path]:
-    """A new key pair: the private key at `private_path` (mode 600; refused if it exists),
-    the public key as `<key id>.pub` in `public_dir`."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    if private_path.exists():
-        msg = (
-            f"signing key file {private_path} already exists; use `interlock key rotate` to "
-            "replace it, or `interlock key show` to see it."
-        )
-        raise ConfigError(msg)
-    key = Ed25519PrivateKey.generate()
-    _write_private_key(private_path, key, replace_existing=False)
-    return Signer(key_id=key_id(key.public_key()), private=key, path=private_path), _write_public(
-        public_dir, key.public_key()
-    )
-
-
-def rotate_key(private_path: Path, public_dir: Path) -> tuple[Signer, Signer, Path]:
-    """Replace the private key at `private_path` with a new one; (old, new, new public
-    file). The old public key file stays in `public_dir` (written if it was missing), so
-    approvals it signed stay valid until they expire."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    old = load_signer(private_path)
-    _write_public(public_dir, old.public)
-    key = Ed25519PrivateKey.generate()
-    _write_private_key(private_path, key, replace_existing=True)
-    new = Signer(key_id=key_id(key.public_key()), private=key, path=private_path)
-    return old, new, _write_public(public_dir, key.public_key())
 
 
 def local_key_paths(url: str) -> tuple[Path, Path] | None:
@@ -380,6 +330,8 @@ def signer_for(settings: Settings, url: str) -> Signer:
             "needs only INTERLOCK_PUBLIC_KEYS."
         )
         raise ConfigError(msg)
+    from interlock.runtime.review.keys import create_key
+
     private, public_dir = local
     with _LOCAL_LOCK:
         if not private.exists():
