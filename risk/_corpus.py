@@ -57,13 +57,35 @@ class CorpusReport:
 
 
 def bundled_corpus() -> Path:
-    """The labelled corpus shipped with the default policy."""
-    return Path(str(resources.files("interlock.risk").joinpath("corpus/default.jsonl")))
+    """The labelled corpus shipped with the default policy: a folder of JSON Lines files,
+    one per class of action (`default.jsonl`, and one per class added since)."""
+    return Path(str(resources.files("interlock.risk").joinpath("corpus")))
 
 
 def load_corpus(path: str | Path | None = None) -> list[LabelledAction]:
-    """Read a JSON Lines corpus (`Action` fields plus `expected`, `id`, `note`)."""
+    """Read a JSON Lines corpus (`Action` fields plus `expected`, `id`, `note`): one file,
+    or every `*.jsonl` file of a folder, in name order. Ids are unique across the files."""
     where = Path(path) if path is not None else bundled_corpus()
+    files = sorted(where.glob("*.jsonl")) if where.is_dir() else [where]
+    if not files:
+        msg = f"corpus folder {where} holds no .jsonl file; pass a .jsonl file or a folder of them."
+        raise ActionError(msg)
+    out: list[LabelledAction] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        for item in _load_file(file):
+            if item.id in seen:
+                msg = (
+                    f"{file}:{item.line}: id {item.id!r} is used twice (also in {seen[item.id]}); "
+                    "give each labelled action its own id."
+                )
+                raise ActionError(msg)
+            seen[item.id] = file.name
+            out.append(item)
+    return out
+
+
+def _load_file(where: Path) -> list[LabelledAction]:
     try:
         lines = where.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
