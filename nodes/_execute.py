@@ -42,6 +42,7 @@ from interlock.nodes._invoke import (
 )
 from interlock.nodes._payloads import ReviewRecord
 from interlock.nodes._refusal import denial_text, stop_reason
+from interlock.nodes._session import annotate, entry_for, with_session
 from interlock.nodes._state import last_ai_message, open_calls
 from interlock.nodes._stops import ROUTING_MAX_AGE
 from interlock.nodes._stores import ExecutionLedger, ExecutionRecord, start_approved
@@ -79,6 +80,29 @@ class Cleared:
     digest: str
     approved: bool
     fresh: bool
+
+
+def remember(runner: _Runner, go: ToolMessage | Cleared, out: ToolOutput) -> ToolOutput:
+    """`out` with the call's entry in the thread's history (`interlock.nodes._session`).
+    A tool's `Command` result carries none: its messages are the tool's own."""
+    if not isinstance(out, ToolMessage):
+        return out
+    v = runner.verdict
+    if v.kind == "unknown_tool":
+        return out
+    if isinstance(go, Cleared):
+        outcome = "failed" if out.status == "error" else ("approved" if go.approved else "allow")
+    elif runner.ended is not None and runner.ended[0] == "in_doubt":
+        outcome = "failed"  # it may have run
+    elif runner.ended is not None and runner.ended[0] == "replayed":
+        outcome = "allow" if out.status != "error" else "failed"
+    elif runner.ended is not None and runner.ended[0] == "refused":
+        outcome = "refused"
+    else:
+        outcome = "rejected" if v.kind == "rejected" else "denied"
+    session = runner.scope.context.session
+    entry = entry_for(runner.gate, v, outcome, out.content, runner.scope.context.now, session)
+    return annotate(out, entry)
 
 
 class _Runner:
@@ -306,6 +330,7 @@ class _Step:
         # refuses the row; the call is assessed again on a fresh read). Otherwise: fresh.
         scope = gate.scope(runtime.context, runtime.execution_info, max_age=ROUTING_MAX_AGE)
         self.age = ROUTING_MAX_AGE if checks_stops(scope.ledger) else 0.0
+        scope = with_session(scope, state)
         self.scope = gate.restop(scope) if self.age == 0.0 else scope
         self.rejected = (state.get("interlock") or {}).get("rejected")
         self.lock = threading.Lock()
@@ -332,9 +357,10 @@ class _Step:
         if info is not None:
             announce(config, [info], ran=not isinstance(go, ToolMessage))
         if isinstance(go, ToolMessage):
-            return go
+            return remember(runner, go, go)
         rt = self.tool_runtime(index, config)
-        return runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt), span)
+        out = runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt), span)
+        return remember(runner, go, out)
 
     async def arun(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
         index, config = item
@@ -342,9 +368,10 @@ class _Step:
         if info is not None:
             await aannounce(config, [info], ran=not isinstance(go, ToolMessage))
         if isinstance(go, ToolMessage):
-            return go
+            return remember(runner, go, go)
         rt = self.tool_runtime(index, config)
-        return await runner._invoke(go, lambda: acall_tool(self.node, go.verdict.call, rt), span)
+        out = await runner._invoke(go, lambda: acall_tool(self.node, go.verdict.call, rt), span)
+        return remember(runner, go, out)
 
 
 class GatedToolNode(ToolNode):

@@ -259,11 +259,13 @@ class Gate:
         call object, in this process and under the same run scope, is returned instead of a
         second assessment: the object cannot have changed hands, so nothing is trusted from
         the state. Anything else is assessed afresh."""
+        session = scope.context.session
         key = (
             scope.agent,
             scope.credential,
             scope.context.stopped_agents,
             scope.context.stopped_environments,
+            session.key if session is not None else None,
         )
         if reuse:
             hit = self._recent.get(id(call))

@@ -39,11 +39,12 @@ from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command
 
 from interlock.nodes._bridge import async_only, sync_bridged
-from interlock.nodes._execute import _Guarded, _Runner, checks_stops
+from interlock.nodes._execute import _Guarded, _Runner, checks_stops, remember
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import InterlockState
 from interlock.nodes._review import review_round
 from interlock.nodes._router import held_calls
+from interlock.nodes._session import with_session
 from interlock.nodes._state import last_ai_message, merge_interlock, record_for
 from interlock.nodes._stops import ROUTING_MAX_AGE, StopSource
 from interlock.nodes._stores import ApprovalStore, AuditSink, ExecutionLedger
@@ -221,6 +222,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         scope = gate.scope(rt.context, rt.execution_info, max_age=ROUTING_MAX_AGE)
         if not checks_stops(scope.ledger):
             scope = gate.restop(scope)
+        scope = with_session(scope, state)
         messages = (state.get("messages") or []) if isinstance(state, Mapping) else []
         ai = last_ai_message(messages)
         ours = ai is not None and any(c.get("id") == call.get("id") for c in ai.tool_calls)
@@ -245,10 +247,11 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         if info is not None:
             announce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
-            return out
+            return cast(_Out, remember(runner, out, out))
         if async_only(request.tool):
             request = request.override(tool=sync_bridged(cast(BaseTool, request.tool)))
-        return cast(_Out, runner._invoke(out, lambda: handler(request), span))
+        got = runner._invoke(out, lambda: handler(request), span)
+        return cast(_Out, remember(runner, out, got))
 
     async def awrap_tool_call(
         self,
@@ -261,5 +264,6 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         if info is not None:
             await aannounce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
-            return out
-        return cast(_Out, await runner._invoke(out, lambda: handler(request), span))
+            return cast(_Out, remember(runner, out, out))
+        got = await runner._invoke(out, lambda: handler(request), span)
+        return cast(_Out, remember(runner, out, got))

@@ -27,6 +27,7 @@ from interlock.nodes._gate import Gate, RunScope, Verdict, call_fingerprint, int
 from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._router import held_calls
+from interlock.nodes._session import with_session
 from interlock.nodes._state import last_ai_message
 from interlock.nodes._stores import Approval, approval_issued
 from interlock.nodes._trace import announce, listening, record_review, verdict_info
@@ -219,6 +220,7 @@ def review_round(
     ai = last_ai_message(messages)
     if ai is None:
         return "model", {"interlock": {"round": None}}
+    scope = with_session(scope, state)  # an edited call is assessed in the thread's history
     il = state.get("interlock") or {}
     rnd: ReviewRound | None = il.get("round")
     escalations = dict(rnd["escalated"]) if rnd else {}

@@ -11,6 +11,7 @@ from langgraph.constants import END
 from langgraph.runtime import ExecutionInfo, get_runtime
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._session import with_session
 from interlock.nodes._state import last_ai_message, open_calls
 
 __all__ = ["held_calls", "make_router"]
@@ -32,6 +33,7 @@ def held_calls(
 ) -> list[Verdict]:
     """The verdicts of `ai`'s open, undecided calls that need a human, in call order."""
     rejected = (state.get("interlock") or {}).get("rejected")
+    scope = with_session(scope, state)
     held: list[Verdict] = []
     for call, record in open_calls(state, ai):
         if record is not None:

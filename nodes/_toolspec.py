@@ -68,6 +68,8 @@ class ToolSpec:
     - `allowed_decisions`: what a reviewer may answer for this tool.
     - `ungoverned`: what a call does where no Interlock gate governs it: "refuse" (the
       default: it raises `ExecutionRefused` and does not run) or "allow".
+    - `untrusted`: its results are content the user did not write (a web page, an email, a
+      document); session-aware rules see that the thread read untrusted content.
     """
 
     effects: frozenset[Effect]
@@ -79,6 +81,7 @@ class ToolSpec:
     preview: Callable[[Args], str] | None = None
     allowed_decisions: tuple[DecisionType, ...] = DECISION_TYPES
     ungoverned: Ungoverned = "refuse"
+    untrusted: bool = False
 
     def __post_init__(self) -> None:
         effects = frozenset(self.effects)
@@ -216,6 +219,7 @@ def gated(
     preview: Callable[[Args], str] | None = ...,
     allowed_decisions: Collection[DecisionType] = ...,
     ungoverned: Ungoverned = ...,
+    untrusted: bool = ...,
 ) -> BaseTool: ...
 
 
@@ -232,6 +236,7 @@ def gated(
     preview: Callable[[Args], str] | None = ...,
     allowed_decisions: Collection[DecisionType] = ...,
     ungoverned: Ungoverned = ...,
+    untrusted: bool = ...,
 ) -> Callable[[BaseTool], BaseTool]: ...
 
 
@@ -247,6 +252,7 @@ def gated(
     preview: Callable[[Args], str] | None = None,
     allowed_decisions: Collection[DecisionType] = DECISION_TYPES,
     ungoverned: Ungoverned = "refuse",
+    untrusted: bool = False,
 ) -> BaseTool | Callable[[BaseTool], BaseTool]:
     """Declare a tool's metadata: `gated(my_tool, effects={"read"})` or `@gated(...)`.
 
@@ -262,6 +268,7 @@ def gated(
         preview=preview,
         allowed_decisions=tuple(allowed_decisions),
         ungoverned=ungoverned,
+        untrusted=untrusted,
     )
     if tool is not None:
         return _attach(tool, spec)

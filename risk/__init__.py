@@ -41,6 +41,15 @@ from interlock.risk._policy import (
     default_policy,
     load_policy,
 )
+from interlock.risk._session_types import (
+    MAX_EARLIER,
+    SESSION_SIGNALS,
+    UNTRUSTED,
+    Earlier,
+    Session,
+    target_values,
+    values_in,
+)
 from interlock.risk.analyzers import SIGNALS, Finding, analyze
 from interlock.risk.errors import (
     ActionError,
@@ -58,8 +67,11 @@ from interlock.risk.errors import (
 __all__ = [
     "EFFECTS",
     "LEVELS",
+    "MAX_EARLIER",
     "OUTCOMES",
+    "SESSION_SIGNALS",
     "SIGNALS",
+    "UNTRUSTED",
     "Action",
     "ActionError",
     "ApprovalRequirement",
@@ -72,6 +84,7 @@ __all__ = [
     "CorpusReport",
     "Credential",
     "DecisionError",
+    "Earlier",
     "Effect",
     "ExecutionRefused",
     "Finding",
@@ -87,6 +100,7 @@ __all__ = [
     "Reason",
     "Resource",
     "Rule",
+    "Session",
     "StopsChanged",
     "ToolDefaults",
     "analyze",
@@ -98,5 +112,7 @@ __all__ = [
     "evaluate",
     "load_corpus",
     "load_policy",
+    "target_values",
     "utcnow",
+    "values_in",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from interlock.risk._regex import PatternError, compile_glob, compile_regex
+from interlock.risk._session_types import Session
 
 __all__ = [
     "ABSENT",
@@ -72,6 +73,7 @@ class Facts:
     credential_wide: bool | None
     now: datetime
     active_freezes: tuple[str, ...]
+    session: Session | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +116,7 @@ WHEN_KEYS = (
     "credential",
     "in_freeze",
     "time",
+    "session",
     "any",
     "not",
 )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+from interlock.risk._session_types import Session
 from interlock.risk.errors import ActionError
 
 __all__ = [
@@ -243,11 +244,13 @@ def _action_from_dict(data: Any) -> Action:
 
 @dataclass(frozen=True, kw_only=True)
 class Context:
-    """What the engine knows besides the action: the time, and scopes an admin stopped."""
+    """What the engine knows besides the action: the time, scopes an admin stopped, and
+    what the thread did before (`session`; None is a fresh thread)."""
 
     now: datetime = field(default_factory=utcnow)
     stopped_agents: frozenset[str] = frozenset()
     stopped_environments: frozenset[str] = frozenset()
+    session: Session | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,6 +295,8 @@ class Assessment:
     approval: ApprovalRequirement | None
     policy_version: str
     signals: frozenset[str] = frozenset()
+    effects: frozenset[str] | None = None
+    """What the action does, as the engine took it (declared, defaulted, analysed)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -105,7 +105,9 @@ class Policy:
                 k: {"roles": list(v.roles), "count": v.count} for k, v in self.approvals.items()
             },
             "tools": {
+                # `untrusted` only when set, so the versions of earlier policies stay.
                 k: {"effects": sorted(v.effects), "reversible": v.reversible}
+                | ({"untrusted": True} if v.untrusted else {})
                 for k, v in self.tools.items()
             },
             "freezes": [

@@ -139,8 +139,9 @@ def _parse_approval(raw: Any, path: Path_, ctx: ParseContext) -> ApprovalSpec:
 
 
 def _parse_tool(raw: Any, path: Path_, ctx: ParseContext) -> ToolDefaults:
-    if not isinstance(raw, dict) or "effects" not in raw or set(raw) - {"effects", "reversible"}:
-        msg = "a tool entry is {effects: [...], reversible: true|false}."
+    keys = {"effects", "reversible", "untrusted"}
+    if not isinstance(raw, dict) or "effects" not in raw or set(raw) - keys:
+        msg = "a tool entry is {effects: [...], reversible: true|false, untrusted: true|false}."
         raise ctx.error(msg, path)
     effects = raw["effects"]
     if not isinstance(effects, list) or any(e not in EFFECTS for e in effects):
@@ -150,7 +151,11 @@ def _parse_tool(raw: Any, path: Path_, ctx: ParseContext) -> ToolDefaults:
     if rev is not None and not isinstance(rev, bool):
         msg = "tool `reversible` must be true or false."
         raise ctx.error(msg, (*path, "reversible"))
-    return ToolDefaults(effects=frozenset(effects), reversible=rev)
+    untrusted = raw.get("untrusted", False)
+    if not isinstance(untrusted, bool):
+        msg = "tool `untrusted` must be true or false."
+        raise ctx.error(msg, (*path, "untrusted"))
+    return ToolDefaults(effects=frozenset(effects), reversible=rev, untrusted=untrusted)
 
 
 def _parse_freeze(raw: Any, path: Path_, ctx: ParseContext) -> Freeze:

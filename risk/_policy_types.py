@@ -66,10 +66,12 @@ class ApprovalSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class ToolDefaults:
-    """Effects the policy assumes for a tool that declares none of its own."""
+    """Effects the policy assumes for a tool that declares none of its own; `untrusted`: its
+    results are content the user did not write (web pages, emails, documents)."""
 
     effects: frozenset[Effect]
     reversible: bool | None = None
+    untrusted: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

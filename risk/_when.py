@@ -23,6 +23,7 @@ from interlock.risk._conditions import (
     set_check,
     set_match,
 )
+from interlock.risk._session import compile_session
 
 __all__ = ["compile_when"]
 
@@ -124,6 +125,8 @@ def compile_when(
             checks.append(_freeze_check(value))
         elif key == "time":
             checks.append(_time_check(value, p))
+        elif key == "session":
+            checks.extend(compile_session(value, p, signals=signals, effects=effects))
         elif key == "any":
             if not isinstance(value, list) or not value:
                 msg = "`any` takes a non-empty list of condition blocks."

@@ -1,0 +1,158 @@
+"""The thread's history for session-aware rules: recorded on each answered call, read back
+before each assessment.
+
+Guarded execution writes one entry (tool, effects, signals, outcome, time, target-like values
+of its arguments and result) into the `ToolMessage` it answers a call with, under
+`response_metadata["interlock_session"]`. The messages are the one part of the state every way
+in shares (a `GatedState` graph, a plain `MessagesState` graph with `GatedToolNode`,
+`create_agent` with `InterlockMiddleware`), so the history needs no channel of its own and is
+checkpointed with the thread. The model cannot write tool messages. Before assessing, the gate
+reads the last `MAX_EARLIER` entries and the user's own messages (their values are trusted)
+into `Context.session`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from langchain_core.messages import AnyMessage, HumanMessage, ToolMessage
+
+from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._state import message_text
+from interlock.risk import (
+    MAX_EARLIER,
+    UNTRUSTED,
+    Earlier,
+    Session,
+    values_in,
+)
+
+__all__ = [
+    "SESSION_KEY",
+    "annotate",
+    "entry_for",
+    "is_untrusted",
+    "session_of",
+    "with_session",
+]
+
+SESSION_KEY = "interlock_session"
+_CACHE_MAX = 4096
+# Converted entries by the metadata dict they came from (held, so its id is not reused).
+_entries: dict[int, tuple[Mapping[str, Any], Earlier]] = {}
+_trusted: dict[int, tuple[AnyMessage, frozenset[str]]] = {}
+
+
+def is_untrusted(gate: Gate, tool: str) -> bool:
+    """Whether `tool`'s results are untrusted content: its spec says so, or the policy's
+    `tools:` entry does."""
+    spec = gate.spec(tool)
+    if spec is not None and spec.untrusted:
+        return True
+    defaults = gate.policy.tools.get(tool)
+    return defaults is not None and defaults.untrusted
+
+
+def entry_for(
+    gate: Gate,
+    verdict: Verdict,
+    outcome: str,
+    result: Any,
+    at: datetime,
+    before: Session | None,
+) -> dict[str, Any]:
+    """The history entry of one answered call (JSON-ready). `before` is the session it was
+    assessed in: once untrusted content came in, values the agent writes into arguments may
+    come from it, so only those seen before count as seen."""
+    call = verdict.call
+    name, args = call["name"], call.get("args") or {}
+    a = verdict.assessment
+    effects = (a.effects if a is not None else None) or (
+        verdict.action.effects if verdict.action is not None else None
+    )
+    untrusted = is_untrusted(gate, name)
+    signals = set(a.signals) if a is not None else set()
+    ran = outcome in ("allow", "approved", "failed")
+    if untrusted and ran:
+        signals.add(UNTRUSTED)
+    in_args = values_in(args)
+    seen: set[str] = set()
+    tainted: set[str] = set()
+    if before is not None and UNTRUSTED in before.ran_signals:
+        seen |= in_args & before.seen
+        tainted |= in_args - before.seen
+    else:
+        seen |= in_args
+    if ran and result is not None:
+        (tainted if untrusted else seen).update(values_in(result))
+    return Earlier(
+        tool=name,
+        effects=frozenset(effects or ()),
+        signals=frozenset(signals),
+        outcome=outcome,
+        at=at,
+        seen=frozenset(seen),
+        tainted=frozenset(tainted - seen),
+    ).to_dict()
+
+
+def annotate(message: ToolMessage, entry: Mapping[str, Any]) -> ToolMessage:
+    """`message` carrying `entry` in its response metadata (in place: it is ours, just made)."""
+    message.response_metadata = {**(message.response_metadata or {}), SESSION_KEY: dict(entry)}
+    return message
+
+
+def _earlier(meta: Mapping[str, Any]) -> Earlier | None:
+    hit = _entries.get(id(meta))
+    if hit is not None and hit[0] is meta:
+        return hit[1]
+    try:
+        found = Earlier.from_dict(meta)
+    except (TypeError, ValueError):
+        return None  # a damaged entry is skipped, as if the call had left none
+    if len(_entries) >= _CACHE_MAX:
+        _entries.clear()
+    _entries[id(meta)] = (meta, found)
+    return found
+
+
+def _user_values(msg: AnyMessage) -> frozenset[str]:
+    hit = _trusted.get(id(msg))
+    if hit is not None and hit[0] is msg:
+        return hit[1]
+    found = values_in(message_text(msg), limit=256)
+    if len(_trusted) >= _CACHE_MAX:
+        _trusted.clear()
+    _trusted[id(msg)] = (msg, found)
+    return found
+
+
+def session_of(messages: Sequence[AnyMessage]) -> Session:
+    """The session the thread's messages record: the last `MAX_EARLIER` entries, oldest
+    first, and the values the user's own messages name."""
+    found: list[Earlier] = []
+    trusted: set[str] = set()
+    for msg in messages:
+        if isinstance(msg, ToolMessage):
+            meta = (msg.response_metadata or {}).get(SESSION_KEY)
+            if isinstance(meta, Mapping):
+                e = _earlier(meta)
+                if e is not None:
+                    found.append(e)
+        elif isinstance(msg, HumanMessage):
+            trusted |= _user_values(msg)
+    return Session(tuple(found[-MAX_EARLIER:]), frozenset(trusted))
+
+
+def with_session(scope: RunScope, state: Any) -> RunScope:
+    """`scope` whose context carries the session of `state` (a graph state mapping)."""
+    messages = state.get("messages") if isinstance(state, Mapping) else None
+    if not messages:
+        return scope
+    session = session_of(messages)
+    if not session.earlier and not session.trusted:
+        return scope
+    return dataclasses.replace(scope, context=dataclasses.replace(scope.context, session=session))

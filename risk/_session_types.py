@@ -1,0 +1,185 @@
+"""What a thread did before the action being assessed: the input of session-aware rules.
+
+The gate (in `interlock.nodes`) keeps a bounded list of the thread's earlier assessed actions
+and hands it to the engine as `Context.session`; the engine never reads a graph's state. Each
+entry keeps only what rules need: the tool, its effects and signals, how it ended, when, and
+the target-like values (addresses, IBANs, hosts, ...) seen in its arguments and results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "EMPTY_SESSION",
+    "MAX_EARLIER",
+    "MAX_VALUES_PER_ENTRY",
+    "RAN",
+    "SESSION_SIGNALS",
+    "UNTRUSTED",
+    "Earlier",
+    "Session",
+    "target_values",
+    "values_in",
+]
+
+MAX_EARLIER = 200
+"""Entries a thread keeps: older ones drop off first."""
+MAX_VALUES_PER_ENTRY = 64
+"""Target-like values kept per entry; a huge result cannot grow the state without limit."""
+UNTRUSTED = "untrusted.content"
+SESSION_SIGNALS: Mapping[str, str] = {
+    UNTRUSTED: (
+        "the call fetched content the user did not write (a web page, an email, a document, "
+        "another tool's output): instructions inside it may come from an attacker"
+    ),
+}
+RAN = frozenset({"allow", "approved", "failed"})
+"""Outcomes of an earlier action that ran (or may have run): the default of `earlier:`."""
+
+# Tokens that look like a target: e-mail addresses, URLs, host names, IBAN-like and other
+# long identifiers. Plain words never count, so prose in a result does not bloat the state.
+_TOKEN = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+"  # URL
+    r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"  # e-mail
+    r"|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}"  # host name
+    r"|[A-Za-z0-9][A-Za-z0-9_-]{5,}"  # identifiers (kept only with a digit, below)
+)
+_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/\s]*@)?([^/:?#\s]+)")
+
+
+def _norm(token: str) -> str:
+    return token.strip(".,;:!?()[]{}").lower()
+
+
+def target_values(value: Any) -> list[frozenset[str]]:
+    """Each target a target argument names, as its normalised forms (lower case; a URL also
+    as its host, an e-mail address also as its domain is not: a domain is not a recipient)."""
+    out: list[frozenset[str]] = []
+    for text in _strings(value, 0):
+        t = _norm(text.strip())
+        if not t:
+            continue
+        m = _HOST.match(t)
+        out.append(frozenset((t, m.group(1))) if m else frozenset((t,)))
+    return out
+
+
+def values_in(value: Any, limit: int = MAX_VALUES_PER_ENTRY) -> frozenset[str]:
+    """Target-like tokens in `value` (strings, numbers, nested mappings and lists)."""
+    out: set[str] = set()
+    for text in _strings(value, 0):
+        for m in _TOKEN.finditer(text[:20_000]):
+            t = _norm(m.group(0))
+            if "@" in t or "." in t or "/" in t or any(c.isdigit() for c in t):
+                out.add(t)
+                host = _HOST.match(t)
+                if host:
+                    out.add(host.group(1))
+            if len(out) >= limit:
+                return frozenset(out)
+        short = _norm(text)
+        if 0 < len(short) <= 120 and " " not in short:
+            out.add(short)  # a whole short value (a name, an id) as given
+    return frozenset(list(out)[:limit])
+
+
+def _strings(value: Any, depth: int) -> Iterable[str]:
+    if depth > 6:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int | float):
+        yield str(value)
+    elif isinstance(value, Mapping):
+        for v in list(value.values())[:200]:
+            yield from _strings(v, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in list(value)[:200]:
+            yield from _strings(v, depth + 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Earlier:
+    """One earlier action of the thread, as the gate recorded it.
+
+    `outcome`: allow (ran unattended), approved (ran after a human approved), failed (ran and
+    raised), review (waiting or never decided), rejected, denied or refused (did not run).
+    `seen` holds target-like values from its arguments and from results the thread may trust;
+    `tainted` those from untrusted content (an email, a web page): an attacker may have put
+    them there, so they never make a target "seen".
+    """
+
+    tool: str
+    effects: frozenset[str] = frozenset()
+    signals: frozenset[str] = frozenset()
+    outcome: str = "allow"
+    at: datetime | None = None
+    seen: frozenset[str] = frozenset()
+    tainted: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": self.tool,
+            "effects": sorted(self.effects),
+            "signals": sorted(self.signals),
+            "outcome": self.outcome,
+            "at": self.at.isoformat() if self.at is not None else None,
+            "seen": sorted(self.seen),
+            "tainted": sorted(self.tainted),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Earlier:
+        at = data.get("at")
+        return cls(
+            tool=str(data.get("tool", "")),
+            effects=frozenset(data.get("effects") or ()),
+            signals=frozenset(data.get("signals") or ()),
+            outcome=str(data.get("outcome", "allow")),
+            at=datetime.fromisoformat(at) if isinstance(at, str) else at,
+            seen=frozenset(data.get("seen") or ()),
+            tainted=frozenset(data.get("tainted") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """The thread's earlier actions, oldest first, and values the user gave (`trusted`: the
+    request's addresses, hosts and ids). Unions are computed once, so a rule that asks only
+    "did anything earlier read a secret" costs a set test, not a scan."""
+
+    earlier: tuple[Earlier, ...] = ()
+    trusted: frozenset[str] = frozenset()
+    ran_signals: frozenset[str] = field(init=False)
+    ran_effects: frozenset[str] = field(init=False)
+    seen: frozenset[str] = field(init=False)
+    key: tuple[int, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        earlier = tuple(self.earlier[-MAX_EARLIER:])
+        object.__setattr__(self, "earlier", earlier)
+        signals: set[str] = set()
+        effects: set[str] = set()
+        seen: set[str] = set(self.trusted)
+        for e in earlier:
+            if e.outcome in RAN:
+                signals |= e.signals
+                effects |= e.effects
+            seen |= e.seen
+        object.__setattr__(self, "ran_signals", frozenset(signals))
+        object.__setattr__(self, "ran_effects", frozenset(effects))
+        object.__setattr__(self, "seen", frozenset(seen))
+        last = earlier[-1] if earlier else None
+        stamp = f"{last.tool}@{last.at.isoformat() if last and last.at else ''}" if last else ""
+        # Identifies this history cheaply (the gate's reuse check compares it).
+        object.__setattr__(self, "key", (len(earlier), stamp))
+
+
+EMPTY_SESSION = Session()
