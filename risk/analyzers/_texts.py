@@ -1,6 +1,8 @@
 """One text value, analysed as what its key says it is: shell, an argv, SQL, GraphQL, a plan.
 
-The tool's name is a hint only: `{"args": ["delete", "pod", "x"]}` for a tool named `kubectl`
+A tool named `powershell`, `pwsh` or `cmd` (see `_winhosts.windows_dialect`) has its text
+read as PowerShell or cmd.exe. Otherwise the tool's name is a hint only:
+`{"args": ["delete", "pod", "x"]}` for a tool named `kubectl`
 is read as `kubectl delete pod x`, and a database tool given bare SQL is read as SQL.
 """
 
@@ -21,6 +23,7 @@ from interlock.risk.analyzers._shell import (
     run_command,
 )
 from interlock.risk.analyzers._sql import analyze_sql
+from interlock.risk.analyzers._winhosts import analyze_cmd, analyze_powershell, windows_dialect
 
 __all__ = ["argv_findings", "graphql_findings", "shell_findings", "sql_findings", "tool_hints"]
 
@@ -82,6 +85,8 @@ def argv_findings(argv: list[str], tool: str) -> list[Finding]:
         return list(sql_findings(" ".join(argv)))
     if hint and program(argv[0]) not in KNOWN_PROGRAMS:
         argv = [hint, *argv]
+    elif (dialect := windows_dialect(tool)) and argv[0][:1] in ("-", "/"):
+        argv = [dialect, *argv]  # `["-Command", "..."]` for a tool named powershell
     ctx = new_ctx()
     run_command(argv, Stdin(), ctx)
     return ctx.out
@@ -123,7 +128,22 @@ def graphql_findings(s: str) -> tuple[Finding, ...]:
     return _graphql_cached(s) if len(s) <= _CACHE_TEXT else _graphql_cached.__wrapped__(s)
 
 
+@lru_cache(maxsize=1024)
+def _windows_cached(s: str, dialect: str) -> tuple[Finding, ...]:
+    low = s.lower()
+    if not may_find(s) and "delete" not in low:
+        return ()
+    ctx = new_ctx()
+    (analyze_powershell if dialect == "powershell" else analyze_cmd)(s, ctx)
+    return tuple(ctx.out)
+
+
 def shell_findings(s: str, tool: str) -> tuple[Finding, ...]:
+    # A tool named powershell, pwsh or cmd runs its text in that shell, not a POSIX one.
+    if dialect := windows_dialect(tool):
+        if len(s) <= _CACHE_TEXT:
+            return _windows_cached(s, dialect)
+        return _windows_cached.__wrapped__(s, dialect)
     hint = tool_hints(tool)[0]
     if len(s) <= _CACHE_TEXT:
         return _shell_cached(s, hint)
