@@ -24,7 +24,8 @@ from interlock.risk._model import (
 )
 from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
 from interlock.risk._regex import compile_glob
-from interlock.risk.analyzers import INCOMPLETE, Finding, analyze
+from interlock.risk._tools import ToolTable, match_tool
+from interlock.risk.analyzers import HTTP_READ, INCOMPLETE, READ_ONLY, Finding, analyze
 
 __all__ = ["CompiledPolicy"]
 
@@ -111,7 +112,7 @@ class CompiledPolicy:
         self.levels = dict(levels)
         self.outcomes = dict(outcomes)
         self.approvals = dict(approvals)
-        self.tools = dict(tools)
+        self.tools = ToolTable(tools)  # aliases: globs and any case (see `_tools`)
         self.freezes = freezes
         self.fail_closed_level: Level = fail_closed_level
         self.version = version
@@ -173,13 +174,15 @@ def _env_rank(environment: str | None) -> int:
 def _facts(
     policy: _Defaults, action: Action, context: Context
 ) -> tuple[Facts, tuple[Finding, ...], bool]:
-    findings = analyze(action.tool, action.args)
+    findings = analyze(action.tool, action.args, markers=True)
     effects, reversible, unknown = action.effects, action.reversible, False
     if effects is None:
-        defaults = policy.tools.get(action.tool)
+        defaults = policy.tools.get(action.tool) or match_tool(policy.tools, action.tool)
         if defaults is not None:
             effects = defaults.effects
             reversible = defaults.reversible if reversible is None else reversible
+        elif _reads_over_http(findings):
+            effects = frozenset({"read"})  # its arguments are a GET: they say what it does
         else:
             unknown = True
     if findings:
@@ -217,6 +220,12 @@ def _facts(
         active_freezes=freezes,
     )
     return facts, findings, unknown
+
+
+def _reads_over_http(findings: tuple[Finding, ...]) -> bool:
+    """An unknown tool whose arguments are one read-only HTTP request and nothing else."""
+    signals = {f.signal for f in findings}
+    return HTTP_READ in signals and READ_ONLY in signals
 
 
 def _assess(policy: CompiledPolicy, action: Action, context: Context) -> Assessment:
@@ -318,6 +327,7 @@ def _assess(policy: CompiledPolicy, action: Action, context: Context) -> Assessm
         approval=approval,
         policy_version=policy.version,
         signals=facts.signals,
+        effects=facts.effects,
     )
 
 

@@ -7,6 +7,10 @@ the rest of `interlock.risk`.
 Analysis is bounded (`MAX_STRING`, `MAX_ACTION`, `MAX_DEPTH`, `MAX_VALUES`,
 `MAX_SHELL_DEPTH`, `MAX_COMMANDS`, `MAX_SQL_DEPTH`): past a bound the arguments are not read
 piecemeal but reported as an `INCOMPLETE` finding, which the engine sends to review.
+
+Each command, SQL statement and HTTP request is also classified as read, write or destroy
+(`_verdict`, `_readonly`); an action whose every one only reads carries `READ_ONLY`
+(`cli.read_only`), and a read-only HTTP request `HTTP_READ` (`http.read`).
 """
 
 from interlock.risk.analyzers._dispatch import SIGNALS, Finding, analyze
@@ -20,8 +24,10 @@ from interlock.risk.analyzers._limits import (
     MAX_STRING,
     MAX_VALUES,
 )
+from interlock.risk.analyzers._verdict import HTTP_READ, READ_ONLY
 
 __all__ = [
+    "HTTP_READ",
     "INCOMPLETE",
     "MAX_ACTION",
     "MAX_COMMANDS",
@@ -30,6 +36,7 @@ __all__ = [
     "MAX_SQL_DEPTH",
     "MAX_STRING",
     "MAX_VALUES",
+    "READ_ONLY",
     "SIGNALS",
     "Finding",
     "analyze",

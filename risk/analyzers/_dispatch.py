@@ -13,7 +13,8 @@ about a microsecond:
 - `method` with `url`/`path`/`endpoint` in the same object: an HTTP request.
 - `plan`/`output`/`stdout`: a Terraform plan that destroys resources.
 - `path`/`file`/`url`/`database`/`dsn`... and keys such as `INTERLOCK_REVIEWERS`: checked for
-  Interlock's own database, reviewers, policy and keys (see `_oversight`).
+  Interlock's own database, reviewers, policy and keys (see `_oversight`); a file tool's path
+  for persistence targets and credential files (see `_files`, `_secrets`).
 
 Every analysis is bounded (`_limits`): a value, an action, a nesting depth or a count past
 its bound is not analysed piecemeal but reported as `analysis.incomplete`, as is any internal
@@ -47,7 +48,17 @@ from interlock.risk.analyzers._limits import (
     incomplete,
     too_large,
 )
+from interlock.risk.analyzers._files import file_findings
 from interlock.risk.analyzers._oversight import OVERSIGHT_SIGNALS, setting_named, settings_finding
+from interlock.risk.analyzers._rotexts import (
+    argv_verdict,
+    graphql_text_verdict,
+    implied_method,
+    request_verdict,
+    shell_verdict,
+    sql_text_verdict,
+)
+from interlock.risk.analyzers._secrets import SECRETS_SIGNALS
 from interlock.risk.analyzers._shell import KNOWN_PROGRAMS, SHELL_SIGNALS, program
 from interlock.risk.analyzers._sql import SQL_SIGNALS
 from interlock.risk.analyzers._texts import (
@@ -57,6 +68,7 @@ from interlock.risk.analyzers._texts import (
     sql_findings,
     tool_hints,
 )
+from interlock.risk.analyzers._verdict import MARKERS, VERDICT_SIGNALS, Verdict, read_only_finding
 
 __all__ = ["SIGNALS", "Finding", "analyze"]
 
@@ -70,6 +82,8 @@ SIGNALS: Mapping[str, str] = MappingProxyType(
         **CLI_SIGNALS,
         **CLOUD_SIGNALS,
         **OVERSIGHT_SIGNALS,
+        **SECRETS_SIGNALS,
+        **VERDICT_SIGNALS,
         INCOMPLETE: (
             "an argument was too large or too deeply nested to analyse, or the analyzer failed "
             "on it; the engine sends such an action to review whatever the policy says"
@@ -139,8 +153,13 @@ def _kind(key: Any) -> int:
     return kind
 
 
-def analyze(tool: str, args: Mapping[str, Any]) -> tuple[Finding, ...]:
-    """Findings for one tool call; () when nothing dangerous is recognised. Never raises."""
+def analyze(tool: str, args: Mapping[str, Any], *, markers: bool = False) -> tuple[Finding, ...]:
+    """Findings for one tool call; () when nothing dangerous is recognised. Never raises.
+
+    With `markers`, what is known to be harmless is said too: `cli.read_only` when every
+    command, statement and request only reads, `http.read` for each read-only request (the
+    engine asks for them; they are not dangers, so they are left out otherwise).
+    """
     try:
         given: object = args  # callers outside mypy's reach may pass anything
         if type(given) not in _MAPPINGS and not isinstance(given, Mapping):
@@ -162,6 +181,11 @@ def analyze(tool: str, args: Mapping[str, Any]) -> tuple[Finding, ...]:
         walk = _Walk(tool if isinstance(tool, str) else "")
         walk.mapping(args, 0)
         out = walk.out
+        # Everything the keys say runs only reads, and nothing else was found: say so.
+        if not markers:
+            out = [f for f in out if f.signal not in MARKERS] if walk.reads else out
+        elif walk.reads and not walk.changes and all(f.effect == "read" for f in out):
+            out.append(read_only_finding(walk.reads))
         return (out[0],) if len(out) == 1 else _dedupe(out) if out else ()
     except Exception:  # never raise: report that the arguments were not fully checked
         _log.warning("argument analysis failed for tool %r", tool, exc_info=True)
@@ -186,6 +210,15 @@ class _Walk:
         self.nodes = 0
         self.size = 0
         self.stopped = False
+        self.reads: list[str] = []  # why each command, statement or request only reads
+        self.changes = False  # one of them may write
+
+    def judge(self, verdict: Verdict) -> None:
+        if verdict.kind == "read":
+            self.reads.append(verdict.reason)
+        else:
+            self.changes = True
+        self.out.extend(verdict.findings)
 
     def stop(self, finding: Finding) -> None:
         if not self.stopped:
@@ -230,6 +263,8 @@ class _Walk:
                     self.text(kind, v)
                 if kind & _SETTINGS_KEYS and (what := setting_named(v)):
                     self.out.append(settings_finding(f"{k}: {v}", what, None))
+                if kind & (_URL | _FILE):  # write_file onto ~/.bashrc, read_file of ~/.aws/...
+                    self.out.extend(file_findings(self.tool, k, v, m))
                 if kind & _METHOD:
                     method = v
                 elif kind & _URL:
@@ -299,10 +334,13 @@ class _Walk:
         try:
             if kind & _GQL and looks_like_graphql(s):
                 self.out.extend(graphql_findings(s))
+                self.judge(graphql_text_verdict(s))
             elif kind & _SQL:
                 self.out.extend(sql_findings(s))
+                self.judge(sql_text_verdict(s))
             elif kind & (_SHELL | _ARGV):
                 self.out.extend(shell_findings(s, self.tool))
+                self.judge(shell_verdict(s, self.tool))
             elif kind & _PLAN:
                 self.out.extend(analyze_terraform_plan(s))
         except Exception:  # one bad value must not hide what the others show
@@ -319,13 +357,14 @@ class _Walk:
             return
         try:
             self.out.extend(argv_findings(argv, self.tool))
+            self.judge(argv_verdict(argv, self.tool))
         except Exception:
             _log.warning("argument analysis failed on an argv of %r", self.tool, exc_info=True)
             self.out.append(incomplete("the analyzer failed on one value"))
 
     def http(self, method: Any, url: Any, body: Any) -> None:
         if not isinstance(method, str):
-            method = tool_hints(self.tool)[1]
+            method = tool_hints(self.tool)[1] or implied_method(self.tool, url, body)
             if not method:
                 return
         if not isinstance(url, str):
@@ -336,3 +375,4 @@ class _Walk:
                 return
         # A GraphQL body in an object is found by the walk itself; a string one is not.
         self.out.extend(analyze_http(method, url, body, graphql=isinstance(body, str)))
+        self.judge(request_verdict(method, url, body))
