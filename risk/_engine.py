@@ -218,6 +218,7 @@ def _facts(
         credential_wide=cred.reaches_beyond(environment) if cred is not None else None,
         now=context.now,
         active_freezes=freezes,
+        session=context.session,
     )
     return facts, findings, unknown
 
