@@ -24,6 +24,7 @@ from interlock.risk.analyzers._sql_tokens import (
     strip_parens,
     tokens,
 )
+from interlock.risk.analyzers._sqlmore import MORE_MENTIONS, MORE_SIGNALS, more_findings
 
 __all__ = ["SQL_SIGNALS", "analyze_sql"]
 
@@ -34,12 +35,14 @@ SQL_SIGNALS: dict[str, str] = {
     "sql.update_without_where": "UPDATE with no WHERE clause (or an always-true one)",
     "sql.alter_drop": "ALTER TABLE ... DROP of a column, partition or constraint",
     "sql.grant": "GRANT or REVOKE: who can access the data changes",
+    **MORE_SIGNALS,
 }
 
 _STARTS = words("DELETE UPDATE DROP TRUNCATE ALTER GRANT REVOKE")
 # A keyword after one of these is part of another clause (`ON DELETE CASCADE`,
-# `GRANT UPDATE ON`, `SELECT ... FOR UPDATE`, `ON CONFLICT DO UPDATE`, `AFTER DELETE`).
-_NOT_AFTER = words("ON AFTER BEFORE OF FOR INSTEAD GRANT REVOKE , . WITH ALL ALSO NOT DO")
+# `GRANT UPDATE ON`, `SELECT ... FOR UPDATE`, `ON CONFLICT DO UPDATE`, `AFTER DELETE`,
+# `MERGE ... THEN DELETE`, which `_sqlmore` reads with its ON condition).
+_NOT_AFTER = words("ON AFTER BEFORE OF FOR INSTEAD GRANT REVOKE , . WITH ALL ALSO NOT DO THEN")
 _DROP_DESTROY = words(
     "TABLE DATABASE SCHEMA TABLESPACE SEQUENCE KEYSPACE COLLECTION OWNED PARTITION "
     "SNAPSHOT STAGE WAREHOUSE CATALOG BUCKET SHARE"
@@ -62,6 +65,7 @@ _ALTER_DROP_MINOR = frozenset({"DEFAULT", "NOT", "IDENTITY", "EXPRESSION"})
 _CLAUSE_END = words("RETURNING ORDER LIMIT GROUP OUTPUT OPTION")
 _TRUE_WORDS = frozenset({"TRUE", "ON", "YES"})
 _CMP_TRUE = words("= == >= <= IS LIKE ILIKE")
+_NUM_CMP = {"<>": float.__ne__, "!=": float.__ne__, ">": float.__gt__, "<": float.__lt__}
 
 
 def _is_start(toks: Sequence[Tok], i: int, in_alter: bool) -> bool:
@@ -114,12 +118,10 @@ def _tautology(toks: list[Tok], depth: int = 0) -> bool:
         return True
     if len(vals) == 3 and vals[1] in _CMP_TRUE:
         return vals[0] == vals[2] or (vals[1] in ("LIKE", "ILIKE") and vals[2] == "'%'")
-    return (
-        len(vals) == 3
-        and vals[1] in ("<>", "!=")
-        and toks[0][0] == toks[2][0] == "n"
-        and (vals[0] != vals[2])
-    )
+    if len(vals) == 3 and toks[0][0] == toks[2][0] == "n" and vals[1] in _NUM_CMP:
+        return _NUM_CMP[vals[1]](float(vals[0]), float(vals[2]))  # `2 > 1`, `1 <> 0`
+    literal_in = len(vals) >= 4 and vals[1:3] == ["IN", "("] and toks[0][0] in "ns"
+    return literal_in and "SELECT" not in vals and vals[0] in vals[3:]  # `1 IN (1, 2)`
 
 
 def _where(toks: Sequence[Tok]) -> tuple[bool, str]:
@@ -258,7 +260,8 @@ def _alter(clause: list[Tok], env: str | None) -> list[Finding]:
 
 def _grant(kw: str, clause: list[Tok], env: str | None) -> Finding:
     shown = snippet([t[2] if t[0] != "s" else t[1] for t in clause], 90)
-    to_public = any(t[1] == "PUBLIC" for t in clause)
+    to = find_word(clause, 1, "TO", len(clause))  # `public.users` is a schema, not PUBLIC
+    to_public = to >= 0 and any(t[1] == "PUBLIC" for t in clause[to + 1 :])
     why = (
         "gives every database user access"
         if to_public and kw == "GRANT"
@@ -280,6 +283,7 @@ _MENTIONS = (
     "$",
     "checkpoint",
     "interlock_",
+    *MORE_MENTIONS,
 )
 # Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
 # nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
@@ -321,6 +325,7 @@ def _statement(toks: list[Tok], env: str | None, depth: int, runs_strings: bool)
         out.append(tamper)
     if runs_strings:
         out.extend(_nested(toks, env, depth))
+    out.extend(more_findings(toks, env, _tautology))
     in_alter = head == "ALTER"
     starts = [i for i, t in enumerate(toks) if t[1] in _STARTS and _is_start(toks, i, in_alter)]
     start_set = set(starts)
