@@ -32,6 +32,7 @@ from typing import Any
 
 from interlock.risk.analyzers._clitools import CLI_SIGNALS, analyze_terraform_plan
 from interlock.risk.analyzers._cloud import CLOUD_SIGNALS
+from interlock.risk.analyzers._files import file_findings
 from interlock.risk.analyzers._findings import Finding, environment_of, words
 from interlock.risk.analyzers._http import (
     HTTP_SIGNALS,
@@ -48,7 +49,6 @@ from interlock.risk.analyzers._limits import (
     incomplete,
     too_large,
 )
-from interlock.risk.analyzers._files import file_findings
 from interlock.risk.analyzers._oversight import OVERSIGHT_SIGNALS, setting_named, settings_finding
 from interlock.risk.analyzers._rotexts import (
     argv_verdict,

@@ -55,6 +55,10 @@ class Stdin:
 
     text: str | None = None
     remote: bool = False
+    secret: str = ""  # the secret the input carries ("~/.aws/credentials (AWS access keys)")
+    source: str = ""  # the command on the left of `|`, as the reviewer sees it
+    decoded: bool = False  # text is what `base64 -d` (or `xxd -r`) made of known input
+    opaque: bool = False  # decoded from input that is not known or not decodable
 
 
 ScriptFn = Callable[[str, "Ctx"], None]
@@ -77,6 +81,8 @@ class Ctx:
     budget: list[int] = field(default_factory=lambda: [MAX_COMMANDS])
     script_fn: ScriptFn | None = None
     command_fn: CommandFn | None = None
+    feeds: bool = False  # this command's output goes on through `|`
+    carry: str = ""  # the secret this command hands the next one through `|`
 
     def child(self) -> Ctx:
         return Ctx(

@@ -9,10 +9,13 @@ Quoted text given to a program as data is data: `echo "rm -rf /"` is harmless, a
 `grep 'DROP TABLE' dump.sql`. Text that a shell will run is analysed as shell:
 `bash -c`, `sh -lc`, `su -c`, `eval`, `ssh host CMD`, `watch CMD`, `kubectl exec -- CMD`,
 `docker exec|run IMAGE CMD`, `xargs CMD`, `find -exec CMD`, `$(CMD)`, `<(CMD)`, and text
-piped into `sh`, and `python -m interlock ...`. Every word and redirection target is also
-checked for Interlock's own settings and files (`_oversight`). Not recognised (by design):
-code in other languages (`python -c`, unless it drives Interlock itself), obfuscation
-(`echo ... | base64 -d | sh`), fork bombs. How far it reads is bounded (`_limits`).
+piped into `sh`, `python -m interlock ...`, and `powershell -Command|-EncodedCommand`, `pwsh`
+and `cmd /c` (read by `_winhosts`, which also handles Windows programs). Every word and
+redirection target is also checked for Interlock's own settings and files (`_oversight`).
+Secrets, exfiltration, persistence, decoded payloads (`echo ... | base64 -d | sh`), command
+words from variables (`x=rm; $x -rf /data`) and interpreter one-liners (`python -c`,
+`node -e`, `perl -e`...) are followed by `_shflow`. Not recognised (by design): fork bombs.
+How far it reads is bounded (`_limits`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,20 @@ from interlock.risk.analyzers._limits import MAX_COMMANDS, incomplete
 from interlock.risk.analyzers._oversight import setting_named, settings_finding
 from interlock.risk.analyzers._shctx import DEVICE, Ctx, Stdin
 from interlock.risk.analyzers._shellcmds import HANDLERS
+from interlock.risk.analyzers._shflow import (
+    FLOW_PROGRAMS,
+    after,
+    before,
+    command_word,
+    may_flow,
+    redirect,
+    through_pipe,
+)
 from interlock.risk.analyzers._shnested import NESTED_HANDLERS
 from interlock.risk.analyzers._shparse import parse
 from interlock.risk.analyzers._shwrap import ASSIGN, REMOTE_SUBST, WRAPPERS
+from interlock.risk.analyzers._windows import WINDOWS_SIGNALS
+from interlock.risk.analyzers._winhosts import WINDOWS_HANDLERS
 
 __all__ = [
     "KNOWN_PROGRAMS",
@@ -47,6 +61,7 @@ SHELL_SIGNALS: dict[str, str] = {
     "shell.world_writable": "chmod 777, 666, o+w or a+w: anyone on the machine can change files",
     "shell.truncate": "truncate -s 0: files emptied",
     "shell.remote_exec": "code fetched from the network is run (curl | sh, bash <(curl ...))",
+    **WINDOWS_SIGNALS,  # cmd and PowerShell are shells too
 }
 
 
@@ -67,7 +82,8 @@ def analyze_script(text: str, ctx: Ctx) -> None:
             return
         ctx.script(sub)
     prev: tuple[str, list[str], str | None] | None = None
-    for cmd in cmds:
+    carried, shown = "", ""  # the secret the last command hands on through `|`, and it
+    for n, cmd in enumerate(cmds):
         if not _spend(ctx):
             return
         stdin = Stdin(text=cmd.stdin)
@@ -79,6 +95,7 @@ def analyze_script(text: str, ctx: Ctx) -> None:
                 stdin = Stdin(text=" ".join(a for a in args if not a.startswith("-")))
             elif prog == "cat" and not args:
                 stdin = Stdin(text=prev_in)
+            stdin = through_pipe(prev, stdin, carried, shown)
         for op, target in cmd.redirs:
             _settings(target, [*cmd.words, op, target], ctx)
             if ">" in op and DEVICE.match(target):
@@ -87,7 +104,10 @@ def analyze_script(text: str, ctx: Ctx) -> None:
                     "destroy",
                     f"Writing to `{target}` overwrites the disk: its data is gone.",
                 )
+            redirect(op, target, cmd.words, stdin, ctx)
+        ctx.feeds, ctx.carry = n + 1 < len(cmds) and cmds[n + 1].piped, ""
         prev = run_command(cmd.words, stdin, ctx)
+        carried, shown, ctx.carry, ctx.feeds = ctx.carry, snippet(cmd.words), "", False
 
 
 def _spend(ctx: Ctx) -> bool:
@@ -140,6 +160,8 @@ def _run(argv: list[str], stdin: Stdin, ctx: Ctx) -> tuple[str, list[str], str |
     if scoped:
         ctx.vars = {**ctx.vars, **scoped}
     for _ in range(12):  # wrappers: sudo env nice timeout xargs ...
+        if before(argv, stdin, ctx):  # env dumps, `ssh` fed a secret, `uv pip install`
+            return None
         if REMOTE_SUBST.match(argv[0]):
             ctx.add(
                 "shell.remote_exec",
@@ -154,12 +176,18 @@ def _run(argv: list[str], stdin: Stdin, ctx: Ctx) -> tuple[str, list[str], str |
         if not rest:
             return None
         argv = rest
+    if "$" in argv[0] or "`" in argv[0]:
+        resolved = command_word(argv, ctx)  # `x=rm; $x -rf /data`
+        if resolved is None:
+            return None
+        argv = resolved
     prog, args = program(argv[0]), argv[1:]
     handler = _HANDLERS.get(prog)
     if handler is None and prog.startswith("mkfs"):
         handler = HANDLERS["mke2fs"]
     if handler is not None:
         handler(prog, args, stdin, ctx)
+    after(prog, args, stdin, ctx)
     return prog, args, stdin.text
 
 
@@ -168,12 +196,13 @@ def program(word: str) -> str:
     return name[:-4] if name.endswith(".exe") else name
 
 
-_HANDLERS = {**HANDLERS, **NESTED_HANDLERS}
-KNOWN_PROGRAMS = frozenset(_HANDLERS) | frozenset(WRAPPERS)
+# Windows programs last: `pwsh` is PowerShell here, its -Command and -EncodedCommand read.
+_HANDLERS = {**HANDLERS, **NESTED_HANDLERS, **WINDOWS_HANDLERS}
+KNOWN_PROGRAMS = frozenset(_HANDLERS) | frozenset(WRAPPERS) | FLOW_PROGRAMS
 
 # A command line that names none of the handled programs (after quotes and backslashes are
 # removed, in any case) cannot produce a finding; most ordinary commands stop here.
-_TRIGGERS = frozenset({*_HANDLERS, *_DOWNLOADERS, "mkfs"})
+_TRIGGERS = frozenset({*_HANDLERS, *_DOWNLOADERS, *FLOW_PROGRAMS, "mkfs"})
 # Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
 # nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
 # every analyzer on 64 KiB adversarial text.
@@ -190,4 +219,4 @@ def may_find(text: str) -> bool:
     low = text.lower()
     if "interlock" in low or "reviewers.toml" in low:  # Interlock's own state: see _oversight
         return True
-    return not _TRIGGERS.isdisjoint(_WORD_RUNS.findall(low))
+    return not _TRIGGERS.isdisjoint(_WORD_RUNS.findall(low)) or may_flow(low)
