@@ -268,6 +268,11 @@ def _curl(prog: str, args: list[str], n: Nested) -> Verdict:
             if not (a.endswith("O-") or args[i + 1 : i + 2] == ["-"]):
                 return write(shown, "saves the response into a file")
             i += 0 if a.endswith("O-") else 1
+        elif a[:1] == "-" and a[1:2] != "-" and ("o" in a[1:] or "O" in a[1:]) and prog == "curl":
+            if a.endswith("o") and args[i + 1 : i + 2] == ["/dev/null"]:
+                i += 2
+                continue
+            return write(shown, "saves the response into a file")
         elif a in ("-I", "--head", "--spider"):
             method = "HEAD"
         elif opt in _CURL_VALUE and not eq:

@@ -136,7 +136,7 @@ _GC_DESTROY = words("delete purge rm rb remove destroy")
 _GC_WRITE = words(
     "create update set add deploy patch stop start restart reset resize attach detach import "
     "export move rename enable disable undelete restore apply deallocate redeploy ssh scp cp mv "
-    "rsync revoke grant get-credentials login activate-service-account upload download run "
+    "rsync revoke grant get-credentials login activate-service-account upload download "
     "submit execute invoke scale swap sync"
 )
 

@@ -35,12 +35,17 @@ _SQL_FIRST = words(
     "do exec execute merge set show use copy vacuum analyze comment table values pragma"
 )
 # Windows shells have analyzers of their own; their commands are not classified here.
-_WINDOWS = words("powershell pwsh cmd ps1")
+_WINDOWS = words("powershell pwsh ps1")
+_POSIX = words("terminal shell bash sh zsh")
 _FIRST_WORD = re.compile(r"\s*([^\s;&|()<>]+)")
 
 
 def _windows(tool: str) -> bool:
-    return not _WINDOWS.isdisjoint(words_of(tool[:200]))
+    found = words_of(tool[:200])
+    if not _WINDOWS.isdisjoint(found[:-1] if found[-1:] == ["cmd"] else found):
+        return True
+    # `cmd` is cmd.exe, but `run_terminal_cmd` (Cursor) is a POSIX terminal.
+    return found[-1:] == ["cmd"] and _POSIX.isdisjoint(found)
 
 
 def _bare_sql(hint: str, first: str) -> bool:
