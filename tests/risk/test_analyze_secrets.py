@@ -194,3 +194,28 @@ def test_the_reason_names_the_secret_and_where_it_goes() -> None:
 def test_the_default_policy_gates_them_in_dev(command: str) -> None:
     got = assess(Action(tool="shell", args={"command": command}, environment="dev"))
     assert got.outcome == "review", got.reasons
+
+
+def _labelled() -> list[Any]:
+    from interlock.risk import bundled_corpus, load_corpus
+
+    return [
+        item
+        for name in ("secrets.jsonl", "injection.jsonl")
+        for item in load_corpus(bundled_corpus() / name)
+    ]
+
+
+LABELLED = _labelled()
+
+
+def test_the_secrets_and_injection_corpora_are_large_and_noted() -> None:
+    assert len(LABELLED) >= 120
+    assert all(item.note.strip() for item in LABELLED)
+    assert {item.expected for item in LABELLED} == {"allow", "review"}
+
+
+@pytest.mark.parametrize("item", LABELLED, ids=[item.id for item in LABELLED])
+def test_each_labelled_action_gets_its_label(item: Any) -> None:
+    got = assess(item.action)
+    assert got.outcome == item.expected, (item.id, item.note, [r.text for r in got.reasons])
