@@ -202,6 +202,10 @@ def _cmd_prefix(argv: list[str], ctx: Ctx) -> list[str]:
             else:
                 i += 1
             argv = argv[i:]
+        elif head.startswith("("):  # `for ... do (del %f)`: the group's parentheses
+            argv = [w for w in [argv[0][1:], *argv[1:-1], argv[-1].removesuffix(")")] if w]
+            if len(argv) == 1 and argv[0].endswith(")"):
+                argv = [argv[0][:-1]]
         else:
             return argv
     return argv

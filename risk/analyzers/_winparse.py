@@ -44,7 +44,8 @@ _PS_SUBEXPR = re.compile(r"\$\(([^()]*)\)?")
 _CMD_TOKEN = re.compile(
     r"""
     [ \t\r\f\v]+ | \^\r?\n
-    | (?P<op>&&|\|\||[&|\n()])
+    | (?P<op>&&|\|\||[&|\n])
+    | (?P<paren>[()])
     | (?P<redir>\d?>>?(?:&\d)?|<)
     | (?P<word>(?:[^\s"^&|<>()]+|"[^"]*"?|\^.?)+)
     """,
@@ -147,11 +148,26 @@ def cmd_parse(text: str) -> list[Cmd]:
     cur = Cmd()
     redir = ""
     echoed: list[str] = []
+    depth = 0
+    glued = -1  # where the last word ended: `Everyone:(OI)(CI)F` is one word
     for m in _CMD_TOKEN.finditer(text):
         kind = m.lastgroup
         if kind is None:
             continue
         tok = m.group(kind)
+        if kind == "paren":
+            # Parentheses group commands at a command's start (and after `if`/`else`) and
+            # close such a group; anywhere else they are text (`for %f in (*)`, icacls).
+            head = cur.words[0].lower().lstrip("@") if cur.words else ""
+            if (tok == "(" and head in ("", "if", "else")) or (tok == ")" and depth):
+                depth += 1 if tok == "(" else -1
+                kind = "op"
+            elif cur.words and glued == m.start():
+                cur.words[-1] += tok
+                glued = m.end()
+                continue
+            else:
+                kind = "word"
         if kind == "op":
             if cur.words:
                 cmds.append(cur)
@@ -168,8 +184,11 @@ def cmd_parse(text: str) -> list[Cmd]:
             if redir:
                 cur.redirs.append((redir, word))
                 redir = ""
+            elif cur.words and glued == m.start():
+                cur.words[-1] += word
             else:
                 cur.words.append(word)
+            glued = m.end()
     if cur.words:
         cmds.append(cur)
     return cmds
