@@ -60,11 +60,13 @@ from bench._cedar import (
 )
 from bench._common import Row, gc_disabled, percentile, row
 from bench._risk_workload import action_mix, policy_200
-from interlock.risk import Action, Assessment, Context, Policy
+from interlock.risk import Action, Assessment, Context, Earlier, Policy, Session, default_policy
 
 __all__ = ["run"]
 
 TARGET_US = 20.0
+SESSION_TARGET = 2.0
+SESSION_EARLIER = 50
 # Not inside the default policy's change freeze, so the freeze rule does not fire for all.
 NOW = datetime(2026, 6, 3, 10, 30, tzinfo=UTC)
 
@@ -237,6 +239,62 @@ def _build() -> _Work:
     return w
 
 
+def _history(n: int) -> Session:
+    """A thread's `n` earlier actions, as the gate hands them over: reads of inventory and
+    mail (one untrusted), lookups, a few writes and a delete, with the targets they named."""
+    kinds = [
+        ("get_inventory", {"read"}, set(), "allow"),
+        ("read_email", {"read"}, {"untrusted.content"}, "allow"),
+        ("lookup_customer", {"read"}, set(), "allow"),
+        ("update_ticket", {"write"}, set(), "allow"),
+        ("delete_file", {"delete"}, set(), "approved"),
+    ]
+    earlier = []
+    for i in range(n):
+        tool, effects, signals, outcome = kinds[i % len(kinds)]
+        earlier.append(
+            Earlier(
+                tool=tool,
+                effects=frozenset(effects),
+                signals=frozenset(signals),
+                outcome=outcome,
+                at=NOW,
+                seen=frozenset({f"host-{i}.example.net", f"user{i}@example.net", f"id-{i:04d}"}),
+            )
+        )
+    return Session(earlier=tuple(earlier))
+
+
+def _session_row(actions: list[Action], blocks: int, reps: int) -> Row:
+    """The default policy (with its session rules) on the action mix: a thread with
+    `SESSION_EARLIER` earlier actions against a fresh thread, alternating in blocks."""
+    policy = default_policy()
+    fresh, busy = Context(now=NOW), Context(now=NOW, session=_history(SESSION_EARLIER))
+    clock = time.perf_counter_ns
+    plain: list[int] = []
+    with_history: list[int] = []
+    for _ in range(blocks):
+        for ctx, out in ((fresh, plain), (busy, with_history)):
+            for a in actions:  # untimed pass: caches warm for this context
+                policy.assess(a, ctx)
+            for _ in range(reps):
+                for a in actions:
+                    t0 = clock()
+                    policy.assess(a, ctx)
+                    out.append(clock() - t0)
+    value, base = median(with_history) / 1000, median(plain) / 1000
+    return row(
+        f"risk.assess with session rules, {SESSION_EARLIER} earlier actions",
+        value,
+        "µs",
+        baseline=base,
+        baseline_name="the same policy on a fresh thread",
+        target=f"≤ {SESSION_TARGET:g}× a fresh thread",
+        ok=value <= SESSION_TARGET * base,
+        note=f"default policy, {len(actions)} actions × {blocks * reps} passes each",
+    )
+
+
 def run(quick: bool = False) -> list[Row]:
     w = _build()
     agree, diffs = _agreement(w)
@@ -290,6 +348,7 @@ def run(quick: bool = False) -> list[Row]:
             note="; ".join(diffs[:3]) if diffs else f"{len(w.actions)} of {len(w.actions)} actions",
         ),
     ]
+    rows.append(_session_row(w.actions, blocks, reps))
     if cold_ns is not None:
         cold = median(cold_ns) / us
         rows.insert(

@@ -21,7 +21,7 @@ seen. Without a session (a plain `assess()` call) the thread is taken to be fres
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -151,12 +151,12 @@ def _set_test(name: str, mode: str, wanted: frozenset[str]) -> _Match:
     return lambda e: set_check(mode, wanted, e.effects)
 
 
-def _entries(s: Session, f: Facts, window: timedelta | None) -> tuple[Earlier, ...]:
+def _entries(s: Session, f: Facts, window: timedelta | None) -> Iterable[Earlier]:
     if window is None:
         return s.earlier
     since = f.now - window
     # An entry with no time is kept: a window must not hide what the gate could not date.
-    return tuple(e for e in s.earlier if e.at is None or e.at >= since)
+    return (e for e in s.earlier if e.at is None or e.at >= since)
 
 
 def _earlier(
@@ -216,11 +216,17 @@ def _new_target(spec: Any, path: Path_) -> Check:
         except PatternError as exc:
             raise WhenError(str(exc), (*path, "allow")) from None
 
+    # Most calls name none of the target arguments: look the first key up before walking.
+    heads = [(p.split(".", 1)[0], p) for p in paths]
+
     def check(f: Facts) -> bool:
         s = f.session
         seen = s.seen if s is not None else frozenset()
-        for p in paths:
-            value = get_path(f.args, p)
+        args = f.args
+        for head, p in heads:
+            if head not in args:
+                continue
+            value = get_path(args, p)
             if value is ABSENT:
                 continue
             # A target is known when any of its forms is (the URL or just its host).

@@ -151,3 +151,23 @@ def test_untrusted_tool_entries_keep_the_policy_version_of_older_policies() -> N
     marked = {"name": "t", "rules": [], "tools": {"a": {"effects": ["read"], "untrusted": True}}}
     assert Policy.from_dict(base).version != Policy.from_dict(marked).version
     assert Policy.from_dict(marked).tools["a"].untrusted
+
+
+def test_the_default_policy_reviews_sending_out_after_a_secret_was_read() -> None:
+    from interlock.risk import default_policy
+
+    policy = default_policy()
+    send = Action(
+        tool="http_request",
+        args={"method": "POST", "url": "https://hooks.example.net/in", "body": "report"},
+        environment="dev",
+        effects=frozenset({"network"}),
+    )
+    secret = Earlier(tool="run_shell", signals=frozenset({"secret.read"}), at=NOW)
+    fresh = policy.assess(send, Context(now=NOW))
+    after = policy.assess(send, Context(now=NOW, session=Session(earlier=(secret,))))
+    assert "session-send-after-secret" not in {r.rule for r in fresh.reasons}
+    assert after.outcome == "review"
+    assert "session-send-after-secret" in {r.rule for r in after.reasons}
+    reason = next(r for r in after.reasons if r.rule == "session-send-after-secret")
+    assert "read a secret" in reason.text
