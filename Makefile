@@ -62,6 +62,7 @@ test: install postgres chromium
 	$(BIN)/pytest
 
 bench: install postgres chromium
+	$(EDITABLE) ".[dev,bench]"
 	$(BIN)/python -m bench
 
 # The long crash-injection run: 500 SIGKILLs per backend, and the 8-process race.

@@ -151,7 +151,11 @@ def _suite(suite: Any, labels: Mapping[str, Any]) -> dict[str, Any]:
 def run(quick: bool = False) -> list[Row]:
     """Utility and attack success over the four suites (`quick` runs them all too: seconds)."""
     del quick
-    from agentdojo.task_suite.load_suites import get_suites
+    try:
+        from agentdojo.task_suite.load_suites import get_suites
+    except ImportError:
+        msg = "agentdojo is not installed: `make bench` installs it (the `bench` extra)"
+        raise RuntimeError(msg) from None
 
     labels = json.loads(LABELS.read_text(encoding="utf-8"))["suites"]
     results = {name: _suite(s, labels[name]) for name, s in get_suites(VERSION).items()}

@@ -25,6 +25,8 @@ class LabelledAction:
     id: str
     note: str = ""
     line: int = 0
+    source: str = ""
+    """The corpus file the line is in (its name)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +56,24 @@ class CorpusReport:
     @property
     def agreed(self) -> int:
         return self.total - len(self.misses)
+
+    @property
+    def must_stop(self) -> int:
+        """Actions labelled review or deny."""
+        return sum(c for (e, _g), c in self.confusion.items() if e != "allow")
+
+    @property
+    def must_stop_recall(self) -> float:
+        """The share of actions labelled review or deny that the policy gated or denied."""
+        stopped = sum(c for (e, g), c in self.confusion.items() if e != "allow" and g != "allow")
+        return stopped / self.must_stop if self.must_stop else 1.0
+
+    @property
+    def benign_gated(self) -> float:
+        """The share of actions labelled allow that the policy sent to review or denied."""
+        benign = sum(c for (e, _g), c in self.confusion.items() if e == "allow")
+        gated = sum(c for (e, g), c in self.confusion.items() if e == "allow" and g != "allow")
+        return gated / benign if benign else 0.0
 
 
 def bundled_corpus() -> Path:
@@ -115,7 +135,12 @@ def _load_file(where: Path) -> list[LabelledAction]:
         item_id = str(data.get("id") or f"line-{n}")
         out.append(
             LabelledAction(
-                action=action, expected=expected, id=item_id, note=str(data.get("note", "")), line=n
+                action=action,
+                expected=expected,
+                id=item_id,
+                note=str(data.get("note", "")),
+                line=n,
+                source=where.name,
             )
         )
     return out

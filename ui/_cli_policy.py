@@ -159,9 +159,12 @@ def run_corpus(
                 "policy": report.policy_version,
                 "total": report.total,
                 "agreed": report.agreed,
+                "must_stop_recall": round(report.must_stop_recall, 4),
+                "benign_gated": round(report.benign_gated, 4),
                 "confusion": {f"{e}->{g}": c for (e, g), c in sorted(report.confusion.items())},
                 "misses": [
                     {
+                        "file": m.item.source,
                         "line": m.item.line,
                         "id": m.item.id,
                         "tool": m.item.action.tool,
@@ -185,13 +188,15 @@ def run_corpus(
         for m in report.misses:
             flag = "[bold red]DANGEROUS[/] " if m.dangerous else ""
             console.print(
-                f"{flag}line {m.item.line} {m.item.id} {m.item.action.tool}: expected "
+                f"{flag}{m.item.source}:{m.item.line} {m.item.id} {m.item.action.tool}: expected "
                 f"{m.item.expected}, got ",
                 outcome_text(m.got),
                 f" — {m.item.note}",
             )
         console.print(
-            f"{report.agreed}/{report.total} agree; {len(report.dangerous)} dangerous miss(es)."
+            f"{report.agreed}/{report.total} agree; {len(report.dangerous)} dangerous miss(es). "
+            f"Must-stop recall {report.must_stop_recall:.1%} ({report.must_stop} labelled review "
+            f"or deny); benign gated {report.benign_gated:.1%}."
         )
     if report.dangerous:
         raise typer.Exit(1)

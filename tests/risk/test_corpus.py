@@ -1,4 +1,4 @@
-"""The bundled policy against its labelled corpus, `risk/corpus/default.jsonl`.
+"""The bundled policy against its labelled corpus, the JSON Lines files in `risk/corpus/`.
 
 Each line is an action in `Action.from_dict` form plus the outcome a platform team expects.
 Labels are judgements, not recorded outputs: a disagreement is either a policy to tune or an
@@ -24,8 +24,6 @@ OUTSIDE_FREEZE = Context(now=datetime(2026, 6, 15, 10, tzinfo=UTC))
 # Labelled allow, assessed review. Both are accepted: the policy cannot tell them apart from
 # their dangerous neighbours without weakening them.
 KNOWN_FALSE_REVIEWS = {
-    # The read-only SQL check searches strings too, so a query that mentions DROP is a change.
-    "sql-select-mentions-drop",
     # `kubectl delete` is reviewed outside dev whatever it deletes, one pod included.
     "k-delete-pod-staging",
 }
@@ -34,9 +32,13 @@ MAX_MISSES = len(KNOWN_FALSE_REVIEWS) + 2
 
 
 def _load() -> list[dict[str, Any]]:
-    ref = resources.files("interlock.risk").joinpath("corpus/default.jsonl")
-    lines = ref.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    folder = resources.files("interlock.risk").joinpath("corpus")
+    rows: list[dict[str, Any]] = []
+    for ref in sorted(folder.iterdir(), key=lambda r: r.name):
+        if ref.name.endswith(".jsonl"):
+            lines = ref.read_text(encoding="utf-8").splitlines()
+            rows += [json.loads(line) for line in lines if line.strip()]
+    return rows
 
 
 CORPUS = _load()
@@ -54,7 +56,7 @@ def _explain(row: dict[str, Any], got: Assessment) -> str:
 
 
 def test_the_corpus_is_large_labelled_and_loadable() -> None:
-    assert len(CORPUS) >= 60
+    assert len(CORPUS) >= 400
     ids = [row["id"] for row in CORPUS]
     assert len(ids) == len(set(ids)), "corpus ids must be unique"
     assert all(row["expected"] in OUTCOMES and row["note"].strip() for row in CORPUS)
@@ -104,3 +106,13 @@ def test_agreement_with_the_labels() -> None:
 def test_every_assessment_names_the_policy_version() -> None:
     versions = {_assess(row).policy_version for row in CORPUS[:10]}
     assert versions == {default_policy().version}
+
+
+def test_every_must_stop_action_is_gated_and_few_benign_ones_are() -> None:
+    # Issue 14's acceptance: recall 100 % on must-stop actions, at most 10 % of benign
+    # actions gated.
+    benign = [row for row in CORPUS if row["expected"] == "allow"]
+    gated = [row["id"] for row in benign if _assess(row).outcome != "allow"]
+    missed = [row["id"] for row in DANGEROUS if _assess(row).outcome == "allow"]
+    assert missed == []
+    assert len(gated) <= 0.10 * len(benign), gated
