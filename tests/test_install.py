@@ -118,7 +118,9 @@ def test_the_extras_split_the_dependencies() -> None:
     assert any(d.startswith("psycopg") for d in extras["postgres"])
     assert any(d.startswith("streamlit") for d in extras["console"])
     assert any(d.startswith("langgraph-sdk") for d in extras["server"])
-    assert extras["all"] == ["interlock[postgres,console,server]"]
+    assert any(d.startswith("langchain") for d in extras["agents"])
+    assert extras["all"] == ["interlock[postgres,console,server,agents]"]
+    assert any(d.startswith("agentdojo") for d in extras["bench"])  # `make bench` only
     assert "interlock[all]" in extras["dev"]
 
 

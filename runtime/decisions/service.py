@@ -21,7 +21,6 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from interlock.nodes import trace_span
 from interlock.risk import Policy
 from interlock.risk.errors import (
     ConflictError,
@@ -170,6 +169,8 @@ class DecisionService:
         on: Update | None,
     ) -> DecisionOutcome:
         """`_decide_now` in an `interlock.decision` span (the resume it carries nests in it)."""
+        from interlock.nodes import trace_span  # LangGraph: not for `interlock --help`
+
         start = span_start(review_id, reviewer.name, items)
         with trace_span("interlock.decision", start) as span:
             return span_end(span, self._decide_now(review_id, items, reviewer, resume, on))
