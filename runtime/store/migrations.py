@@ -23,6 +23,7 @@ from interlock.runtime.store._schema_v3 import V3
 from interlock.runtime.store._schema_v4 import V4
 from interlock.runtime.store._schema_v5 import V5
 from interlock.runtime.store._schema_v6 import V6
+from interlock.runtime.store._schema_v7 import V7
 from interlock.runtime.store.database import Database, open_database
 
 __all__ = [
@@ -69,6 +70,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=4, name="fenced thread claims", steps=V4),
     Migration(version=5, name="signed approvals and signing keys", steps=V5),
     Migration(version=6, name="reviewer-side tables and database roles", steps=V6),
+    Migration(version=7, name="review routing (team) and the notification outbox", steps=V7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
