@@ -29,6 +29,7 @@ from typing import Any, Literal, TextIO
 
 from interlock.risk import canonical_json, utcnow
 from interlock.risk.errors import ConfigError
+from interlock.runtime.audit._events_log import log_after_commit
 from interlock.runtime.audit._rows import (
     AuditEntry,
     AuditRow,
@@ -162,6 +163,7 @@ class AuditLog:
         if rows:
             for sql, params in append_sql(conn.dialect, [row_values(r) for r in rows]):
                 conn.send(sql, params)
+        log_after_commit(conn, rows)  # the JSON event lines, once this commits
         return rows
 
     def rows(

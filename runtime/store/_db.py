@@ -9,11 +9,12 @@ both backends: SQLite stores them as fixed-width UTC text (so they sort), Postgr
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,13 +154,32 @@ class Conn:
     `scalar()` wait for their own result, as outside a pipeline.
     """
 
-    __slots__ = ("dialect", "pipe", "raw")
+    __slots__ = ("after_commit", "dialect", "pipe", "raw")
 
     def __init__(self, raw: Any, dialect: Dialect) -> None:
         self.raw = raw
         self.dialect: Dialect = dialect
         self.pipe: Any = None
         """The psycopg `Pipeline` while one is open."""
+        self.after_commit: list[Callable[[], None]] | None = None
+        """What runs once the open `Database.begin()` transaction commits."""
+
+    def on_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` after the open transaction commits; never if it rolls back. For what
+        only reports committed facts (the JSON event log): it must not write."""
+        if self.after_commit is None:
+            self.after_commit = []
+        self.after_commit.append(fn)
+
+    def committed(self) -> None:
+        """The transaction committed: run what waited for it. Their errors are logged, not
+        raised: the data is already in, and the caller must learn that it is."""
+        hooks, self.after_commit = self.after_commit, None
+        for fn in hooks or ():
+            try:
+                fn()
+            except Exception:
+                logging.getLogger(__name__).exception("after-commit hook %r failed", fn)
 
     def storable(self, params: Sequence[Any]) -> tuple[Any, ...]:
         """`params` as this connection's statements store them (see `_params`)."""

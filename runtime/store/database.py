@@ -118,7 +118,20 @@ class Database:
         `synchronous_commit=off`, SQLite `synchronous=NORMAL`). The write-ahead log is one
         ordered file, so the next durable commit on the database makes this one durable as
         well. Use it only when such a commit follows before anything depends on the
-        transaction, or call `make_durable` yourself."""
+        transaction, or call `make_durable` yourself.
+
+        What was handed to `conn.on_commit` inside runs once the COMMIT went through, and
+        never after a rollback (a Postgres pipeline reports some errors only at COMMIT)."""
+        try:
+            with self._begin(conn, pipelined=pipelined, durable=durable):
+                yield conn
+        except BaseException:
+            conn.after_commit = None
+            raise
+        conn.committed()
+
+    @contextmanager
+    def _begin(self, conn: Conn, *, pipelined: bool, durable: bool) -> Iterator[Conn]:
         if conn.dialect == "postgres" and not pipelined:
             with conn.raw.transaction():
                 yield conn
