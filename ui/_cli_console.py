@@ -3,7 +3,9 @@
 It brings the database to the latest schema first, then runs `streamlit run` on
 `console_app.py` in a child process, bound to loopback unless told otherwise, with the
 database URL in `INTERLOCK_DATABASE_URL`. Streamlit is never imported here: the child
-process loads it.
+process loads it. `--metrics-port` serves Prometheus metrics from this launcher process (it
+lives as long as the console; Streamlit's reruns never touch it); `--log-json` makes the
+console log each audited event as a JSON line on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ import typer
 
 from interlock.risk.errors import ConfigError
 from interlock.runtime.store.settings import Settings
+from interlock.ui._cli_metrics import (
+    LogJsonOpt,
+    MetricsAddressOpt,
+    MetricsPortOpt,
+    enable_json_logs,
+    served_metrics,
+)
 from interlock.ui._output import console
 
 __all__ = ["APP_PATH", "console_command", "streamlit_argv"]
@@ -91,6 +100,9 @@ def console_command(
     headless: Annotated[
         bool, typer.Option("--headless", help="Do not open a browser (servers, CI).")
     ] = False,
+    metrics_port: MetricsPortOpt = None,
+    metrics_address: MetricsAddressOpt = None,
+    log_json: LogJsonOpt = False,
 ) -> None:
     """Open the reviewer console (Streamlit) on the database; runs migrations first."""
     from interlock.runtime import DEMO_PASSWORD, ensure_demo_reviewers, redact_url
@@ -104,7 +116,16 @@ def console_command(
     for made in ensure_demo_reviewers(settings.reviewers, url):
         roles = ", ".join(made.roles)
         console.print(f"demo reviewer [bold]{made.name}[/] ({roles}), password: {DEMO_PASSWORD}")
+    enable_json_logs(log_json)  # before env is copied: the Streamlit child logs the same way
     env = {**os.environ, "INTERLOCK_DATABASE_URL": url}
+    # /metrics is served by this launcher process, which outlives every Streamlit rerun.
+    with served_metrics(url, metrics_port, metrics_address):
+        _run_streamlit(port, address, headless, url, env)
+
+
+def _run_streamlit(port: int, address: str, headless: bool, url: str, env: dict[str, str]) -> None:
+    from interlock.runtime import redact_url
+
     proc = subprocess.Popen(streamlit_argv(port, address), env=env)
 
     def forward(signum: int, _frame: FrameType | None) -> None:

@@ -1,9 +1,11 @@
 """`interlock worker` and `interlock prune`.
 
 The worker prints one line per thing it does (JSON lines with `--json`) and its totals when
-it stops. SIGTERM or Ctrl-C lets the resume in progress finish, then exits 0; a second
-Ctrl-C stops at once (whatever was cut short is picked up by the next worker: the execution
-ledger keeps every action to at most once).
+it stops; `--metrics-port` serves Prometheus metrics read from the database and
+`--log-json` logs each audited event as a JSON line on stderr. SIGTERM or Ctrl-C lets the
+resume in progress finish, then exits 0; a second Ctrl-C stops at once (whatever was cut
+short is picked up by the next worker: the execution ledger keeps every action to at most
+once).
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from interlock.runtime.store.settings import Settings
+from interlock.ui._cli_metrics import (
+    LogJsonOpt,
+    MetricsAddressOpt,
+    MetricsPortOpt,
+    enable_json_logs,
+    served_metrics,
+)
 from interlock.ui._cli_review import DbOpt, JsonOpt
 from interlock.ui._output import console, console_err, print_json
 
@@ -75,6 +84,9 @@ def worker_command(
         ),
     ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    metrics_port: MetricsPortOpt = None,
+    metrics_address: MetricsAddressOpt = None,
+    log_json: LogJsonOpt = False,
 ) -> None:
     """Resume decided threads, apply expiry and escalation, keep the inbox consistent.
 
@@ -99,8 +111,9 @@ def worker_command(
         console_err.print(f"{name}: finishing the current step, then stopping.")
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    enable_json_logs(log_json)
     try:
-        with Runtime.open(url) as rt:
+        with Runtime.open(url) as rt, served_metrics(rt.db, metrics_port, metrics_address):
             if as_json:
                 print(json.dumps({"started": options.name, "db": redact_url(url)}), flush=True)
             else:

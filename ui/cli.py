@@ -16,6 +16,7 @@ from rich.markup import escape
 from interlock.risk.errors import InterlockError
 from interlock.ui._cli_console import console_command
 from interlock.ui._cli_keys import keys_app
+from interlock.ui._cli_metrics import register_metrics_commands
 from interlock.ui._cli_policy import policy_app
 from interlock.ui._cli_review import register_review_commands
 from interlock.ui._cli_reviewers import reviewers_app
@@ -41,6 +42,7 @@ app.add_typer(keys_app, name="key")
 app.command("console")(console_command)
 register_review_commands(app)
 register_worker_commands(app)
+register_metrics_commands(app)
 
 
 def _version() -> str:
