@@ -54,7 +54,7 @@ from interlock.nodes._payloads import (
     allowed_decisions_of,
 )
 from interlock.nodes._refusal import denial_text, stop_reason
-from interlock.nodes._request import build_review_request, grant_of
+from interlock.nodes._request import build_review_request, grant_of, preview_of
 from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
 from interlock.nodes._review import (
     PROPOSED_AT,
@@ -182,6 +182,7 @@ __all__ = [
     "make_router",
     "merge_interlock",
     "pending_reviews",
+    "preview_of",
     "rejection_text",
     "resume_command",
     "review_round",

@@ -4,6 +4,7 @@ The review records and the indexed inbox over them (summaries, detail, timeline)
 in-doubt review a crash leaves, the reviewers and their roles, and the stop switches.
 """
 
+from interlock.runtime.review._facts import ActionFacts, action_facts, calls_digest, top_reasons
 from interlock.runtime.review._identity import identity_key, same_identity
 from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import (
@@ -34,6 +35,7 @@ __all__ = [
     "DEMO_REVIEWERS",
     "MIN_PASSWORD_LENGTH",
     "SCOPES",
+    "ActionFacts",
     "Authenticator",
     "DatabaseReviewers",
     "DecisionRow",
@@ -49,10 +51,13 @@ __all__ = [
     "Stop",
     "StopSwitch",
     "TimelineEntry",
+    "action_facts",
+    "calls_digest",
     "ensure_demo_reviewers",
     "hash_password",
     "identity_key",
     "same_identity",
+    "top_reasons",
     "verify_password",
     "vouched",
 ]
