@@ -6,6 +6,7 @@ in-doubt review a crash leaves, the reviewers and their roles, and the stop swit
 
 from interlock.runtime.review._facts import ActionFacts, action_facts, calls_digest, top_reasons
 from interlock.runtime.review._identity import identity_key, same_identity
+from interlock.runtime.review._records import qualifies
 from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import (
     DecisionRow,
@@ -56,6 +57,7 @@ __all__ = [
     "ensure_demo_reviewers",
     "hash_password",
     "identity_key",
+    "qualifies",
     "same_identity",
     "top_reasons",
     "verify_password",
