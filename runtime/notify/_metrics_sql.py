@@ -40,8 +40,11 @@ DECISION_BUCKETS: tuple[float, ...] = (
 
 _SECONDS: Mapping[Dialect, str] = {
     "postgres": "EXTRACT(EPOCH FROM (decided_at - created_at))",
-    # SQLite keeps fixed-width UTC text, which julianday() reads (offset included).
-    "sqlite": "((julianday(decided_at) - julianday(created_at)) * 86400.0)",
+    # SQLite keeps fixed-width UTC text (`iso_utc`); its date functions keep milliseconds
+    # only, so whole seconds come from strftime and the microseconds from the text.
+    "sqlite": "((strftime('%s', decided_at) - strftime('%s', created_at)) "
+    "+ (CAST(substr(decided_at, 21, 6) AS INTEGER) "
+    "- CAST(substr(created_at, 21, 6) AS INTEGER)) / 1000000.0)",
 }
 
 
@@ -68,9 +71,9 @@ def _reviews_sql(dialect: Dialect) -> str:
 
 
 _DECISIONS = (
-    "SELECT type, CASE WHEN reviewer = ? THEN 'expiry' ELSE 'reviewer' END AS who, "
-    "count(*) AS n FROM interlock_decisions "
-    "GROUP BY type, CASE WHEN reviewer = ? THEN 'expiry' ELSE 'reviewer' END"
+    "SELECT type, who, count(*) AS n FROM (SELECT type, "
+    "CASE WHEN reviewer = ? THEN 'expiry' ELSE 'reviewer' END AS who "
+    "FROM interlock_decisions) AS d GROUP BY type, who"
 )
 # Allowed calls open their ledger row with no review; approved ones name their review.
 _EXECUTIONS = (
@@ -189,7 +192,7 @@ def read_snapshot(db: Database, tally: AuditTally) -> MetricsSnapshot:
     """Read every number in one snapshot (one consistent state on both backends)."""
     with db.snapshot() as conn:
         reviews = conn.all(_reviews_sql(conn.dialect))
-        decisions = conn.all(_DECISIONS, (SYSTEM_ACTOR, SYSTEM_ACTOR))
+        decisions = conn.all(_DECISIONS, (SYSTEM_ACTOR,))
         executions = conn.all(_EXECUTIONS)
         outbox = conn.all(_OUTBOX)
         events = tally.advance(conn)
