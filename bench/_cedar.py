@@ -217,6 +217,7 @@ def policy_to_cedar(rules: Sequence[Mapping[str, Any]]) -> str:
     """Cedar text: the base permit, then one annotated `forbid` per rule, in rule order.
 
     Positional policy ids follow that order: `policy0` is the permit, `policy{i+1}` rule i.
+    A policy's `routes` are left out: they say who is told, not whether an action may run.
     """
     out = [f'@id("{BASE_ID}")\npermit(principal, action, resource);']
     for rule in rules:

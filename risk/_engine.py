@@ -24,6 +24,7 @@ from interlock.risk._model import (
 )
 from interlock.risk._policy_types import ApprovalSpec, Rule, ToolDefaults
 from interlock.risk._regex import compile_glob
+from interlock.risk._routes import CompiledRoutes
 from interlock.risk._tools import ToolTable, match_tool
 from interlock.risk.analyzers import HTTP_READ, INCOMPLETE, READ_ONLY, Finding, analyze
 
@@ -89,6 +90,7 @@ class CompiledPolicy:
         "levels",
         "outcomes",
         "roles",
+        "routing",
         "rules",
         "tools",
         "version",
@@ -106,8 +108,10 @@ class CompiledPolicy:
         freezes: tuple[Freeze, ...],
         fail_closed_level: Level,
         version: str,
+        routing: CompiledRoutes | None = None,
     ) -> None:
         self.rules = rules
+        self.routing = routing or CompiledRoutes((), None, {})
         self.roles = roles
         self.levels = dict(levels)
         self.outcomes = dict(outcomes)
@@ -320,6 +324,15 @@ def _assess(policy: CompiledPolicy, action: Action, context: Context) -> Assessm
     approval = None
     if outcome == "review":
         approval = _requirement(policy, level, approvals)
+    route = None
+    if policy.routing:  # said for every outcome: explain shows who would be told
+        route = policy.routing.route(
+            environment=facts.environment,
+            agent=action.agent,
+            tool=action.tool,
+            level=level,
+            rules=[r.rule for r in reasons],
+        )
     return Assessment(
         score=score,
         level=level,
@@ -329,6 +342,7 @@ def _assess(policy: CompiledPolicy, action: Action, context: Context) -> Assessm
         policy_version=policy.version,
         signals=facts.signals,
         effects=facts.effects,
+        route=route,
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Outcome",
     "Reason",
     "Resource",
+    "RouteMatch",
     "canonical_json",
     "content_hash",
     "utcnow",
@@ -285,6 +286,21 @@ class ApprovalRequirement:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RouteMatch:
+    """Which team a review of this action is told to, and why. Who may *decide* is still
+    `Assessment.approval` (roles and separation of duties), never the route."""
+
+    team: str
+    route: str
+    """The route that matched: its `name`, `routes[i]`, or `default_team`."""
+    why: str
+    """One line a reviewer reads: the route and the facts it matched on."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"team": self.team, "route": self.route, "why": self.why}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Assessment:
     """The engine's verdict on one action."""
 
@@ -297,9 +313,13 @@ class Assessment:
     signals: frozenset[str] = frozenset()
     effects: frozenset[str] | None = None
     """What the action does, as the engine took it (declared, defaulted, analysed)."""
+    route: RouteMatch | None = None
+    """The team a review is told to (None: the policy has no routes or default team)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        # `route` only when there is one, so earlier audit rows read back unchanged.
+        extra = {"route": self.route.to_dict()} if self.route is not None else {}
+        return extra | {
             "score": self.score,
             "level": self.level,
             "outcome": self.outcome,

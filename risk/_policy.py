@@ -32,11 +32,13 @@ from interlock.risk._policy_types import (
     Rule,
     ToolDefaults,
 )
+from interlock.risk._routes import CompiledRoutes, Route
 from interlock.risk._yaml import Lines, load_located, read_text
 
 __all__ = [
     "ApprovalSpec",
     "Policy",
+    "Route",
     "Rule",
     "ToolDefaults",
     "assess",
@@ -52,6 +54,9 @@ class Policy:
 
     `roles` is a seniority ladder, junior first: a requirement for a role is met by that role
     or any more senior one, and expiry escalates one rung up.
+
+    `routes` (first match wins), `default_team` and `escalation_teams` (role -> team) say which
+    team a review is told to (`Assessment.route`); they never change who may decide.
     """
 
     name: str
@@ -63,6 +68,9 @@ class Policy:
     tools: Mapping[str, ToolDefaults] = field(default_factory=dict)
     freezes: tuple[Freeze, ...] = ()
     fail_closed_level: Level = "high"
+    routes: tuple[Route, ...] = ()
+    default_team: str | None = None
+    escalation_teams: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     source: str | None = None
 
@@ -90,6 +98,7 @@ class Policy:
             freezes=self.freezes,
             fail_closed_level=self.fail_closed_level,
             version=version,
+            routing=CompiledRoutes(self.routes, self.default_team, self.escalation_teams),
         )
         object.__setattr__(self, "_engine", engine)
 
@@ -122,7 +131,22 @@ class Policy:
             ],
             "fail_closed_level": self.fail_closed_level,
             "rules": [r.to_dict() for r in self.rules],
-        }
+        } | self._routing_dict()
+
+    def _routing_dict(self) -> dict[str, Any]:
+        # Only the keys a policy sets, so the versions of policies without routes stay.
+        out: dict[str, Any] = {}
+        if self.routes:
+            out["routes"] = [r.to_dict() for r in self.routes]
+        if self.default_team is not None:
+            out["default_team"] = self.default_team
+        if self.escalation_teams:
+            out["escalation_teams"] = dict(self.escalation_teams)
+        return out
+
+    def escalation_team(self, role: str) -> str | None:
+        """The team told when a review escalates to `role`; None keeps the review's team."""
+        return self.escalation_teams.get(role)
 
     @classmethod
     def from_dict(

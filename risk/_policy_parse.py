@@ -21,6 +21,7 @@ from interlock.risk._policy_types import (
     Rule,
     ToolDefaults,
 )
+from interlock.risk._routes import parse_routing, validate_routing
 from interlock.risk._when import compile_when
 from interlock.risk.analyzers import SIGNALS
 
@@ -40,6 +41,9 @@ _TOP_KEYS = (
     "freezes",
     "fail_closed_level",
     "rules",
+    "routes",
+    "default_team",
+    "escalation_teams",
 )
 _RULE_KEYS = ("id", "reason", "when", "points", "floor", "outcome", "approval")
 
@@ -98,6 +102,7 @@ def parse_top(data: Any, ctx: ParseContext) -> dict[str, Any]:
         )
     if "fail_closed_level" in data:
         out["fail_closed_level"] = data["fail_closed_level"]
+    out.update(parse_routing(data, ctx))
     return out
 
 
@@ -234,6 +239,7 @@ def validate_policy(data: dict[str, Any], ctx: ParseContext) -> list[tuple[Rule,
             msg = f"`approvals` keys are levels ({', '.join(LEVELS)}), got {lv!r}."
             raise ctx.error(msg, ("approvals", lv))
         _check_roles(spec["roles"], roles, ("approvals", lv, "roles"), ctx)
+    validate_routing(data, ctx)
     freezes = {f["name"]: f for f in data["freezes"]}
     seen: set[str] = set()
     compiled = []
