@@ -228,3 +228,34 @@ def test_a_scrape_of_thousands_of_reviews_stays_fast(
                 f"then median {sorted(took[1:])[2] * 1000:.1f} ms"
             )
         assert max(took[1:]) < 1.0
+
+
+def test_both_database_roles_may_read_the_metrics(pg_url: str) -> None:
+    """A worker runs as the agent role and the console as the reviewer role (`interlock db
+    roles`): both read every table the endpoint counts, and show the same numbers."""
+    from metrics_story import scrape_samples
+
+    from interlock.runtime import open_database, upgrade_database
+    from interlock.runtime.store import setup_roles
+
+    tag = uuid.uuid4().hex[:8]
+    agent, reviewer = f"ia_{tag}", f"ir_{tag}"
+    with open_database(pg_url) as db:
+        upgrade_database(db)
+        AuditLog(db).append("review_required", actor="agent")
+        got = setup_roles(
+            db, agent=agent, reviewer=reviewer, agent_password="a-pw-1", reviewer_password="r-pw-1"
+        )
+        owner = scrape_samples(metrics_text(db))
+    try:
+        for url in (got.agent_url, got.reviewer_url):
+            with open_database(url, create=False) as as_role:
+                assert scrape_samples(metrics_text(as_role)) == owner
+        assert owner[("interlock_gate_outcomes_total", (("outcome", "review"),))] == 1
+    finally:
+        import psycopg
+
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{agent}", "{reviewer}"')
+            conn.execute(f'DROP ROLE IF EXISTS "{agent}"')
+            conn.execute(f'DROP ROLE IF EXISTS "{reviewer}"')
