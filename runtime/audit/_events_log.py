@@ -4,8 +4,9 @@ Every audited event goes through `AuditLog.append_all`, so that is the one place
 made: each appended row is logged once its transaction commits (`Conn.on_commit`), never
 for a write that rolled back (a refused decision, a lost race). A line names the event, the
 row's `seq` in the log, the review, thread, team, level, tool, outcome and actor, and `ts`
-(the audit row's own timestamp, UTC). It carries no arguments, reasons or secrets: the audit
-log holds those, behind its own access rules.
+(the audit row's own timestamp, UTC). Team and level come from the row's data, else from its
+review (one indexed read after the commit, made only while the log is on). A line carries
+no arguments, reasons or secrets: the audit log holds those, behind its own access rules.
 
 Off unless asked for: `INTERLOCK_LOG_FORMAT=json` (what `--log-json` of `interlock worker`
 and `interlock console` sets) installs a stderr handler the first time an event is written,
@@ -21,7 +22,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from interlock.runtime.audit._rows import AuditRow
@@ -92,26 +93,40 @@ def _pick(data: dict[str, Any], key: str) -> Any:
     return None
 
 
-def event_line(row: AuditRow) -> dict[str, Any]:
-    """The JSON object logged for one audit row."""
-    data = row.data
+def event_line(row: AuditRow, review: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON object logged for one audit row; `review` (its review's `team` and `level`)
+    fills what the row's own data does not say."""
+    data, review = row.data, review or {}
     return {
         "ts": iso_utc(row.ts),
         "event": row.event,
         "seq": row.seq,
         "review_id": row.review_id,
         "thread_id": row.thread_id,
-        "team": _pick(data, "team"),
-        "level": _pick(data, "level"),
+        "team": _pick(data, "team") or review.get("team"),
+        "level": _pick(data, "level") or review.get("level"),
         "tool": data.get("tool") if isinstance(data.get("tool"), str) else None,
         "outcome": _pick(data, "outcome") or data.get("type"),
         "actor": row.actor,
     }
 
 
-def _emit(rows: Sequence[AuditRow]) -> None:
+def _reviews(conn: Conn, rows: Sequence[AuditRow]) -> dict[str, dict[str, Any]]:
+    ids = sorted({r.review_id for r in rows if r.review_id})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    found = conn.all(
+        f"SELECT id, team, level FROM interlock_reviews WHERE id IN ({marks})", tuple(ids)
+    )
+    return {str(r["id"]): r for r in found}
+
+
+def _emit(conn: Conn, rows: Sequence[AuditRow]) -> None:
+    # After the commit, on the connection that wrote them: one read names each review's team.
+    reviews = _reviews(conn, rows)
     for row in rows:
-        line = event_line(row)
+        line = event_line(row, reviews.get(row.review_id or ""))
         _log.info("%s", row.event, extra={"interlock_event": line})
 
 
@@ -119,4 +134,4 @@ def log_after_commit(conn: Conn, rows: Sequence[AuditRow]) -> None:
     """Log `rows` once `conn`'s transaction commits; nothing at all when the log is off."""
     if rows and _enabled():
         kept = list(rows)
-        conn.on_commit(lambda: _emit(kept))
+        conn.on_commit(lambda: _emit(conn, kept))

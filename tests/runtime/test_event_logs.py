@@ -128,3 +128,19 @@ def test_the_environment_turns_the_lines_on_in_any_process(db_url: str, fmt: str
     assert done.returncode == 0, done.stderr
     events = [json.loads(x)["event"] for x in done.stderr.splitlines() if x.startswith("{")]
     assert events == (["scope_stopped"] if fmt == "json" else [])
+
+
+def test_a_line_names_the_team_and_level_of_its_review(db: Database, lines: io.StringIO) -> None:
+    """Events whose data does not say (a decision, a resume) take them from the review."""
+    audit = AuditLog(db)
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO interlock_reviews (id, thread_id, interrupt_id, level, tool, "
+            "created_at, payload, team) VALUES ('rv-9', 't-9', 'i', 'high', 'x', ?, '{}', 'data')",
+            (audit.clock(),),
+        )
+    audit.append("decision_recorded", actor="sam", review_id="rv-9", data={"type": "approve"})
+    audit.append("review_opened", actor="agent", review_id="rv-9", data={"level": "critical"})
+    audit.append("scope_stopped", actor="ada")
+    got = [(x["team"], x["level"], x["outcome"]) for x in _parsed(lines)]
+    assert got == [("data", "high", "approve"), ("data", "critical", None), (None, None, None)]

@@ -123,6 +123,10 @@ def test_the_console_serves_database_numbers_and_logs_decisions_as_json(
                 after[("interlock_decisions_total", (("by", "reviewer"), ("type", "reject")))] == 1
             )
             decided = [r for r in rt.audit.rows() if r.event == "decision_recorded"]
+            with rt.db.connection() as conn:
+                team = conn.scalar(
+                    "SELECT team FROM interlock_reviews WHERE id = ?", (decided[0].review_id,)
+                )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -138,6 +142,7 @@ def test_the_console_serves_database_numbers_and_logs_decisions_as_json(
         (r.seq, r.review_id, "sam", "reject") for r in decided
     ]
     assert logged[0]["level"] == decided[0].data["level"]
+    assert logged[0]["team"] == team  # the review's routed team (None when none was routed)
 
 
 def test_a_taken_metrics_port_is_one_clear_line(db_url: str, tmp_path: Path) -> None:
