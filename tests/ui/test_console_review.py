@@ -66,6 +66,8 @@ def test_a_reviewer_without_the_role_reads_everything_but_gets_no_controls(
 def test_approving_a_critical_delete_needs_the_target_typed_then_it_runs(console: Any) -> None:
     rid = console.pocketos()
     at = console.open_review("sam", rid)
+    assert at.radio(key=_k(rid, "kind")).value is None  # nothing pre-selected when critical
+    at.radio(key=_k(rid, "kind")).set_value("approve").run()
     assert at.button(key=_k(rid, "submit")).disabled
     at.text_input(key=_k(rid, "confirm")).input("vol-prod").run()
     assert at.button(key=_k(rid, "submit")).disabled
@@ -130,8 +132,8 @@ def test_a_valid_edit_is_reassessed_live_then_runs(console: Any) -> None:
     at.text_area(key=_k(rid, "args")).input(edited).run()
     shown = console.texts(at)
     assert "Matches the tool's argument schema" in shown
-    assert "**Re-assessed:** This edit is :orange-badge[review] :red-badge[high]" in shown
-    assert "still needs `oncall` / `sre-lead` / `admin`" in shown
+    assert "**Re-assessed:** :orange-badge[review] :red-badge[high] score **60**/100" in shown
+    assert "your approval covers it (it needs `oncall` / `sre-lead` / `admin`)" in shown
     at.button(key=_k(rid, "submit")).click().run()
     shown = console.texts(at)
     assert "Your decision (edit) was recorded." in shown
@@ -193,6 +195,7 @@ def test_two_approvals_show_as_one_of_two_then_run(
     monkeypatch.setenv("INTERLOCK_POLICY", str(tmp_path / "two.yaml"))
     rid = console.pocketos()
     at = console.open_review("sam", rid)
+    at.radio(key=_k(rid, "kind")).set_value("approve").run()
     at.text_input(key=_k(rid, "confirm")).input("vol-prod-db").run()
     at.button(key=_k(rid, "submit")).click().run()
     shown = console.texts(at)
@@ -202,6 +205,7 @@ def test_two_approvals_show_as_one_of_two_then_run(
     inbox = console.switch(console.sign_in("sasha"), "_console_inbox.py")
     assert list(inbox.dataframe[0].value["approvals"]) == ["1 of 2"]
     second = console.open_review("sasha", rid)
+    second.radio(key=_k(rid, "kind")).set_value("approve").run()
     second.text_input(key=_k(rid, "confirm")).input("vol-prod-db").run()
     second.button(key=_k(rid, "submit")).click().run()
     assert "Your decision (approve) was recorded." in console.texts(second)
