@@ -45,15 +45,15 @@ def post(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
         )
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):
+        msg = f"{url_env} does not hold a valid http(s) URL; fix the variable."
+        raise ChannelError(msg, False, channel=channel) from None
     except httpx.TimeoutException:
         msg = f"no answer within {timeout:g}s from the URL in {url_env}; will retry."
         raise ChannelError(msg, True, channel=channel) from None
     except httpx.TransportError as exc:
         msg = f"could not reach the URL in {url_env} ({type(exc).__name__}); will retry."
         raise ChannelError(msg, True, channel=channel) from None
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):
-        msg = f"{url_env} does not hold a valid http(s) URL; fix the variable."
-        raise ChannelError(msg, False, channel=channel) from None
     status = response.status_code
     if 200 <= status < 300:
         return

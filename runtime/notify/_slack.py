@@ -123,7 +123,7 @@ def slack_message(note: Notification) -> dict[str, Any]:
     except SlackObjectFormationError as exc:
         msg = f"the Slack message did not validate ({exc}); not retrying."
         raise ChannelError(msg, False) from None
-    return {"text": one_line(note["summary"], 2000), "blocks": [b.to_dict() for b in blocks]}
+    return {"text": _esc(one_line(note["summary"], 2000)), "blocks": [b.to_dict() for b in blocks]}
 
 
 class SlackChannel:
