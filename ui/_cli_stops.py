@@ -39,6 +39,18 @@ EnvOpt = Annotated[
 ]
 
 
+def _unknown_warning(known: list[str], scope: str, value: str) -> str | None:
+    # A misspelt name stops nothing that runs; say so rather than refuse (scripts stop
+    # environments before their first review on purpose).
+    if value in known:
+        return None
+    seen = ", ".join(known) or "none yet"
+    return (
+        f"warning: no review so far names the {scope} {value!r} (known: {seen}); "
+        "check the spelling: a stop only refuses actions of the exact name."
+    )
+
+
 def stop_command(
     as_: AsOpt,
     reason: Annotated[str, typer.Option("--reason", help="Why (an incident id, for example).")],
@@ -52,7 +64,11 @@ def stop_command(
     scope, value = _scope(agent, environment)
     with _open(db, reviewers) as rt:
         who = _login(rt, as_, password_stdin)
+        known = rt.stops.known(scope)  # type: ignore[arg-type]
         rt.stops.stop(scope, value, by=who, reason=reason)  # type: ignore[arg-type]
+    warning = _unknown_warning(known, scope, value.strip())
+    if warning:
+        typer.echo(warning, err=True)
     console.print(
         f"stopped {scope} {value}: every action it proposes is denied until "
         f"`interlock resume-scope --{scope} {value}`."

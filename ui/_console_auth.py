@@ -9,7 +9,9 @@
   SQLite mode (which trusts the local user).
 
 The identity lives in `st.session_state` under a key no widget uses; decisions take it from
-here (through `signed_in()`), never from a form field.
+here (through `signed_in()`), never from a form field. A password sign-in also gets a session
+cookie (`_console_session`), so a reload or a new tab signs in again without the form until
+it expires or the reviewer signs out.
 """
 
 from __future__ import annotations
@@ -22,12 +24,20 @@ import streamlit as st
 from interlock.risk.errors import AuthorizationError, NotFoundError
 from interlock.runtime import Authenticator, Principal, ReviewerBook
 from interlock.ui._console_render import code_span, esc
+from interlock.ui._console_session import (
+    COOKIE,
+    clear_cookie,
+    keeper,
+    session_hours,
+    write_cookie,
+)
 from interlock.ui._console_state import get_runtime
 
 __all__ = [
     "oidc_providers",
     "refresh_identity",
     "require_reviewer",
+    "session_cookie",
     "sidebar_identity",
     "sign_in_page",
     "signed_in",
@@ -36,6 +46,8 @@ __all__ = [
 _IDENTITY = "interlock.identity"
 _METHOD = "interlock.identity_method"
 _GONE = "interlock.identity_gone"
+_SESSION = "interlock.session_token"
+_CLEAR = "interlock.clear_cookie"
 
 
 def oidc_providers() -> list[str | None]:
@@ -71,10 +83,17 @@ def refresh_identity() -> None:
     """Keep the session's identity in step with the reviewers file, once per run.
 
     A reviewer removed from the file is signed out; changed roles apply from the next click.
+    Nobody signed in yet: a valid session cookie (a reload, a new tab) signs them in again.
+    A session whose token was revoked (signed out in another tab) ends here.
     """
     who = signed_in()
     if who is None:
+        _from_cookie()
         return
+    token = st.session_state.get(_SESSION)
+    if isinstance(token, str) and keeper().revoked(token):
+        _sign_out()
+        st.rerun()
     book = _book()
     if who.name not in book:
         _sign_out()
@@ -95,15 +114,44 @@ def require_reviewer() -> Principal:
     return who
 
 
+def _from_cookie() -> None:
+    token = st.context.cookies.get(COOKIE)
+    if not isinstance(token, str) or not token:  # AppTest has no browser cookies
+        return
+    who = keeper().resume(_book(), token)
+    if who is None:  # expired, revoked, from an earlier console process: forget it
+        st.session_state[_CLEAR] = True
+        return
+    _set_identity(who, "session")
+    st.session_state[_SESSION] = token
+
+
 def _set_identity(reviewer: Principal, method: str) -> None:
     st.session_state[_IDENTITY] = reviewer
     st.session_state[_METHOD] = method
+    st.session_state.pop(_CLEAR, None)
+    hours = session_hours()
+    if method == "password" and hours > 0:
+        st.session_state[_SESSION] = keeper().issue(_book(), reviewer, hours=hours)
+
+
+def session_cookie() -> None:
+    """Keep the browser's session cookie in step with this session (once per run)."""
+    token = st.session_state.get(_SESSION)
+    if isinstance(token, str) and signed_in() is not None:
+        write_cookie(token, session_hours())
+    elif st.session_state.get(_CLEAR):
+        clear_cookie()
 
 
 def _sign_out() -> None:
     method = st.session_state.get(_METHOD)
+    for token in (st.session_state.get(_SESSION), st.context.cookies.get(COOKIE)):
+        if isinstance(token, str) and token:
+            keeper().revoke(token)  # refused from now on, whoever holds a copy
     for key in list(st.session_state.keys()):
         del st.session_state[key]  # nothing a previous reviewer typed survives
+    st.session_state[_CLEAR] = True
     if method == "oidc":
         st.logout()
 

@@ -16,6 +16,7 @@ from interlock.runtime import ADMIN_ROLE, Reviewer
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_render import esc, md
 from interlock.ui._console_state import get_runtime
+from interlock.ui._console_stops import unknown_name
 
 __all__ = ["ADMIN_ROLE", "render"]
 
@@ -64,16 +65,23 @@ def _confirm(reviewer: Reviewer) -> None:
     if not pending:
         return
     kind, scope, value, reason = pending
+    sure = True
     if kind == "stop":
         st.warning(
             f"**Stop {esc(scope)} {esc(value)}?** Every action it proposes will be refused "
             "until an admin resumes it. Reason: " + esc(reason),
             icon=":material/warning:",
         )
+        typo = unknown_name(scope, value)
+        if typo:  # a misspelt name would stop nothing: ask before going on
+            st.error(typo, icon=":material/spellcheck:")
+            sure = st.checkbox(
+                f"Yes, stop the new name {value}", key=f"controls_new_{scope}_{value}"
+            )
     else:
         md("**Resume {} {}?** Its actions will be assessed normally again.", scope, value)
     c1, c2, _ = st.columns([2, 1, 5])
-    if c1.button(f"Confirm {kind}", key="controls_confirm", type="primary"):
+    if c1.button(f"Confirm {kind}", key="controls_confirm", type="primary", disabled=not sure):
         stops = get_runtime().stops
         try:
             if kind == "stop":

@@ -30,11 +30,20 @@ from interlock.risk.errors import (
 )
 from interlock.runtime import DecisionOutcome, Principal, ReviewDetail
 from interlock.ui._console_auth import require_reviewer
+from interlock.ui._console_live import closed_box, console_words
 from interlock.ui._console_preview import Preview, preview_edit
 from interlock.ui._console_render import code_span, esc, md, untrusted
 from interlock.ui._console_state import get_runtime
+from interlock.ui._console_stops import covering, decide_warning, stop_headline
 
-__all__ = ["LABELS", "confirm_target", "decision_panel", "last_outcome", "needs_typed_confirm"]
+__all__ = [
+    "LABELS",
+    "confirm_target",
+    "decision_panel",
+    "kind_key",
+    "last_outcome",
+    "needs_typed_confirm",
+]
 
 LABELS = {
     "approve": "Approve",
@@ -70,11 +79,19 @@ def _key(detail: ReviewDetail, index: int, name: str) -> str:
     return f"decide_{detail.summary.id}_{index}_{name}"
 
 
+def kind_key(detail: ReviewDetail, index: int) -> str:
+    """The session key of action `index`'s decision choice (keyboard shortcuts set it)."""
+    return _key(detail, index, "kind")
+
+
 def _refusal(exc: InterlockError) -> str:
     for kind, words in _REFUSALS.items():
         if isinstance(exc, kind):
-            return f"**{words}.** {esc(exc)} Nothing was changed; your input is kept below."
-    return f"**Refused.** {esc(exc)} Nothing was changed; your input is kept below."
+            return (
+                f"**{words}.** {esc(console_words(exc))} Nothing was changed; your input is "
+                "kept below."
+            )
+    return f"**Refused.** {esc(console_words(exc))} Nothing was changed; your input is kept below."
 
 
 def _submit(detail: ReviewDetail, index: int, decision: Decision, me: Principal) -> None:
@@ -84,9 +101,10 @@ def _submit(detail: ReviewDetail, index: int, decision: Decision, me: Principal)
         outcome = rt.decisions.decide(detail.summary.id, decision, reviewer=me, action=index)
     except InterlockError as exc:
         st.session_state[refusal_key] = _refusal(exc)
-        return
+        st.rerun()  # draw again from the review's current state: Submit off if it moved on
     st.session_state.pop(refusal_key, None)
-    st.session_state[_OUTCOME] = (detail.summary.id, decision["type"], outcome)
+    headline = stop_headline(decision["type"], outcome, covering(detail.summary))
+    st.session_state[_OUTCOME] = (detail.summary.id, decision["type"], outcome, headline)
     if outcome.next_review_id:
         st.query_params["review"] = outcome.next_review_id
         st.session_state["review_id"] = outcome.next_review_id
@@ -115,23 +133,53 @@ def _edit_fields(
     st.caption("✓ Matches the tool's argument schema.")
     preview = preview_edit(detail, index, args)
     st.markdown(preview.markdown)
+    if preview.problem:  # the tool would refuse it: caught here, not after a decision
+        return None, preview
     return args, preview
+
+
+def higher_roles(detail: ReviewDetail, action: ActionRequest, config: ReviewConfig) -> list[str]:
+    """The roles an escalation may name: only those above the lowest role that may decide
+    the action now (the runtime refuses the others, with the ladder in its message)."""
+    ladder = list(get_runtime().policy.roles)
+    required = action.get("required_approval")
+    need = [r for r in (required["roles"] if required else ()) if r in ladder]
+    rungs = [ladder.index(r) for r in need]
+    if detail.summary.escalated_to in ladder:
+        rungs = [max([*rungs, ladder.index(str(detail.summary.escalated_to))])]
+    top = min(rungs) if rungs else -1
+    offered = list(config.get("escalation_roles") or ladder)
+    return [r for r in offered if r not in ladder or ladder.index(r) > top]
 
 
 def _controls(detail: ReviewDetail, index: int, me: Principal) -> None:
     action = detail.request["action_requests"][index]
     config = detail.request["review_configs"][index]
     allowed = [d for d in allowed_decisions_of(config) if d in LABELS]
+    seniors = higher_roles(detail, action, config)
+    if not seniors:  # nobody ranks higher: escalating could only be refused
+        allowed = [d for d in allowed if d != "escalate"]
     if not allowed:
         st.info("The tool allows no decision on this action here.", icon=":material/info:")
         return
-    kind = st.radio(
+    # Nothing is pre-selected on a critical action: the reviewer picks, every time.
+    assessment = action.get("assessment")
+    critical = assessment is not None and assessment["level"] == "critical"
+    picked = st.radio(
         "Your decision",
         allowed,
         format_func=LABELS.get,
         key=_key(detail, index, "kind"),
         horizontal=True,
+        index=None if critical else 0,
     )
+    if picked is None:
+        st.caption("Choose a decision: nothing is pre-selected on a critical action.")
+        return
+    kind = str(picked)
+    # Refused because it moved on: keep the input on screen, but nothing more to send.
+    refused = bool(st.session_state.get(_key(detail, index, "refusal")))
+    closed = refused and detail.summary.status != "pending"
     decision: dict[str, Any] = {"type": kind}
     if action.get("digest"):
         decision["digest"] = action["digest"]
@@ -156,8 +204,11 @@ def _controls(detail: ReviewDetail, index: int, me: Principal) -> None:
             ready, why = False, "Write a message: the agent reads it and takes another path."
         decision["message"] = message.strip()
     if kind == "escalate":
-        roles = list(config.get("escalation_roles") or get_runtime().policy.roles)
-        decision["role"] = st.selectbox("Role", roles, key=_key(detail, index, "role"))
+        decision["role"] = st.selectbox(
+            "Role (only roles above the one it needs now)",
+            seniors,
+            key=_key(detail, index, "role"),
+        )
     if kind in ("approve", "edit", "escalate"):
         note = st.text_input("Note for the audit log (optional)", key=_key(detail, index, "note"))
         if note.strip():
@@ -171,6 +222,10 @@ def _controls(detail: ReviewDetail, index: int, me: Principal) -> None:
         typed = st.text_input("Target name", key=_key(detail, index, "confirm"))
         if typed.strip() != target:
             ready, why = False, f"Type {code_span(target)} exactly to enable the button."
+    if kind in ("approve", "edit"):
+        decide_warning(covering(detail.summary))
+    if closed:  # decided elsewhere: the input stays on screen, nothing can be sent
+        ready, why = False, "This review is no longer pending: nothing can be submitted."
     refusal_slot = st.empty()  # filled after a submit, so a refusal shows at once
     clicked = st.button(
         f"Submit: {LABELS[kind].lower()}",
@@ -253,10 +308,9 @@ def decision_panel(detail: ReviewDetail, index: int) -> None:
         _resolve_panel(detail, me)
         return
     if s.status != "pending":
-        by = f" by {s.decided_by}" if s.decided_by else ""
-        outcome = f" ({s.outcome})" if s.outcome else ""
-        md("This review is **{}**{}{}: nothing is left to decide.", s.status, by, outcome)
-        if attempted:
+        if index == 0:  # once per page: who decided what, and the way to the next review
+            closed_box(detail, me)
+        if attempted:  # their input stays on screen, with Submit disabled
             _controls(detail, index, me)
         return
     if not attempted and _action_state(detail, index, me):
@@ -281,7 +335,7 @@ def last_outcome() -> None:
     got = st.session_state.pop(_OUTCOME, None)
     if not got:
         return
-    _review_id, kind, outcome = got
+    _review_id, kind, outcome, headline = got
     assert isinstance(outcome, DecisionOutcome)
     words = {
         "resumed": "The agent resumed.",
@@ -290,7 +344,11 @@ def last_outcome() -> None:
         "queued": "A worker will resume the agent.",
     }.get(outcome.status, outcome.status)
     with st.container(border=True, key="review_outcome"):
-        st.markdown(f"**Your decision ({esc(kind)}) was recorded.** {esc(words)}")
+        if headline:  # what happened first: the stop decided, not the approval
+            st.error(f"**{esc(headline)}.** Your decision ({esc(kind)}) was recorded, but "
+                     "the gate refused the action.", icon=":material/block:")  # fmt: skip
+        else:
+            st.markdown(f"**Your decision ({esc(kind)}) was recorded.** {esc(words)}")
         if outcome.approvals:
             md("Approvals so far: {}", ", ".join(outcome.approvals))
         if outcome.events:

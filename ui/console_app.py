@@ -1,8 +1,11 @@
 """The reviewer console: `streamlit run` this file (`interlock console` does).
 
 Settings come from the environment (`INTERLOCK_DATABASE_URL`, `INTERLOCK_REVIEWERS`,
-`INTERLOCK_POLICY`). Before sign-in only the sign-in page exists; after it, the pages are
-Inbox, Review, Audit, Controls and Policy.
+`INTERLOCK_POLICY`). Before sign-in every address shows the sign-in form; after it, the
+pages are Inbox, Review, Audit, Controls and Policy. A link such as
+`/review?review=<id>` (the shape notifications send) keeps its address and query through
+sign-in, so it opens that review once the reviewer is in; a session cookie
+(`_console_session`) keeps them in across reloads and new tabs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import streamlit as st
 from interlock.risk.errors import InterlockError
 from interlock.ui._console_auth import (
     refresh_identity,
+    session_cookie,
     sidebar_identity,
     sign_in_page,
     signed_in,
@@ -40,17 +44,26 @@ def _pages() -> list[st.Page]:
     ]
 
 
+def _sign_in_pages() -> list[st.Page]:
+    # The sign-in form answers at every page's address (instead of "Page not found" and a
+    # rewritten URL), so a shared link's path and `?review=` survive the sign-in rerun.
+    pages = [st.Page(sign_in_page, title="Sign in", url_path="sign-in", default=True)]
+    pages += [st.Page(sign_in_page, title="Sign in", url_path=path) for path in PAGES]
+    return pages
+
+
 def _app() -> None:
     refresh_identity()
     reviewer = signed_in()
     if reviewer is None:
-        page = st.navigation(
-            [st.Page(sign_in_page, title="Sign in", url_path="sign-in", default=True)],
-            position="hidden",
-        )
+        rid = st.query_params.get("review")
+        if rid:  # a deep link: open it after sign-in even if the URL loses its query
+            st.session_state["review_id"] = rid
+        page = st.navigation(_sign_in_pages(), position="hidden")
     else:
         page = st.navigation(_pages())
         sidebar_identity(reviewer)
+    session_cookie()
     page.run()
 
 

@@ -128,3 +128,26 @@ class StopSwitch:
     def active(self) -> list[Stop]:
         with self.db.connection() as conn:
             return self._active(conn)
+
+    def covering(self, *, agent: str | None, environment: str | None) -> list[Stop]:
+        """The active stops that refuse an action of `agent` in `environment`."""
+        wanted = {("agent", agent), ("environment", environment)}
+        return [s for s in self.active() if (s.scope, s.value) in wanted]
+
+    def known(self, scope: Scope) -> list[str]:
+        """The agents (or environments) this database has seen: in a review or a stop.
+
+        The console and the CLI warn before stopping a name outside this list (a typo
+        stops nothing that runs)."""
+        if scope not in SCOPES:
+            msg = f"unknown stop scope {scope!r}; use one of: {', '.join(SCOPES)}."
+            raise ConfigError(msg)
+        column = "agent" if scope == "agent" else "environment"
+        with self.db.connection() as conn:
+            rows = conn.all(
+                f"SELECT DISTINCT {column} AS name FROM interlock_reviews "
+                f"WHERE {column} IS NOT NULL "
+                "UNION SELECT value AS name FROM interlock_stops WHERE scope = ?",
+                (scope,),
+            )
+        return sorted({str(r["name"]) for r in rows if r["name"]})

@@ -35,6 +35,8 @@ def test_an_admin_stops_and_resumes_an_agent_and_both_are_audited(console: Any) 
     at.text_input(key="controls_value").input("ops-agent").run()
     at.text_input(key="controls_reason").input("INC-42: deleting volumes").run()
     at.button(key="controls_stop").click().run()
+    # No review has named ops-agent yet in this fresh database: confirm the new name.
+    at.checkbox(key="controls_new_agent_ops-agent").check().run()
     at.button(key="controls_confirm").click().run()
     assert not at.exception
     active = at.dataframe[0].value

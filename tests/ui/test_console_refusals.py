@@ -22,6 +22,7 @@ def test_a_conflicting_decision_is_shown_as_a_conflict_and_changes_nothing(
     rid = console.pocketos()
     first = console.open_review("sam", rid)
     second = console.open_review("sasha", rid)  # both sre-lead, both looking at it
+    second.radio(key=_k(rid, "kind")).set_value("approve").run()  # nothing pre-selected
     second.text_input(key=_k(rid, "note")).input("looks fine to me").run()
     second.text_input(key=_k(rid, "confirm")).input("vol-prod-db").run()
     first.radio(key=_k(rid, "kind")).set_value("reject").run()

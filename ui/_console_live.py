@@ -1,0 +1,128 @@
+"""The review page stays true while it is open: a link to it, and its live state.
+
+- `link_box`: the review's own address (`{console}/review?review=<id>`, the shape
+  notifications send), in a code box whose copy icon puts it on the clipboard.
+- `watch`: a fragment that polls one indexed row every few seconds; when the review was
+  decided, escalated, expired or cancelled elsewhere, the whole page is drawn again, so the
+  decision controls give way to what happened and a "next review" button.
+- `closed_box`: who decided what, with their message, for a review that is no longer pending.
+- `console_words`: runtime messages written for the CLI, in the console's language.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from interlock.risk.errors import NotFoundError
+from interlock.runtime import Principal, ReviewDetail
+from interlock.ui._console_render import md, untrusted
+from interlock.ui._console_state import get_runtime
+
+__all__ = ["POLL", "closed_box", "console_words", "link_box", "next_review", "review_link", "watch"]
+
+POLL = timedelta(seconds=3)
+REVIEW_PAGE = Path(__file__).resolve().with_name("_console_review.py")
+INBOX_PAGE = Path(__file__).resolve().with_name("_console_inbox.py")
+_SEEN = "interlock.live_seen"
+_CLI_SENTENCE = re.compile(r"[^.;]*`interlock [^`]*`[^.]*\.?")
+_VERBS = {
+    "decided": "Decided",
+    "escalated": "Escalated",
+    "expired": "Expired",
+    "cancelled": "Cancelled",
+    "in_doubt": "Outcome unknown",
+}
+
+
+def console_words(text: object) -> str:
+    """A runtime message without its CLI advice (a browser user cannot "run `interlock …`")."""
+    words = _CLI_SENTENCE.sub("", str(text)).replace("`", "").strip()
+    words = re.sub(r"\s{2,}", " ", words)
+    if words.endswith(";"):
+        words = words[:-1] + "."
+    return words
+
+
+def review_link(review_id: str) -> str:
+    """The address that opens `review_id` (through sign-in, if needed)."""
+    url = st.context.url
+    base = (url if isinstance(url, str) else "").split("?", 1)[0].rstrip("/")
+    for page in ("/review", "/inbox", "/audit", "/controls", "/policy", "/sign-in"):
+        if base.endswith(page):
+            base = base[: -len(page)]
+    return f"{base}/review?review={review_id}"
+
+
+def link_box(review_id: str) -> None:
+    """The review's link, with Streamlit's copy-to-clipboard icon."""
+    st.caption("Link to this review (copy it with the icon; it opens after sign-in):")
+    st.code(review_link(review_id), language=None)
+
+
+def _state(detail: ReviewDetail) -> tuple[str, str | None, int]:
+    s = detail.summary
+    return (s.status, s.decided_by, len(s.approvals))
+
+
+@st.fragment(run_every=POLL)
+def _poll(review_id: str, seen: tuple[str, str | None, int]) -> None:
+    try:
+        now = get_runtime().inbox.summary(review_id)
+    except NotFoundError:
+        st.rerun(scope="app")
+    if (now.status, now.decided_by, len(now.approvals)) != seen:
+        st.rerun(scope="app")  # someone else moved it: draw the page from the new state
+
+
+def watch(detail: ReviewDetail) -> None:
+    """Redraw the page within a few seconds of a change made elsewhere (pending only)."""
+    s = detail.summary
+    st.session_state[_SEEN] = (s.id, s.status)
+    if s.status in ("pending", "in_doubt"):
+        _poll(s.id, _state(detail))
+
+
+def next_review(me: Principal, *, skip: str | None = None, key: str = "live_next") -> None:
+    """A button to the most urgent pending review `me` may decide (else the inbox)."""
+    rt = get_runtime()
+    nxt = next(
+        (
+            s
+            for s in rt.inbox.pending(sort="urgency", limit=200)
+            if s.id != skip and rt.inbox.can_decide(s, me)
+        ),
+        None,
+    )
+    label = "Next review" if nxt else "Back to the inbox"
+    if st.button(label, key=key, type="primary", icon=":material/arrow_forward:"):
+        if nxt is None:
+            st.switch_page(INBOX_PAGE)
+        st.session_state["review_id"] = nxt.id
+        st.switch_page(REVIEW_PAGE, query_params={"review": nxt.id})
+
+
+def closed_box(detail: ReviewDetail, me: Principal) -> None:
+    """What happened to a review that is no longer pending, and where to go next."""
+    s = detail.summary
+    verb = _VERBS.get(s.status, s.status.capitalize())
+    settled = [d for d in detail.decisions if d.settles] or list(detail.decisions)
+    with st.container(border=True, key="live_closed"):
+        by = f" by {s.decided_by}" if s.decided_by else ""
+        outcome = f" ({s.outcome})" if s.outcome else ""
+        md("This review is **{}**{}{}: nothing is left to decide.", s.status, by, outcome)
+        if settled:
+            d = settled[-1]
+            by = "you" if d.reviewer == me.name else d.reviewer
+            when = f" at {d.created_at:%H:%M:%S} UTC" if d.created_at else ""
+            md("**{}: {} by {}{}.**", verb, d.type, by, when)
+            message = d.payload.get("message") if isinstance(d.payload, dict) else None
+            if message:
+                st.markdown("Their message:")
+                untrusted(message)
+        if s.next_review_id:
+            md("The thread continues in review {}.", s.next_review_id)
+        next_review(me, skip=s.id)
