@@ -17,6 +17,7 @@ from interlock.risk.errors import InterlockError
 from interlock.ui._cli_console import console_command
 from interlock.ui._cli_keys import keys_app
 from interlock.ui._cli_metrics import register_metrics_commands
+from interlock.ui._cli_notify import notify_app
 from interlock.ui._cli_policy import policy_app
 from interlock.ui._cli_review import register_review_commands
 from interlock.ui._cli_reviewers import reviewers_app
@@ -39,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(keys_app, name="key")
+app.add_typer(notify_app, name="notify")
 app.command("console")(console_command)
 register_review_commands(app)
 register_worker_commands(app)

@@ -67,14 +67,14 @@ def test_the_documented_example_loads_with_every_kind_of_channel() -> None:
         FileChannelConfig,
         TerminalChannelConfig,
     }
-    assert cfg.default_team == "ops"
+    assert cfg.default_team == "oncall"
     assert cfg.reminders.before_expiry == (timedelta(minutes=15),)
     assert cfg.console_url == "http://localhost:8501"
     assert cfg.link_for("rv-1") == "http://localhost:8501/review?review=rv-1"
-    mail = cfg.channels["ops-email"]
+    mail = cfg.channels["sre-email"]
     assert isinstance(mail, EmailChannelConfig)
     assert (mail.port, mail.tls, mail.password_env) == (587, "starttls", "INTERLOCK_SMTP_PASSWORD")
-    security = cfg.channels["security-email"]
+    security = cfg.channels["dba-email"]
     assert isinstance(security, EmailChannelConfig)
     assert security.port == 587  # the default for starttls
 

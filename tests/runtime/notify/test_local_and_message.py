@@ -186,9 +186,9 @@ def test_every_channel_of_the_example_is_built(
         assert channel.kind == cfg.channels[name].kind
     channels["demo-file"].send(sample_notification(cfg))
     assert len((tmp_path / ".interlock" / "notifications.jsonl").read_text().splitlines()) == 1
-    assert os.environ.get("INTERLOCK_OPS_WEBHOOK_SECRET") is None
+    monkeypatch.delenv("INTERLOCK_ONCALL_WEBHOOK_SECRET", raising=False)
     with pytest.raises(ChannelError) as err:  # built without its secrets: refuses at send
-        channels["ops-webhook"].send(sample_notification(cfg))
+        channels["oncall-webhook"].send(sample_notification(cfg))
     assert err.value.retryable is False
 
 
