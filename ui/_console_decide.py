@@ -30,7 +30,7 @@ from interlock.risk.errors import (
 )
 from interlock.runtime import DecisionOutcome, Principal, ReviewDetail
 from interlock.ui._console_auth import require_reviewer
-from interlock.ui._console_live import closed_box, console_words
+from interlock.ui._console_live import console_words
 from interlock.ui._console_preview import Preview, preview_edit
 from interlock.ui._console_render import code_span, esc, md, untrusted
 from interlock.ui._console_state import get_runtime
@@ -308,8 +308,10 @@ def decision_panel(detail: ReviewDetail, index: int) -> None:
         _resolve_panel(detail, me)
         return
     if s.status != "pending":
-        if index == 0:  # once per page: who decided what, and the way to the next review
-            closed_box(detail, me)
+        # Who decided what, with their message, is at the top of the page (`watch`).
+        by = f" by {s.decided_by}" if s.decided_by else ""
+        outcome = f" ({s.outcome})" if s.outcome else ""
+        md("This review is **{}**{}{}: nothing is left to decide.", s.status, by, outcome)
         if attempted:  # their input stays on screen, with Submit disabled
             _controls(detail, index, me)
         return

@@ -19,6 +19,7 @@ import streamlit as st
 
 from interlock.risk.errors import NotFoundError
 from interlock.runtime import Principal, ReviewDetail
+from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_render import md, untrusted
 from interlock.ui._console_state import get_runtime
 
@@ -27,7 +28,6 @@ __all__ = ["POLL", "closed_box", "console_words", "link_box", "next_review", "re
 POLL = timedelta(seconds=3)
 REVIEW_PAGE = Path(__file__).resolve().with_name("_console_review.py")
 INBOX_PAGE = Path(__file__).resolve().with_name("_console_inbox.py")
-_SEEN = "interlock.live_seen"
 _CLI_SENTENCE = re.compile(r"[^.;]*`interlock [^`]*`[^.]*\.?")
 _VERBS = {
     "decided": "Decided",
@@ -79,11 +79,13 @@ def _poll(review_id: str, seen: tuple[str, str | None, int]) -> None:
 
 
 def watch(detail: ReviewDetail) -> None:
-    """Redraw the page within a few seconds of a change made elsewhere (pending only)."""
+    """Redraw the page within a few seconds of a change made elsewhere; for a review that
+    is no longer pending, say first what happened to it."""
     s = detail.summary
-    st.session_state[_SEEN] = (s.id, s.status)
     if s.status in ("pending", "in_doubt"):
         _poll(s.id, _state(detail))
+        return
+    closed_box(detail, require_reviewer())
 
 
 def next_review(me: Principal, *, skip: str | None = None, key: str = "live_next") -> None:
@@ -111,9 +113,6 @@ def closed_box(detail: ReviewDetail, me: Principal) -> None:
     verb = _VERBS.get(s.status, s.status.capitalize())
     settled = [d for d in detail.decisions if d.settles] or list(detail.decisions)
     with st.container(border=True, key="live_closed"):
-        by = f" by {s.decided_by}" if s.decided_by else ""
-        outcome = f" ({s.outcome})" if s.outcome else ""
-        md("This review is **{}**{}{}: nothing is left to decide.", s.status, by, outcome)
         if settled:
             d = settled[-1]
             by = "you" if d.reviewer == me.name else d.reviewer
@@ -121,8 +120,10 @@ def closed_box(detail: ReviewDetail, me: Principal) -> None:
             md("**{}: {} by {}{}.**", verb, d.type, by, when)
             message = d.payload.get("message") if isinstance(d.payload, dict) else None
             if message:
-                st.markdown("Their message:")
+                st.markdown("Your message:" if by == "you" else "Their message:")
                 untrusted(message)
+        else:
+            md("**{}**{}.", verb, f" ({s.outcome})" if s.outcome else "")
         if s.next_review_id:
             md("The thread continues in review {}.", s.next_review_id)
         next_review(me, skip=s.id)
