@@ -34,6 +34,7 @@ SECTIONS = [
     "The policy language",
     "The reviewer console",
     "The CLI",
+    "Routing and notifications",
     "Configuration",
     "Running on Postgres",
     "Running at scale",

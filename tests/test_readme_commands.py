@@ -212,6 +212,14 @@ RUN_HERE: tuple[RunHere, ...] = (
         ("resumed environment production",),
     ),
     RunHere(r"interlock db upgrade", ("schema version",)),
+    RunHere(
+        r"interlock notify check",
+        ("docs/notify.example.toml: ok", "routes to dba, oncall, sre: all defined"),
+    ),
+    RunHere(
+        r"interlock notify test --channel terminal",
+        ("[interlock notify] Test notification", "sent a test notification through terminal"),
+    ),
     RunHere(r"export AGENT_DB_PASSWORD=\S+ REVIEWER_DB_PASSWORD=\S+"),
     RunHere(
         r"interlock db roles --agent-password-env AGENT_DB_PASSWORD "

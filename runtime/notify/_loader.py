@@ -3,15 +3,15 @@
 The layout (see `docs/notify.example.toml`):
 
     console_url = "https://interlock.example.com"
-    default_team = "ops"
+    default_team = "oncall"
     [reminders]
     before_expiry = ["15m"]
-    [teams.ops]
-    members = ["alice"]
-    channels = ["ops-slack"]
-    [channels.ops-slack]
+    [teams.oncall]
+    members = ["oncall-demo"]
+    channels = ["oncall-slack"]
+    [channels.oncall-slack]
     kind = "slack"
-    url_env = "INTERLOCK_SLACK_OPS_URL"
+    url_env = "INTERLOCK_ONCALL_SLACK_URL"
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -220,3 +221,16 @@ def test_help_loads_no_channel_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_readme_configuration_passes_check(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n## Routing and notifications\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    (toml_text,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    path = tmp_path / "notify.toml"
+    path.write_text(toml_text, encoding="utf-8")
+    out = run("notify", "check", "--file", str(path), env=SECRETS)
+    assert out.returncode == 0, out.stderr
+    assert "routes to dba, oncall, sre: all defined" in out.stdout
+    assert "channels: 3 (email, terminal, webhook)" in out.stdout
