@@ -1,9 +1,11 @@
 """Review page: everything a reviewer needs to decide one review, and the controls to do it.
 
-Left: each proposed action with its expected outcome (prominent), arguments, assessment and
-decision controls. Right: the original request, the agent's reasoning, the tool results so
-far and the thread's timeline. All agent and tool text is shown inert (see
-`_console_render`).
+Left, in reading order: each proposed action's expected outcome ("If this runs") and "Why
+this needs you" (the decisive reasons in full, risky arguments highlighted), then the
+original request and the agent's reasoning, then each action's arguments, every reason and
+the decision controls. So on a narrow screen, where the columns stack, the context comes
+before the decision. Right: the tool results so far and the thread's timeline. All agent
+and tool text is shown inert (see `_console_render`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from interlock.risk.errors import NotFoundError
 from interlock.runtime import ReviewDetail
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_decide import decision_panel, last_outcome
+from interlock.ui._console_keys import decision_shortcuts, review_nav
+from interlock.ui._console_live import link_box, watch
 from interlock.ui._console_render import (
     age_text,
     code_span,
@@ -32,6 +36,8 @@ from interlock.ui._console_render import (
     untrusted,
 )
 from interlock.ui._console_state import get_runtime
+from interlock.ui._console_stops import covering, review_banner
+from interlock.ui._console_why import why_summary
 
 __all__ = ["render", "review_id", "timeline_rows"]
 
@@ -77,7 +83,7 @@ def _header(detail: ReviewDetail) -> None:
         f"status **{esc(s.status)}**",
         f"waiting {age_text(now - s.created_at)}",
     ]
-    if s.expires_at is not None:
+    if s.expires_at is not None and s.status == "pending":  # a decided review expires never
         left = s.expires_at - now
         facts.append(
             f"expires in **{age_text(left)}**"
@@ -85,14 +91,18 @@ def _header(detail: ReviewDetail) -> None:
             else f":red[expired {age_text(-left)} ago]"
         )
     need = s.escalated_to or " / ".join(s.required_roles)
-    facts.append(f"needs {code_span(need)} · approvals {len(s.approvals)} of {s.required_count}")
+    if s.status == "pending":
+        count = f"approvals {len(s.approvals)} of {s.required_count}"
+        facts.append(f"needs {code_span(need)} · {count}")
     st.markdown(" · ".join(facts))
     st.caption(f"thread {code_span(s.thread_id)} · review {code_span(s.id)}")
+    link_box(s.id)
     for note in detail.request.get("notes") or []:
         st.info(esc(note), icon=":material/info:")
 
 
-def _action(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
+def _action_summary(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
+    """What would happen and why it needs a human: the first thing a reviewer reads."""
     total = len(detail.request["action_requests"])
     with st.container(border=True, key=f"review_action_{index}"):
         md("### Action {} of {}: {}", index + 1, total, action["name"])
@@ -100,6 +110,7 @@ def _action(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
         st.warning(
             esc(action.get("expected_outcome") or "No dry run available."), icon=":material/bolt:"
         )
+        why_summary(action, index)
         res = action.get("resource") or {}
         md(
             "Target **{} {}** in **{}**",
@@ -107,6 +118,13 @@ def _action(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
             res.get("id") or "?",
             action.get("environment") or "?",
         )
+
+
+def _action_details(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
+    """The raw arguments, every reason, and the decision controls, after the context."""
+    total = len(detail.request["action_requests"])
+    with st.container(border=True, key=f"review_decide_{index}"):
+        md("### Decide action {} of {}: {}", index + 1, total, action["name"])
         st.code(json.dumps(action["args"], indent=2, ensure_ascii=False), language="json")
         a = action.get("assessment")
         if a is not None:
@@ -123,20 +141,31 @@ def _action(detail: ReviewDetail, index: int, action: ActionRequest) -> None:
                 hide_index=True,
                 width="stretch",
                 key=f"review_reasons_{index}",
+                column_config={
+                    "points": st.column_config.TextColumn("points", width="small"),
+                    "why": st.column_config.TextColumn("why", width="large"),
+                },
             )
         need = action.get("required_approval")
         if need:
             roles = " / ".join(map(code_span, need["roles"]))
             st.markdown(f"Approval: {need['count']} × {roles}")
+        if index == 0:  # one set of shortcuts per page: they pick for the first action
+            decision_shortcuts(detail, index)
         decision_panel(detail, index)
+
+
+def _request_and_reasoning(detail: ReviewDetail) -> None:
+    req = detail.request
+    with st.container(border=True, key="review_context"):
+        st.markdown("#### Request")
+        untrusted(req.get("user_request") or "(not recorded)")
+        st.markdown("#### Agent's reasoning")
+        untrusted(req.get("reasoning") or "(the agent gave none)")
 
 
 def _context(detail: ReviewDetail) -> None:
     req = detail.request
-    st.markdown("#### Request")
-    untrusted(req.get("user_request") or "(not recorded)")
-    st.markdown("#### Agent's reasoning")
-    untrusted(req.get("reasoning") or "(the agent gave none)")
     results = req.get("tool_results") or []
     st.markdown(f"#### Tool results so far ({len(results)})")
     for i, r in enumerate(results):
@@ -186,11 +215,20 @@ def render() -> None:
         st.query_params.clear()
         return
     _header(detail)
+    review_banner(covering(detail.summary))
+    watch(detail)  # redraws the page when the review is decided elsewhere
+    # On a narrow screen the columns stack: everything a reviewer must read (if this runs,
+    # why, the request and the reasoning) comes before the decision controls.
+    actions = detail.request["action_requests"]
     left, right = st.columns([3, 2], gap="large")
     with left:
-        for i, action in enumerate(detail.request["action_requests"]):
-            _action(detail, i, action)
+        for i, action in enumerate(actions):
+            _action_summary(detail, i, action)
+        _request_and_reasoning(detail)
+        for i, action in enumerate(actions):
+            _action_details(detail, i, action)
     with right:
+        review_nav(detail.summary.id)
         _context(detail)
 
 

@@ -59,7 +59,8 @@ def test_a_reviewer_without_the_role_reads_everything_but_gets_no_controls(
     at = console.open_review("olivia", rid)
     assert "**Needs `sre-lead / admin`.** Read only" in at.info[0].value
     assert not at.radio
-    assert [b.key for b in at.button] == ["auth_sign_out"]
+    nav = ("keys_prev", "keys_next")  # next / previous review: reading is allowed
+    assert [b.key for b in at.button if b.key not in nav] == ["auth_sign_out"]
     assert "3 backups live on this volume" in at.warning[0].value
 
 
