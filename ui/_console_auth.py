@@ -16,13 +16,14 @@ it expires or the reviewer signs out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
 from interlock.risk.errors import AuthorizationError, NotFoundError
-from interlock.runtime import Authenticator, Principal, ReviewerBook
+from interlock.runtime import Authenticator, Principal, Reviewer, ReviewerBook
 from interlock.ui._console_render import code_span, esc
 from interlock.ui._console_session import (
     COOKIE,
@@ -37,6 +38,7 @@ __all__ = [
     "oidc_providers",
     "refresh_identity",
     "require_reviewer",
+    "safe_label",
     "session_cookie",
     "sidebar_identity",
     "sign_in_page",
@@ -48,6 +50,7 @@ _METHOD = "interlock.identity_method"
 _GONE = "interlock.identity_gone"
 _SESSION = "interlock.session_token"
 _CLEAR = "interlock.clear_cookie"
+_PASSWORD_IN_LABEL = re.compile(r",?\s*password\s*[:=][^)]*", re.IGNORECASE)
 
 
 def oidc_providers() -> list[str | None]:
@@ -200,6 +203,12 @@ def sign_in_page() -> None:
             icon=":material/person_off:",
         )
     st.write("Sign in with your name and password from the reviewers file.")
+    demo = sorted(r.name for r in book if r.demo)
+    if demo:
+        st.caption(
+            "Demo accounts exist: " + ", ".join(map(code_span, demo)) + ". `interlock demo` "
+            "printed their password where it ran."
+        )
     with st.form("auth_form", border=True):
         name = st.text_input("Name", key="auth_name", autocomplete="username")
         password = st.text_input(
@@ -223,10 +232,16 @@ def sign_in_page() -> None:
         )
 
 
+def safe_label(reviewer: Reviewer) -> str:
+    """The reviewer's label without a password in it (demo accounts made by earlier versions
+    carried ", password: ..." in their display name)."""
+    return _PASSWORD_IN_LABEL.sub("", reviewer.label)
+
+
 def sidebar_identity(reviewer: Principal) -> None:
     """Who is signed in, their roles, and the way out."""
     with st.sidebar:
-        st.markdown(f"Signed in as **{esc(reviewer.label)}**")
+        st.markdown(f"Signed in as **{esc(safe_label(reviewer))}**")
         st.markdown("Roles: " + ", ".join(code_span(r) for r in reviewer.roles))
         if st.button("Sign out", key="auth_sign_out"):
             _sign_out()

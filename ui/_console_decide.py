@@ -29,6 +29,7 @@ from interlock.risk.errors import (
     NotFoundError,
 )
 from interlock.runtime import DecisionOutcome, Principal, ReviewDetail
+from interlock.ui._console_ask import ask_for_role
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_live import console_words
 from interlock.ui._console_preview import Preview, preview_edit
@@ -328,6 +329,8 @@ def decision_panel(detail: ReviewDetail, index: int) -> None:
             else f"your roles are {', '.join(map(code_span, me.roles))}"
         )
         st.info(f"**Needs {code_span(need)}.** Read only: {why}.", icon=":material/lock:")
+        if index == 0 and s.requester != me.name:
+            ask_for_role(s, me)
         return
     _controls(detail, index, me)
 

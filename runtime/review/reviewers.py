@@ -380,7 +380,7 @@ def ensure_demo_reviewers(
         Reviewer(
             name=name,
             roles=roles,
-            display=f"{display}, password: {DEMO_PASSWORD}",
+            display=display,  # never the password: labels are shown on screens
             demo=True,
             password_hash=hash_password(DEMO_PASSWORD),
         )
