@@ -12,18 +12,27 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
 
 from interlock.risk.errors import NotFoundError
-from interlock.runtime import Principal, ReviewDetail
+from interlock.runtime import Principal, ReviewDetail, ReviewSummary
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_render import md, untrusted
 from interlock.ui._console_state import get_runtime
 
-__all__ = ["POLL", "closed_box", "console_words", "link_box", "next_review", "review_link", "watch"]
+__all__ = [
+    "POLL",
+    "closed_box",
+    "console_words",
+    "link_box",
+    "next_review",
+    "review_link",
+    "waiting_since",
+    "watch",
+]
 
 POLL = timedelta(seconds=3)
 REVIEW_PAGE = Path(__file__).resolve().with_name("_console_review.py")
@@ -45,6 +54,30 @@ def console_words(text: object) -> str:
     if words.endswith(";"):
         words = words[:-1] + "."
     return words
+
+
+def waiting_since(detail: ReviewDetail) -> datetime:
+    """When the question was first put to a human: an escalation (by a reviewer or by the
+    timer) opens a new review round, but the agent has been waiting since the first one."""
+    s = detail.summary
+    ids = {e.review_id for e in detail.timeline if e.review_id and e.review_id != s.id}
+    if not ids:
+        return s.created_at
+    inbox = get_runtime().inbox
+    before: dict[str, ReviewSummary] = {}
+    for rid in ids:
+        try:
+            prev = inbox.summary(rid)
+        except NotFoundError:
+            continue
+        if prev.next_review_id and prev.status in ("escalated", "expired"):
+            before[prev.next_review_id] = prev
+    since, at, seen = s.created_at, s.id, {s.id}
+    while at in before and before[at].id not in seen:  # back to the chain's first round
+        prev = before[at]
+        since, at = min(since, prev.created_at), prev.id
+        seen.add(at)
+    return since
 
 
 def review_link(review_id: str) -> str:

@@ -24,7 +24,7 @@ from interlock.runtime import ReviewDetail
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_decide import decision_panel, last_outcome
 from interlock.ui._console_keys import decision_shortcuts, review_nav
-from interlock.ui._console_live import link_box, watch
+from interlock.ui._console_live import link_box, waiting_since, watch
 from interlock.ui._console_render import (
     age_text,
     code_span,
@@ -74,14 +74,14 @@ def timeline_rows(detail: ReviewDetail) -> list[dict[str, Any]]:
 def _header(detail: ReviewDetail) -> None:
     s = detail.summary
     now = now_utc()
-    md("# {} · {}", s.tool, s.target)
+    md("## {} · {}", s.tool, s.target)  # not h1: on a phone that alone fills the screen
     facts = [
         level_badge(s.level),
         f"score **{s.score}**/100",
         f"environment **{esc(s.environment or '?')}**",
         f"agent **{esc(s.agent or '?')}**",
         f"status **{esc(s.status)}**",
-        f"waiting {age_text(now - s.created_at)}",
+        f"waiting {age_text(now - waiting_since(detail))}",  # across escalations
     ]
     if s.expires_at is not None and s.status == "pending":  # a decided review expires never
         left = s.expires_at - now
@@ -105,7 +105,8 @@ def _action_summary(detail: ReviewDetail, index: int, action: ActionRequest) -> 
     """What would happen and why it needs a human: the first thing a reviewer reads."""
     total = len(detail.request["action_requests"])
     with st.container(border=True, key=f"review_action_{index}"):
-        md("### Action {} of {}: {}", index + 1, total, action["name"])
+        if total > 1:  # one action: the page title already names it
+            md("### Action {} of {}: {}", index + 1, total, action["name"])
         st.markdown("**If this runs:**")
         st.warning(
             esc(action.get("expected_outcome") or "No dry run available."), icon=":material/bolt:"

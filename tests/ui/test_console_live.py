@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from interlock.runtime import DEMO_PASSWORD, Reviewers, ensure_demo_reviewers
-from interlock.ui._console_live import console_words
+from interlock.ui._console_live import console_words, waiting_since
+from interlock.ui._console_state import get_runtime
 
 PASSWORD = "correct horse battery"
 NO = "No: snapshot vol-prod-db first."
@@ -151,3 +152,17 @@ def test_no_label_shows_a_password(console: Any, tmp_path: Path) -> None:
         assert f": {DEMO_PASSWORD}" not in r.label
     at = console.sign_in("sam")
     assert "password" not in "\n".join(m.value for m in at.sidebar.markdown).lower()
+
+
+def test_waiting_keeps_the_first_age_across_an_escalation(console: Any) -> None:
+    rid = console.pocketos()
+    with console.runtime() as rt:
+        first = rt.inbox.summary(rid)
+        sam = rt.authenticate("sam", PASSWORD)
+        out = rt.decisions.decide(rid, {"type": "escalate", "role": "admin"}, reviewer=sam)
+        assert out.next_review_id
+        second = rt.inbox.summary(out.next_review_id)
+    assert second.created_at > first.created_at  # a new round, opened later
+    at = console.open_review("ada", out.next_review_id)
+    assert waiting_since(get_runtime().inbox.get(out.next_review_id)) == first.created_at
+    assert "status **pending**" in console.texts(at)
