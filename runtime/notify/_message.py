@@ -8,6 +8,7 @@ channel puts it in a subject, a terminal or a Slack block.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,34 @@ EVENT_TITLES: Mapping[str, str] = {
     "role_requested": "Role requested",
 }
 _LEVELS = ("low", "medium", "high", "critical")
+_FIELDS = frozenset(
+    {
+        "thread_id",
+        "team",
+        "tool",
+        "target",
+        "environment",
+        "level",
+        "score",
+        "reasons",
+        "expires_at",
+        "actor",
+        "link",
+        "summary",
+        "escalated_to",
+    }
+)
+_ROW_COLUMNS = (
+    "thread_id",
+    "team",
+    "tool",
+    "target",
+    "environment",
+    "level",
+    "score",
+    "expires_at",
+    "escalated_to",
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
@@ -184,6 +213,7 @@ def build_notification(
     event: NotifyEvent,
     *,
     request: Mapping[str, Any] | None = None,
+    row: Mapping[str, Any] | None = None,
     delivery_id: str | None = None,
     review_id: str | None = None,
     config: NotifyConfig | None = None,
@@ -198,15 +228,25 @@ def build_notification(
     `summary`): for a stopped scope, for example, there is no request. The link is
     `config.link_for(review_id)` unless `link` is given. `delivery_id` defaults to a new id;
     the outbox passes its row id.
+
+    `row` is an `interlock_reviews` row (a mapping of its columns) instead of `request`: its
+    `payload` is the ReviewRequest and its columns (`id`, `thread_id`, `team`, `tool`,
+    `target`, `environment`, `level`, `score`, `expires_at`, `escalated_to`) win over it.
     """
-    unknown = set(fields) - set(Notification.__annotations__) - {"escalated_to"}
+    unknown = set(fields) - _FIELDS
     if unknown:
-        msg = (
-            f"build_notification: unknown fields {sorted(unknown)}; allowed: the Notification keys."
-        )
+        msg = f"build_notification: unknown fields {sorted(unknown)}; allowed: {sorted(_FIELDS)}."
         raise TypeError(msg)
     occurred = occurred_at or datetime.now(UTC)
+    if row is not None:
+        payload = row.get("payload")
+        if isinstance(payload, str | bytes):
+            payload = json.loads(payload)
+        request = payload if isinstance(payload, Mapping) else request
+        review_id = review_id or row.get("id")
     f: dict[str, Any] = _from_request(request, top) if request is not None else {}
+    if row is not None:
+        f.update({k: row[k] for k in _ROW_COLUMNS if row.get(k) is not None})
     f.update({k: v for k, v in fields.items() if v is not None})
     link = fields.get("link") or (config.link_for(review_id) if config is not None else None)
     note = Notification(
