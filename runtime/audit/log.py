@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -163,6 +164,11 @@ class AuditLog:
         if rows:
             for sql, params in append_sql(conn.dialect, [row_values(r) for r in rows]):
                 conn.send(sql, params)
+        if rows and os.environ.get("INTERLOCK_NOTIFY"):  # notify._config.NOTIFY_ENV
+            # Messages about these events join the same transaction (the outbox).
+            from interlock.runtime.notify.outbox import enqueue_audited
+
+            enqueue_audited(conn, rows)
         log_after_commit(conn, rows)  # the JSON event lines, once this commits
         return rows
 

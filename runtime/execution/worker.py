@@ -365,6 +365,10 @@ class Worker:
         stop = stop or threading.Event()
         started = self._clock()
         backoff = 0.0
+        from interlock.runtime.notify.delivery import start_notify_loop
+
+        quiet = threading.Event()  # notifications: own thread, a slow channel never delays us
+        notifier = start_notify_loop(self.rt.db, quiet, worker_id=self.options.name)
         try:
             while not stop.is_set():
                 try:
@@ -389,5 +393,8 @@ class Worker:
                 if not result.worked:
                     stop.wait(self.options.poll)
         finally:
+            quiet.set()
+            if notifier is not None:
+                notifier.join(timeout=10)
             self.stats.seconds = self._clock() - started
         return self.stats

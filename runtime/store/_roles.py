@@ -64,6 +64,12 @@ AGENT_GRANTS: Mapping[str, str] = {
     "interlock_thread_claims": _DML,
     "interlock_thread_fences": _DML,  # schema v4: the claim's fencing token
     "interlock_reviewers": "",
+    # schema v7: messages are enqueued with the reviews the agent opens and delivered by the
+    # worker (claim, settle); it never deletes or rewrites what a message says.
+    "interlock_outbox": (
+        "SELECT, INSERT, UPDATE (status, attempts, next_attempt_at, claimed_by, claimed_until, "
+        "delivered_at, last_error)"
+    ),
     **dict.fromkeys(CHECKPOINT_TABLES, _DML),
     "checkpoint_migrations": "SELECT, INSERT",
 }
