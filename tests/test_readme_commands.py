@@ -220,6 +220,10 @@ RUN_HERE: tuple[RunHere, ...] = (
         r"interlock notify test --channel terminal",
         ("[interlock notify] Test notification", "sent a test notification through terminal"),
     ),
+    RunHere(
+        r"interlock metrics \| grep interlock_reviews_pending",
+        ("# TYPE interlock_reviews_pending gauge",),
+    ),
     RunHere(r"export AGENT_DB_PASSWORD=\S+ REVIEWER_DB_PASSWORD=\S+"),
     RunHere(
         r"interlock db roles --agent-password-env AGENT_DB_PASSWORD "
@@ -263,6 +267,18 @@ RUN_HERE: tuple[RunHere, ...] = (
 
 COVERED_BY: tuple[CoveredBy, ...] = (
     CoveredBy(r"make test", ".ci/run", (".ci/run", "make test")),
+    CoveredBy(
+        r"interlock worker --metrics-port \d+ --log-json",
+        "tests/runtime/test_metrics.py"
+        "::test_a_worker_process_serves_the_same_numbers_and_logs_json_events",
+        ("tests/runtime/test_metrics.py", '"--metrics-port", str(port), "--log-json"'),
+    ),
+    CoveredBy(
+        r"interlock console --metrics-port \d+",
+        "tests/ui/test_console_metrics.py"
+        "::test_the_console_serves_database_numbers_and_logs_decisions_as_json",
+        ("tests/ui/test_console_metrics.py", '"--metrics-port", str(metrics_port)'),
+    ),
     CoveredBy(
         r"make console",
         "tests/ui/test_console_browser.py",
