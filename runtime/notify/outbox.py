@@ -115,7 +115,7 @@ def enqueue(
     ids, params = [], []
     for channel in channels:
         did = delivery_id(str(note["event"]), key, channel)
-        body = json.dumps({"id": did, **note}, ensure_ascii=False, sort_keys=True)
+        body = json.dumps({**note, "id": did}, ensure_ascii=False, sort_keys=True)
         ids.append(did)
         params += [did, note["event"], note.get("review_id"), note.get("team"), channel, body]
         params += [now, now]
