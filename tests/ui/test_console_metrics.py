@@ -5,6 +5,7 @@ console's Streamlit process. Both backends."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -29,12 +30,16 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _harness() -> ModuleType:
-    sys.path.insert(0, str(HERE))
-    try:
-        from _browser_harness import harness
-    finally:
-        sys.path.remove(str(HERE))
-    return harness()
+    """`test_console_browser.py`, loaded by path (pytest's importlib mode), for its sign-in
+    and row-click helpers; shared with the other browser tests under the same name."""
+    name = "interlock_tests_console_browser"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "test_console_browser.py")
+        assert spec is not None
+        assert spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
 def _story() -> ModuleType:
