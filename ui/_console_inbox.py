@@ -34,7 +34,10 @@ from interlock.ui._console_state import get_runtime
 from interlock.ui._console_stops import inbox_banner
 
 __all__ = [
+    "AGE_PX",
+    "COLUMNS",
     "EXPIRING_SOON",
+    "LEVEL_PX",
     "REFRESH",
     "facts_for",
     "inbox_rows",
@@ -51,6 +54,13 @@ _IDS = "inbox_ids"
 _OPEN = "interlock.open_review"
 REVIEW_PAGE = Path(__file__).resolve().with_name("_console_review.py")
 _ANY = "(any)"
+# Urgency first (how bad, how old, how long left), then what and why: on a phone the grid
+# shows its first columns, and the numbers must be there to sort by.
+COLUMNS = (
+    "level", "age", "time left", "action", "reason", "environment", "agent", "thread",
+    "requester", "needs", "approvals", "yours", "score", "review",
+)  # fmt: skip
+LEVEL_PX, AGE_PX = 80, 80
 _FACTS = "interlock.inbox_facts"
 _SEEN = "interlock.seen_reviews"
 
@@ -188,26 +198,33 @@ def _table(me: Reviewer, filters: dict[str, Any]) -> None:
         st.success("Nothing waits for a decision here.", icon=":material/check_circle:")
         return
     facts = facts_for(items)
+    rows = inbox_rows(items, me, facts)
+    # A column added to the rows (a team, say) shows after the known ones, never hidden.
+    order = [*COLUMNS, *(k for k in rows[0] if k not in COLUMNS)]
     st.dataframe(
-        inbox_rows(items, me, facts),
+        rows,
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * len(items), 640),
         key="inbox_table",
         on_select=_picked,
         selection_mode="single-row",
+        column_order=order,
         column_config={
             "level": st.column_config.MultiselectColumn(
-                "level", options=LEVELS_URGENT_FIRST, color=LEVEL_COLOURS
+                "level", options=LEVELS_URGENT_FIRST, color=LEVEL_COLOURS, width=LEVEL_PX
             ),
             "reason": st.column_config.TextColumn(
                 "reason", width="large", help="The reason that added the most points."
             ),
             "age": st.column_config.NumberColumn(
-                "age", format="%d min", help="Minutes since the agent asked."
+                "age", format="%d min", help="Minutes since the agent asked.", width=AGE_PX
             ),
             "time left": st.column_config.NumberColumn(
-                "time left", format="%d min", help="Minutes until it expires; below 0: expired."
+                "time left",
+                format="%d min",
+                help="Minutes until it expires; below 0: expired.",
+                width=AGE_PX,
             ),
             "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100),
             "yours": st.column_config.TextColumn("yours", help="Your roles may decide it."),
