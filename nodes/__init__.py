@@ -50,11 +50,12 @@ from interlock.nodes._payloads import (
     ReviewRequest,
     ReviewResponse,
     ReviewRound,
+    RouteView,
     ToolResult,
     allowed_decisions_of,
 )
 from interlock.nodes._refusal import denial_text, stop_reason
-from interlock.nodes._request import build_review_request, grant_of, preview_of
+from interlock.nodes._request import build_review_request, grant_of, preview_of, review_route
 from interlock.nodes._resume import PendingReview, pending_reviews, resume_command
 from interlock.nodes._review import (
     PROPOSED_AT,
@@ -151,6 +152,7 @@ __all__ = [
     "ReviewRequest",
     "ReviewResponse",
     "ReviewRound",
+    "RouteView",
     "RunScope",
     "StartOutcome",
     "StaticStops",
@@ -186,6 +188,7 @@ __all__ = [
     "rejection_text",
     "resume_command",
     "review_round",
+    "review_route",
     "spec_of",
     "start_approved",
     "stop_reason",

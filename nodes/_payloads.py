@@ -37,6 +37,7 @@ __all__ = [
     "ReviewRequest",
     "ReviewResponse",
     "ReviewRound",
+    "RouteView",
     "ToolResult",
     "allowed_decisions_of",
 ]
@@ -71,6 +72,18 @@ class AssessmentView(TypedDict):
     """Content hash of the policy that produced this verdict."""
 
 
+class RouteView(TypedDict):
+    """Which team is told about a review, and why. It never says who may decide: that is
+    `required_approval` (roles and separation of duties)."""
+
+    team: str
+    """The team of the notification settings that is told."""
+    route: str
+    """What chose it: a route's name, `routes[i]`, `default_team` or `escalation_teams.<role>`."""
+    why: str
+    """One line a reviewer reads."""
+
+
 class RequiredApproval(TypedDict):
     roles: list[str]
     """Any one of these roles may approve."""
@@ -99,6 +112,8 @@ class ActionRequest(TypedDict):
     """Score, level, reasons and policy version."""
     required_approval: NotRequired[RequiredApproval | None]
     """Who must approve; an escalation replaces it."""
+    route: NotRequired[RouteView | None]
+    """The team the policy's routes send this call to (None: the policy has no routes)."""
     expected_outcome: NotRequired[str]
     """The tool's own dry-run of what would happen."""
 
@@ -166,6 +181,11 @@ class ReviewRequest(TypedDict):
     """A role the review was escalated to, when it was."""
     round: NotRequired[int]
     """1 for the first review of these calls; higher when it went back to review."""
+    team: NotRequired[str | None]
+    """The team told about this review (the review row's `team`): the route of its most
+    severe call, or the policy's team for the role it was escalated to. None: no routes."""
+    route: NotRequired[RouteView | None]
+    """Why `team` was chosen."""
     notes: NotRequired[list[str]]
     """Why the review re-opened: a bad decision, an edit that needs more, an expiry."""
 

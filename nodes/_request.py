@@ -18,12 +18,20 @@ from interlock.nodes._payloads import (
     ReviewConfig,
     ReviewRequest,
     ReviewRound,
+    RouteView,
     ToolResult,
 )
 from interlock.nodes._state import message_text, user_request
-from interlock.risk import ApprovalRequirement, Assessment
+from interlock.risk import LEVELS, ApprovalRequirement, Assessment, Policy
 
-__all__ = ["args_schema_of", "assessment_view", "build_review_request", "grant_of", "preview_of"]
+__all__ = [
+    "args_schema_of",
+    "assessment_view",
+    "build_review_request",
+    "grant_of",
+    "preview_of",
+    "review_route",
+]
 
 _RESULT_CHARS = 600
 
@@ -49,6 +57,36 @@ def assessment_view(a: Assessment) -> AssessmentView:
         "reasons": [{"rule": r.rule, "text": r.text, "points": r.points} for r in a.reasons],
         "policy_version": a.policy_version,
     }
+
+
+def _route_view(v: Verdict) -> RouteView | None:
+    r = v.assessment.route if v.assessment is not None else None
+    return {"team": r.team, "route": r.route, "why": r.why} if r is not None else None
+
+
+def review_route(
+    policy: Policy, actions: Sequence[ActionRequest], escalated_to: str | None
+) -> RouteView | None:
+    """The team told about a whole review: the team of the role it was escalated to when the
+    policy names one (`escalation_teams`), else the route of its most severe call (the first
+    of equals). Who may decide is unaffected."""
+    team = policy.escalation_team(escalated_to) if escalated_to else None
+    if escalated_to and team:
+        return {
+            "team": team,
+            "route": f"escalation_teams.{escalated_to}",
+            "why": f"escalated to {escalated_to}, whose team is {team}",
+        }
+
+    def severity(a: ActionRequest) -> int:
+        view = a.get("assessment")
+        level = view["level"] if view else ""
+        return next((i for i, lv in enumerate(LEVELS) if lv == level), -1)
+
+    routed = [a for a in actions if a.get("route")]
+    if not routed:
+        return None
+    return max(routed, key=severity).get("route")
 
 
 def preview_of(v: Verdict) -> str:
@@ -132,6 +170,7 @@ def build_review_request(
             "resource": a.resource.to_dict() if a and a.resource else None,
             "required_approval": {"roles": list(need.roles), "count": need.count},
             "expected_outcome": expected,
+            "route": _route_view(v),
         }
         if v.assessment is not None:
             request["assessment"] = assessment_view(v.assessment)
@@ -149,6 +188,7 @@ def build_review_request(
             config["interlock_decisions"] = extra
         configs.append(config)
     escalated = sorted(set(escalations.values()), key=gate.policy.rank)
+    route = review_route(gate.policy, actions, escalated[-1] if escalated else None)
     return {
         "action_requests": actions,
         "review_configs": configs,
@@ -164,4 +204,6 @@ def build_review_request(
         "escalated_to": escalated[-1] if escalated else None,
         "round": round_info["round"] if round_info else 1,
         "notes": list(round_info["notes"]) if round_info else [],
+        "team": route["team"] if route else None,
+        "route": route,
     }

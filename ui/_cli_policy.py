@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from interlock.risk import (
     OUTCOMES,
     Action,
     ActionError,
+    Assessment,
     Context,
     Policy,
     default_policy,
@@ -113,6 +115,7 @@ def check(path: PolicyArg = None, as_json: JsonOpt = False) -> None:
         f"levels: medium ≥ {lv['medium']}, high ≥ {lv['high']}, critical ≥ {lv['critical']}; "
         + ", ".join(f"{k} → {v}" for k, v in policy.outcomes.items())
     )
+    _print_routes(policy)
 
 
 @policy_app.command("explain")
@@ -134,6 +137,39 @@ def explain(
         print_json(result.to_dict())
         return
     console.print(assessment_table(result, title=f"{parsed.tool} ({parsed.environment or '?'})"))
+    console.print(_route_line(result))
+
+
+def _route_line(result: Assessment) -> str:
+    if result.route is None:
+        return "route: none (the policy has no routes): the notify settings' default team is told"
+    told = "is told" if result.outcome == "review" else "would be told of a review"
+    r = result.route
+    return (
+        f"route: team [bold]{escape(r.team)}[/] {told} ({escape(r.why)}); "
+        "the approval roles say who may decide"
+    )
+
+
+def _print_routes(policy: Policy) -> None:
+    if not policy.routes and policy.default_team is None:
+        console.print("routes: none (every review goes to the notify settings' default team)")
+        return
+    table = Table(title="routes (first match wins)", show_lines=False)
+    for col in ("route", "team", "matches"):
+        table.add_column(col, overflow="fold")
+    for i, route in enumerate(policy.routes):
+        when = {k: v for k, v in route.to_dict().items() if k not in ("team", "name")}
+        said = ", ".join(f"{k} {'|'.join(v)}" for k, v in when.items()) or "every review"
+        table.add_row(route.label(i), route.team, said)
+    if policy.default_team is not None:
+        table.add_row("default_team", policy.default_team, "any review no route matched")
+    console.print(table)
+    if policy.escalation_teams:
+        console.print(
+            "escalations tell: "
+            + ", ".join(f"{role} → {team}" for role, team in policy.escalation_teams.items())
+        )
 
 
 @policy_app.command("test")

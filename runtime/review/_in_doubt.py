@@ -37,7 +37,7 @@ def open_in_doubt_review(
     if review_id:
         origin = conn.one(
             "SELECT id, level, score, environment, target, required_roles, required_count, "
-            "rung, payload, graph, agent, requester FROM interlock_reviews WHERE id = ?",
+            "rung, payload, graph, agent, requester, team FROM interlock_reviews WHERE id = ?",
             (review_id,),
         )
     thread = conn.one(
@@ -88,6 +88,8 @@ def open_in_doubt_review(
             "created_at": now,
             "payload": canonical_json(request),
             "kind": "in_doubt",
+            # The team of the review that approved it, else the policy's default team.
+            "team": origin["team"] if origin else policy.default_team,
         },
     )
     audit.append(

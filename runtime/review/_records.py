@@ -47,7 +47,7 @@ SUMMARY_COLUMNS = (
     "id, thread_id, checkpoint_ns, checkpoint_id, interrupt_id, round, status, level, score, "
     "environment, tool, action_count, agent, requester, required_roles, required_count, "
     "escalated_to, policy_version, created_at, expires_at, decided_at, resumed_at, "
-    "graph, target, kind, rung, outcome, decided_by, next_review_id"
+    "graph, target, kind, rung, outcome, decided_by, next_review_id, team"
 )
 """Everything but the payload: what a list needs."""
 REVIEW_COLUMNS = f"{SUMMARY_COLUMNS}, payload"
@@ -115,6 +115,8 @@ def review_fields(request: Mapping[str, Any], policy: Policy, now: datetime) -> 
         "created_at": datetime.fromisoformat(opened) if opened else now,
         "expires_at": datetime.fromisoformat(expires) if expires else None,
         "round": int(request.get("round") or 1),
+        # Who is told (the policy's route); a payload from before routes has none.
+        "team": request.get("team"),
     }
 
 
@@ -247,6 +249,7 @@ def register_interrupts(
                 "required_count": fields["required_count"],
                 "policy_version": fields["policy_version"],
                 "round": fields["round"],
+                "team": fields["team"],
                 "digests": [a.get("digest") for a in payload.get("action_requests") or []],
             },
             conn=conn,

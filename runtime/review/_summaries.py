@@ -64,6 +64,9 @@ class ReviewSummary:
     decided_by: str | None = None
     decided_at: datetime | None = None
     next_review_id: str | None = None
+    team: str | None = None
+    """The team told about it (the policy's route); None when the policy has no routes.
+    Who may decide is `required_roles`, never the team."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -121,7 +124,7 @@ class ReconcileResult:
 LIST_COLUMNS = (
     "id, thread_id, graph, status, level, score, tool, target, environment, agent, requester, "
     "created_at, expires_at, required_roles, required_count, escalated_to, action_count, kind, "
-    "round, outcome, decided_by, decided_at, next_review_id"
+    "round, outcome, decided_by, decided_at, next_review_id, team"
 )
 """What one `ReviewSummary` is built from, in the order `summaries_of` unpacks."""
 _NAMES = tuple(LIST_COLUMNS.replace(" ", "").split(","))
@@ -189,6 +192,7 @@ def summaries_of(
         decided_by,
         decided_at,
         next_review_id,
+        team,
     ) in rows:
         created = _utc(created_at)
         assert created is not None
@@ -221,6 +225,7 @@ def summaries_of(
                 "decided_by": decided_by,
                 "decided_at": _utc(decided_at),
                 "next_review_id": next_review_id,
+                "team": team,
             },
         )
         out.append(summary)

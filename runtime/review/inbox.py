@@ -80,6 +80,10 @@ class InboxFilters(TypedDict, total=False):
     expiring_within: timedelta | None
     min_age: timedelta | None
     thread_id: str | None
+    team: str | Sequence[str] | None
+    """One team or several (a reviewer's teams, `NotifyConfig.teams_of`): reviews the policy
+    routed there. It narrows what is shown; who may decide is still `role`/`reviewer`. An
+    empty sequence matches nothing."""
 
 
 class Inbox:
@@ -113,6 +117,11 @@ class Inbox:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        team = filters.get("team")
+        if team is not None:
+            teams = [team] if isinstance(team, str) else list(dict.fromkeys(team))
+            where.append(f"team IN ({', '.join('?' for _ in teams)})" if teams else "1 = 0")
+            params += teams
         roles = [role] if role is not None else list(reviewer.roles) if reviewer else []
         if role is not None or reviewer is not None:
             ors = []
