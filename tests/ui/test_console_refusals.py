@@ -91,7 +91,7 @@ def test_agent_output_that_looks_like_markup_is_shown_inert(console: Any) -> Non
             assert any(XSS in t for t in texts)  # the reasoning, verbatim, as plain text
             # the target in the title and the dry run: escaped, so it reads as typed
             escaped = "\\<img src\\=x onerror\\=alert\\(1\\)\\>"
-            assert any(m.startswith("# delete") and escaped in m for m in markdown)
+            assert any(m.startswith("## delete") and escaped in m for m in markdown)
             assert escaped in at.warning[0].value
         else:
             assert XSS in " ".join(at.dataframe[0].value["action"])
