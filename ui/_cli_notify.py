@@ -190,3 +190,9 @@ def send_test(
         escape(f"sent a test notification through {channel} ({ch.kind}): delivery {note['id']}."),
         soft_wrap=True,
     )
+
+
+# `status` (the outbox) lives in its own module, next to the outbox's owner.
+from interlock.ui._cli_notify_status import status_command  # noqa: E402
+
+notify_app.command("status")(status_command)

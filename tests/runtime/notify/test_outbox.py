@@ -5,6 +5,8 @@ failed, audited and reported, reminders once per review and reminder."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 ASK = "Deploys to staging fail: api-staging answers 401. Please fix it."
 SECRET = "hook-secret-1"
+INTERLOCK = str(Path(sys.executable).with_name("interlock"))
 
 
 def notify_file(tmp_path: Path, *, reminders: str = "") -> Path:
@@ -138,6 +141,7 @@ def test_a_channel_that_is_down_is_retried_with_backoff_then_failed_audited_and_
     notifying: Path,
     monkeypatch: pytest.MonkeyPatch,
     dead_port: int,
+    db_url: str,
 ) -> None:
     monkeypatch.setenv("TEST_HOOK_URL", f"http://127.0.0.1:{dead_port}/hook")
     run = rt.run("ops_agent", ASK, options=ops_options)
@@ -182,6 +186,18 @@ def test_a_channel_that_is_down_is_retried_with_backoff_then_failed_audited_and_
     assert status["hook"].last_error
     assert "could not reach" in status["hook"].last_error
     assert (status["log"].delivered, status["log"].failed) == (1, 0)
+    # what `interlock notify status` says (exit 1: something failed)
+    cmd = [INTERLOCK, "notify", "status", "--db", db_url]
+    out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr
+    hook = next(c for c in json.loads(out.stdout)["channels"] if c["channel"] == "hook")
+    assert (hook["failed"], hook["pending"], hook["delivered"]) == (1, 0, 0)
+    assert "could not reach" in hook["last_error"]
+    text = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 1
+    assert "hook: 0 pending (0 retrying), 0 delivered, 1 failed" in text.stdout
+    assert "log: 0 pending (0 retrying), 1 delivered, 0 failed" in text.stdout
+    assert "Traceback" not in text.stderr
 
 
 def test_a_reminder_is_enqueued_once_per_review_and_reminder(
