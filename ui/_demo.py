@@ -49,6 +49,7 @@ from interlock.runtime import (
     parse_database_url,
     redact_url,
 )
+from interlock.ui._demo_notify import demo_notify, show_notifications
 from interlock.ui._output import console, level_text, outcome_text
 
 if TYPE_CHECKING:
@@ -309,6 +310,7 @@ def run_demo(
     options: dict[str, Any] = {"infra": str(infra_file.resolve()), "demo": True}
     embedded = parse_database_url(db).dialect == "sqlite"
     path = Settings.from_env().reviewers if embedded else None
+    lines = demo_notify(session_file.parent)  # the outbox, shown without a server
     with Runtime.open(db, reviewers_path=path) as rt:
         book = _demo_reviewers(rt, db)
         gate = rt.graph("ops_agent", options).gate
@@ -359,6 +361,7 @@ def run_demo(
             for note in out.notes:
                 console.print(Text(f"note: {note}", style="yellow"))
             final = out.final_message
+        show_notifications(rt, lines)
         waiting = _waiting(rt, thread)
         if waiting is not None:
             console.print(_review_panel(waiting))
