@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ import pytest
 
 from interlock.risk import utcnow
 from interlock.runtime import Runtime
+from interlock.runtime.execution.worker import Worker, WorkerOptions
 from interlock.runtime.notify import verify_signature
 from interlock.runtime.notify._notes import delivery_id
 from interlock.runtime.notify.channels import build_channels
@@ -222,3 +225,29 @@ def test_a_reminder_is_enqueued_once_per_review_and_reminder(
     assert note["event"] == "review_expiring"
     assert note["review_id"] == run.review_id
     assert enqueue_reminders(rt.db, config, now=expires + timedelta(minutes=1)) == []
+
+
+def test_the_worker_delivers_from_its_own_thread(
+    rt: Runtime, ops_options: dict[str, str], notifying: Path, receiver: Receiver
+) -> None:
+    run = rt.run("ops_agent", ASK, options=ops_options)
+    assert run.review_id
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=Worker(rt, WorkerOptions(poll=0.05)).run, kwargs={"stop": stop}
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if {str(r["status"]) for r in _rows(rt)} == {"delivered"}:
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert {str(r["status"]) for r in _rows(rt)} == {"delivered"}
+    assert [h.headers["X-Interlock-Delivery"] for h in receiver.received] == [
+        delivery_id("review_opened", run.review_id, "hook")
+    ]
