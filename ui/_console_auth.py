@@ -40,6 +40,7 @@ __all__ = [
     "require_reviewer",
     "safe_label",
     "session_cookie",
+    "session_revoked",
     "sidebar_identity",
     "sign_in_page",
     "signed_in",
@@ -136,6 +137,12 @@ def _set_identity(reviewer: Principal, method: str) -> None:
     hours = session_hours()
     if method == "password" and hours > 0:
         st.session_state[_SESSION] = keeper().issue(_book(), reviewer, hours=hours)
+
+
+def session_revoked() -> bool:
+    """True when this session's token was revoked (signed out in another tab)."""
+    token = st.session_state.get(_SESSION)
+    return isinstance(token, str) and keeper().revoked(token)
 
 
 def session_cookie() -> None:

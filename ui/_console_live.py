@@ -19,7 +19,7 @@ import streamlit as st
 
 from interlock.risk.errors import NotFoundError
 from interlock.runtime import Principal, ReviewDetail, ReviewSummary
-from interlock.ui._console_auth import require_reviewer
+from interlock.ui._console_auth import require_reviewer, session_revoked
 from interlock.ui._console_render import md, untrusted
 from interlock.ui._console_state import get_runtime
 
@@ -103,6 +103,8 @@ def _state(detail: ReviewDetail) -> tuple[str, str | None, int]:
 
 @st.fragment(run_every=POLL)
 def _poll(review_id: str, seen: tuple[str, str | None, int]) -> None:
+    if session_revoked():  # signed out in another tab: the full run signs this one out
+        st.rerun(scope="app")
     try:
         now = get_runtime().inbox.summary(review_id)
     except NotFoundError:

@@ -96,10 +96,10 @@ def test_reload_and_a_new_tab_keep_the_session_and_sign_out_ends_it(
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
 
-    tab = ctx.new_page()  # a new tab of the same browser
-    tab.goto(live_console)
+    tab = ctx.new_page()  # a new tab of the same browser, on a review
+    tab.goto(f"{live_console}/review?review={_pending_id()}")
     expect(tab.get_by_text("Signed in as")).to_be_visible()
-    expect(tab.get_by_text("1 pending · 1 yours to decide")).to_be_visible()
+    expect(tab.get_by_role("heading", name="delete_volume · volume vol-prod-db")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("textbox", name="Password")).to_be_visible()
@@ -112,7 +112,7 @@ def test_reload_and_a_new_tab_keep_the_session_and_sign_out_ends_it(
     stolen.goto(live_console)
     expect(stolen.get_by_role("textbox", name="Password")).to_be_visible()
     expect(stolen.get_by_text("Signed in as")).to_have_count(0)
-    tab.reload()  # the other tab is signed out too
+    # The other tab is signed out too, by its own poll, without a reload.
     expect(tab.get_by_role("textbox", name="Password")).to_be_visible()
     thief.close()
     ctx.close()
