@@ -174,20 +174,39 @@ def pending_command(
     role: Annotated[
         str | None, typer.Option("--role", help="Only reviews this role may decide.")
     ] = None,
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="Only reviews routed to this team (repeatable)."),
+    ] = None,
+    mine: Annotated[
+        bool,
+        typer.Option(
+            "--mine", help="Only reviews routed to your teams ($INTERLOCK_NOTIFY; with --as NAME)."
+        ),
+    ] = False,
+    who: Annotated[
+        str | None,
+        typer.Option("--as", metavar="NAME", help="Who you are, for --mine."),
+    ] = None,
     sort: Annotated[str, typer.Option("--sort", help="urgency, age, expiry or level.")] = "urgency",
     limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 200,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List pending reviews, most urgent first (critical, then soonest expiry, then oldest)."""
+    """List pending reviews, most urgent first (critical, then soonest expiry, then oldest).
+
+    A team filter narrows what is shown (the policy's routes say who is told); who may decide
+    is still the approval roles."""
     from interlock.ui._cli_review_render import pending_table
 
+    teams = _team_filter(team, mine, who)
     with _open(db, None) as rt:
         filters: dict[str, Any] = {
             "level": level or None,
             "environment": environment,
             "tool": tool,
             "role": role,
+            "team": teams,
         }
         items = rt.inbox.pending(**filters, sort=sort, limit=limit)  # type: ignore[arg-type]
         total = rt.inbox.count(**filters)
@@ -202,6 +221,37 @@ def pending_command(
         "Open one with [bold]interlock show REVIEW[/]; decide with "
         "[bold]interlock decide REVIEW --as NAME --approve|--reject MSG|...[/]"
     )
+
+
+def _team_filter(team: list[str] | None, mine: bool, who: str | None) -> list[str] | None:
+    """The teams to list: `--team` names, plus the teams `--as NAME` is a member of with
+    `--mine` (from the notify file: its teams list their members)."""
+    if not mine:
+        if who is not None:
+            msg = f"--as {who} only means something with --mine here; add --mine or drop --as."
+            raise ConfigError(msg)
+        return team or None
+    if who is None:
+        msg = "--mine needs to know who you are: add --as NAME (a member of a notify-file team)."
+        raise ConfigError(msg)
+    from interlock.runtime.notify import NOTIFY_ENV, notify_config_from_env
+
+    config = notify_config_from_env()
+    if config is None:
+        msg = (
+            f"--mine reads the teams' members from the notify file, and {NOTIFY_ENV} is not set; "
+            f"set {NOTIFY_ENV}=FILE, or name the team with --team NAME."
+        )
+        raise ConfigError(msg)
+    mine_teams = config.teams_of(who)
+    if not mine_teams:
+        known = ", ".join(sorted(config.teams)) or "none"
+        msg = (
+            f"{who} is a member of no team in {config.source or NOTIFY_ENV} (teams: {known}); "
+            "add them to a team's members, or use --team NAME."
+        )
+        raise ConfigError(msg)
+    return list(dict.fromkeys([*(team or []), *mine_teams]))
 
 
 def show_command(

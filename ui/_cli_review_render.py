@@ -57,6 +57,7 @@ def pending_table(items: list[ReviewSummary], total: int, now: datetime) -> Tabl
     table.add_column("action")
     table.add_column("target")
     table.add_column("env")
+    table.add_column("team")
     table.add_column("needs")
     table.add_column("agent / requester")
     table.add_column("age", justify="right")
@@ -78,6 +79,7 @@ def pending_table(items: list[ReviewSummary], total: int, now: datetime) -> Tabl
             action,
             s.target or "-",
             s.environment or "-",
+            s.team or "-",
             _needs(s),
             f"{s.agent or '-'} / {s.requester or '-'}",
             ago(now - s.created_at),

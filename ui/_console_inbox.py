@@ -114,6 +114,7 @@ def inbox_rows(
                 "yours": "✔" if rt.inbox.can_decide(s, me) else "",
                 "score": s.score,
                 "review": s.id,
+                "team": s.team or "",
             }
         )
     return rows
@@ -148,10 +149,12 @@ def _filters(me: Reviewer) -> dict[str, Any]:
     everything = rt.inbox.pending(limit=LIMIT)
     envs = sorted({s.environment for s in everything if s.environment})
     tools = sorted({s.tool for s in everything})
-    keys = ("inbox_level", "inbox_env", "inbox_tool", "inbox_role", "inbox_mine", "inbox_soon")
+    teams = sorted({s.team for s in everything if s.team})
+    keys = ("inbox_level", "inbox_env", "inbox_tool", "inbox_role", "inbox_mine", "inbox_soon",
+            "inbox_team", "inbox_my_team")  # fmt: skip
     active = sum(1 for k in keys if st.session_state.get(k) not in (None, [], False, _ANY))
     label = f"Filters ({active} on)" if active else "Filters"
-    # Two rows of three: every label fits whole, and on a phone the box folds away.
+    # Rows of three: every label fits whole, and on a phone the box folds away.
     with st.expander(label, expanded=False, key="inbox_filters"):
         c = st.columns(3)
         levels = c[0].multiselect(
@@ -163,7 +166,14 @@ def _filters(me: Reviewer) -> dict[str, Any]:
         role = d[0].selectbox("Role", [_ANY, *rt.policy.roles], key="inbox_role")
         mine = d[1].toggle("Mine to decide", key="inbox_mine")
         soon = d[2].toggle("Expiring soon", key="inbox_soon", help="Within the next hour.")
+        e = st.columns(3)
+        team = e[0].selectbox("Team", [_ANY, *teams], key="inbox_team")
+        my_teams = _my_teams(me, e[1])
+    chosen = [] if team == _ANY else [team]
+    if my_teams is not None:
+        chosen = [*chosen, *my_teams]
     return {
+        "team": chosen if chosen or my_teams is not None else None,
         "level": levels or None,
         "environment": None if env == _ANY else env,
         "tool": None if tool == _ANY else tool,
@@ -171,6 +181,27 @@ def _filters(me: Reviewer) -> dict[str, Any]:
         "reviewer": me if mine else None,
         "expiring_within": EXPIRING_SOON if soon else None,
     }
+
+
+def _my_teams(me: Reviewer, where: Any) -> list[str] | None:
+    """The "My team" toggle: the teams the notify file lists `me` in (None when it is off).
+    A team says who is told; who may decide is still the roles ("Mine to decide")."""
+    from interlock.runtime.notify import NOTIFY_ENV, NotifyConfigError, notify_config_from_env
+
+    try:
+        config = notify_config_from_env()
+    except NotifyConfigError as exc:
+        where.toggle("My team", key="inbox_my_team", disabled=True, help=str(exc))
+        return None
+    if config is None:
+        help_ = f"Set {NOTIFY_ENV} to the notify file whose teams list their members."
+        where.toggle("My team", key="inbox_my_team", disabled=True, help=help_)
+        return None
+    mine = config.teams_of(me.name)
+    said = ", ".join(mine) if mine else "none: the notify file lists you in no team"
+    if not where.toggle("My team", key="inbox_my_team", help=f"Your teams: {said}."):
+        return None
+    return list(mine)
 
 
 def _step(ids: list[str], by: int) -> None:
