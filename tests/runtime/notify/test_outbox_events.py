@@ -1,0 +1,77 @@
+"""Each notified event writes its messages with it (both backends): an expiry that
+escalates (review_expired, then review_escalated for the next round's review) and a
+stopped scope (told to the default team)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
+from interlock.runtime.notify._notes import delivery_id
+
+PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
+
+
+def _admin() -> Principal:
+    who = Reviewer(name="ada", roles=("admin",), password_hash=hash_password("test-password"))
+    book = Reviewers(Path("reviewers.toml"), {"ada": who})
+    return Authenticator(book).password("ada", "test-password")
+
+
+@pytest.fixture
+def notifying(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "notify.toml"
+    path.write_text(
+        'default_team = "oncall"\n[teams.oncall]\nchannels = ["log"]\n'
+        f'[channels.log]\nkind = "file"\npath = "{tmp_path / "n.jsonl"}"\n'
+    )
+    monkeypatch.setenv("INTERLOCK_NOTIFY", str(path))
+    return path
+
+
+def _events(rt: Runtime) -> list[tuple[str, str | None]]:
+    with rt.db.connection() as conn:
+        rows = conn.all(
+            "SELECT event, review_id, payload FROM interlock_outbox ORDER BY created_at"
+        )
+    return [(str(r["event"]), r["review_id"]) for r in rows]
+
+
+def test_an_expiry_that_escalates_tells_of_both(
+    rt: Runtime, tmp_path: Path, notifying: Path
+) -> None:
+    run = rt.run(
+        "scripted_ops",
+        "do it",
+        options={"infra": str(tmp_path / "infra.json"), "turns": [[PROD_DELETE]]},
+    )
+    rid = run.review_id
+    assert rid
+    (first,) = rt.decisions.expire_due(rt.clock() + timedelta(hours=25))
+    nxt = first.next_review_id
+    assert nxt
+    got = _events(rt)
+    assert ("review_opened", rid) in got
+    assert ("review_expired", rid) in got
+    assert ("review_escalated", nxt) in got
+    with rt.db.connection() as conn:
+        body = conn.scalar(
+            "SELECT payload FROM interlock_outbox WHERE id = ?",
+            (delivery_id("review_expired", rid, "log"),),
+        )
+    note = json.loads(body)
+    assert "escalated to admin" in note["summary"]
+
+
+def test_a_stopped_scope_is_told_to_the_default_team(rt: Runtime, notifying: Path) -> None:
+    rt.stops.stop("environment", "production", by=_admin(), reason="INC-7")
+    with rt.db.connection() as conn:
+        (row,) = conn.all("SELECT * FROM interlock_outbox")
+    assert (row["event"], row["channel"], row["review_id"]) == ("scope_stopped", "log", None)
+    note = json.loads(row["payload"])
+    assert note["summary"].startswith("environment production stopped by ada")
+    assert note["reasons"] == ["INC-7"]
