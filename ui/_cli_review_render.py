@@ -136,6 +136,10 @@ def detail_view(d: ReviewDetail, now: datetime) -> Group:
     if s.expires_at:
         head.add_row("expires", s.expires_at.isoformat())
     head.add_row("needs", _needs(s))
+    route = req.get("route")
+    if s.team:  # who is told; `needs` above says who may decide
+        why = f"  ({route['why']})" if route else ""
+        head.add_row("team", Text(f"{s.team}{why}"))
     parts: list[Any] = [head]
     if req.get("user_request"):
         parts.append(Panel(Text(str(req["user_request"])), title="request", title_align="left"))

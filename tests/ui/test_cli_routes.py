@@ -77,6 +77,10 @@ def test_pending_filters_by_team_and_by_my_teams(sqlite_url: str, tmp_path: Path
     listed = cli("pending")
     assert listed.returncode == 0, listed.stderr
     assert " sre " in listed.stdout
+    shown = cli("show", review)
+    assert shown.returncode == 0, shown.stderr
+    assert "team" in shown.stdout
+    assert "sre  (production-critical: environment production, level critical)" in shown.stdout
     assert cli.ids("--team", "sre") == [review]
     assert cli.ids("--team", "oncall") == []
     assert cli.ids("--team", "dba", "--team", "sre") == [review]
