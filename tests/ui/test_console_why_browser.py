@@ -287,3 +287,19 @@ def test_an_inbox_of_1000_sorts_age_as_numbers_and_groups_identical_actions(
     assert _column_values(page, "reviews", 1)[0] == "30"
     calls = "delete_volume(token='tok-ci-admin', volume_id='vol-prod-db')"
     assert _column_values(page, "calls", 1)[0] == calls
+
+
+def test_keyboard_shortcuts_pick_a_decision_but_never_submit(
+    live_console: str, browser: Browser
+) -> None:
+    page = _page(browser, "wide")
+    _open_review(page, live_console)
+    page.keyboard.press("Alt+A")
+    expect(page.get_by_role("radio", name="Approve")).to_be_checked()
+    expect(page.get_by_text("to confirm", exact=False)).to_be_visible()  # type the target
+    expect(page.get_by_role("button", name="Submit: approve")).to_be_disabled()
+    page.keyboard.press("Alt+X")
+    expect(page.get_by_role("radio", name="Reject with a message")).to_be_checked()
+    expect(page.get_by_role("button", name="Submit: reject with a message")).to_be_disabled()
+    with Runtime.open() as rt:
+        assert rt.inbox.count() == 1  # nothing was decided
