@@ -47,6 +47,7 @@ from interlock.runtime.notify.channels import (
     build_channel,
     build_channels,
 )
+from interlock.runtime.notify.delivery import NotifyLoop, drain, start_notify_loop
 from interlock.runtime.notify.errors import ChannelError, NotifyConfigError, NotifyError
 from interlock.runtime.notify.metrics import (
     DECISION_BUCKETS,
@@ -59,6 +60,17 @@ from interlock.runtime.notify.metrics import (
     metrics_text,
     serve_metrics,
 )
+from interlock.runtime.notify.outbox import (
+    DeliveryReport,
+    OutboxOptions,
+    Sender,
+    active_config,
+    deliver_due,
+    enqueue,
+    enqueue_audited,
+)
+from interlock.runtime.notify.reminders import REMINDER_ACTOR, enqueue_reminders
+from interlock.runtime.notify.status import ChannelStatus, outbox_status
 
 __all__: list[str] = [
     "CHANNEL_KINDS",
@@ -68,10 +80,13 @@ __all__: list[str] = [
     "METRICS_PORT_ENV",
     "NOTIFY_ENV",
     "NOTIFY_EVENTS",
+    "REMINDER_ACTOR",
     "SIGNATURE_HEADER",
     "Channel",
     "ChannelConfig",
     "ChannelError",
+    "ChannelStatus",
+    "DeliveryReport",
     "EmailChannel",
     "EmailChannelConfig",
     "FileChannel",
@@ -84,7 +99,10 @@ __all__: list[str] = [
     "NotifyConfigError",
     "NotifyError",
     "NotifyEvent",
+    "NotifyLoop",
+    "OutboxOptions",
     "Reminders",
+    "Sender",
     "SlackChannel",
     "SlackChannelConfig",
     "Team",
@@ -92,15 +110,22 @@ __all__: list[str] = [
     "TerminalChannelConfig",
     "WebhookChannel",
     "WebhookChannelConfig",
+    "active_config",
     "build_channel",
     "build_channels",
     "build_notification",
+    "deliver_due",
+    "drain",
     "email_message",
+    "enqueue",
+    "enqueue_audited",
+    "enqueue_reminders",
     "load_notify_config",
     "metrics_port_from_env",
     "metrics_text",
     "notify_config_from_env",
     "one_line",
+    "outbox_status",
     "parse_duration",
     "parse_notify_config",
     "sample_notification",
@@ -108,6 +133,7 @@ __all__: list[str] = [
     "sign_body",
     "slack_blocks",
     "slack_message",
+    "start_notify_loop",
     "terminal_line",
     "verify_signature",
     "webhook_body",
