@@ -148,12 +148,15 @@ def validate_routing(data: Mapping[str, Any], ctx: ParseContext) -> None:
 
 
 _Test = Callable[[str], bool]
+_UNSEEN = object()
+# The bound only keeps a stream of unusual actions from growing the memo without limit.
+_CACHE_LIMIT = 8192
 
 
 class CompiledRoutes:
     """A policy's routes in the form `route()` evaluates: each key a compiled test."""
 
-    __slots__ = ("_compiled", "default_team", "escalation_teams")
+    __slots__ = ("_cache", "_compiled", "default_team", "escalation_teams")
 
     def __init__(
         self,
@@ -163,6 +166,7 @@ class CompiledRoutes:
     ) -> None:
         self.default_team = default_team
         self.escalation_teams = dict(escalation_teams)
+        self._cache: dict[tuple[Any, ...], RouteMatch | None] = {}
         self._compiled: list[tuple[Route, str, list[tuple[str, _Test]]]] = []
         for i, route in enumerate(routes):
             tests: list[tuple[str, _Test]] = []
@@ -189,6 +193,26 @@ class CompiledRoutes:
         rules: Sequence[str],
     ) -> RouteMatch | None:
         """The first route that matches, else the default team; None without either."""
+        # Few distinct combinations recur (a thread repeats its tools), and the gate runs this
+        # on every call: memoise the answer, a pure function of its inputs.
+        key = (environment, agent, tool, level, tuple(rules))
+        found = self._cache.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
+        found = self._route(environment, agent, tool, level, rules)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
+
+    def _route(
+        self,
+        environment: str | None,
+        agent: str | None,
+        tool: str,
+        level: str,
+        rules: Sequence[str],
+    ) -> RouteMatch | None:
         facts: dict[str, Sequence[str]] = {
             "environment": [environment] if environment else [],
             "agent": [agent] if agent else [],
