@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,16 @@ def test_a_policy_without_routes_leaves_the_team_empty(
     assert rt.inbox.get(rid).request["team"] is None
     assert rt.inbox.count(team="sre") == 0
     assert rt.inbox.count() == 1
+
+
+def test_an_expiry_escalation_re_routes_like_a_reviewers(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    policy = dataclasses.replace(default_policy(), escalation_teams={"admin": "platform"})
+    rt = open_rt(policy=policy)
+    prod = _start(rt, tmp_path, [PROD_DELETE])
+    (up,) = rt.decisions.expire_due(rt.clock() + timedelta(hours=25))
+    assert up.status == "escalated"
+    nxt = rt.inbox.summary(up.next_review_id or "")
+    assert (nxt.escalated_to, nxt.team) == ("admin", "platform")
+    assert _team_column(rt, prod) == "sre"  # the expired row keeps who was told then
