@@ -270,11 +270,11 @@ def _table(me: Reviewer, filters: dict[str, Any]) -> None:
     )
     ids = list(labels)
     c = st.columns(3)
-    c[0].button("Previous (Alt+K)", key="inbox_prev", on_click=_step, args=(ids, -1),
+    c[0].button("Previous", key="inbox_prev", on_click=_step, args=(ids, -1),
                 shortcut="Alt+K", width="stretch")  # fmt: skip
-    c[1].button("Next (Alt+J)", key="inbox_next", on_click=_step, args=(ids, 1),
+    c[1].button("Next", key="inbox_next", on_click=_step, args=(ids, 1),
                 shortcut="Alt+J", width="stretch")  # fmt: skip
-    if c[2].button("Open review (Alt+O)", key="inbox_open", type="primary",
+    if c[2].button("Open review", key="inbox_open", type="primary",
                    shortcut="Alt+O", width="stretch") and pick:  # fmt: skip
         open_review(pick)
     group_panel(groups_of(items, facts), me)

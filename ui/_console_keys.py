@@ -39,7 +39,7 @@ def decision_shortcuts(detail: ReviewDetail, index: int) -> None:
     cols = st.columns(len(kinds))
     for col, kind in zip(cols, kinds, strict=True):
         col.button(
-            f"{LABELS[kind].split(' ')[0]} ({DECISION_KEYS[kind]})",
+            LABELS[kind].split(" ")[0],  # Streamlit shows the shortcut beside it
             key=f"keys_{detail.summary.id}_{index}_{kind}",
             on_click=_pick,
             args=(kind_key(detail, index), kind),
@@ -69,18 +69,20 @@ def review_nav(current: str) -> None:
     """Previous / next pending review."""
     c = st.columns(2)
     c[0].button(
-        "Previous review (Alt+K)",
+        "Previous",
         key="keys_prev",
         on_click=_go,
         args=(current, -1),
         shortcut="Alt+K",
         width="stretch",
+        help="The previous pending review, in inbox order.",
     )
     c[1].button(
-        "Next review (Alt+J)",
+        "Next",
         key="keys_next",
         on_click=_go,
         args=(current, 1),
         shortcut="Alt+J",
         width="stretch",
+        help="The next pending review, in inbox order.",
     )
