@@ -16,7 +16,7 @@ from interlock.runtime.store.settings import Settings
 from interlock.ui._cli_review import DbOpt
 from interlock.ui._output import console, print_json
 
-__all__ = ["status_command"]
+__all__ = ["notify_line", "status_command"]
 
 
 def _age(seconds: float | None) -> str:
@@ -60,3 +60,18 @@ def status_command(
             console.print(escape(line), soft_wrap=True, highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+def notify_line() -> str:
+    """What `interlock worker` says once at start: whether and where it notifies."""
+    from interlock.runtime.notify import NotifyConfigError, load_notify_config
+
+    path = os.environ.get("INTERLOCK_NOTIFY", "").strip()
+    if not path:
+        return "notifications: off (INTERLOCK_NOTIFY is not set)"
+    try:
+        config = load_notify_config(path)
+    except NotifyConfigError as exc:
+        return f"notifications: off, the notify file is bad: {exc}"
+    names = ", ".join(sorted(config.channels)) or "no channels"
+    return f"notifications: {path} ({names}); delivered from this worker"

@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -30,6 +31,7 @@ from interlock.ui._cli_metrics import (
     enable_json_logs,
     served_metrics,
 )
+from interlock.ui._cli_notify_status import notify_line
 from interlock.ui._cli_review import DbOpt, JsonOpt
 from interlock.ui._output import console, console_err, print_json
 
@@ -121,6 +123,7 @@ def worker_command(
                     f"interlock worker {options.name} on {redact_url(url)}"
                     + (" (one sweep)" if once else f" (idle poll {poll:g}s; Ctrl-C stops)")
                 )
+                console_err.print(escape(notify_line()), soft_wrap=True)
             worker = Worker(rt, options, on_event=lambda e: _print_event(e, as_json))
             stats = worker.run(stop=stop, once=once)
     finally:

@@ -84,7 +84,9 @@ class NotifyLoop:
         pause = 0.0
         next_reminders = 0.0
         clock = 0.0
-        while not stop.is_set():
+        first = True  # one pass even when stopped at once (`interlock worker --once`)
+        while first or not stop.is_set():
+            first = False
             try:
                 if clock >= next_reminders:
                     enqueue_reminders(self.db, self.config)
