@@ -75,3 +75,23 @@ def test_a_stopped_scope_is_told_to_the_default_team(rt: Runtime, notifying: Pat
     note = json.loads(row["payload"])
     assert note["summary"].startswith("environment production stopped by ada")
     assert note["reasons"] == ["INC-7"]
+
+
+def test_a_role_request_tells_the_reviews_team_who_asked_for_what(
+    rt: Runtime, tmp_path: Path, notifying: Path
+) -> None:
+    run = rt.run(
+        "scripted_ops",
+        "do it",
+        options={"infra": str(tmp_path / "infra.json"), "turns": [[PROD_DELETE]]},
+    )
+    assert run.review_id
+    data = {"role": "sre-lead", "note": "", "tool": "delete_volume"}
+    for _ in range(2):  # each request is its own message
+        rt.audit.append("role_requested", actor="olga", review_id=run.review_id, data=data)
+    with rt.db.connection() as conn:
+        rows = conn.all("SELECT payload FROM interlock_outbox WHERE event = 'role_requested'")
+    assert len(rows) == 2
+    note = json.loads(rows[0]["payload"])
+    assert note["review_id"] == run.review_id
+    assert note["summary"].endswith("; olga asks for sre-lead")
