@@ -95,3 +95,33 @@ def test_a_role_request_tells_the_reviews_team_who_asked_for_what(
     note = json.loads(rows[0]["payload"])
     assert note["review_id"] == run.review_id
     assert note["summary"].endswith("; olga asks for sre-lead")
+
+
+def test_an_execution_in_doubt_is_told_with_the_review_that_asks_about_it(
+    rt: Runtime, tmp_path: Path, notifying: Path
+) -> None:
+    from interlock.runtime.review._in_doubt import open_in_doubt_review
+
+    run = rt.run(
+        "scripted_ops",
+        "do it",
+        options={"infra": str(tmp_path / "infra.json"), "turns": [[PROD_DELETE]]},
+    )
+    ledger = {
+        "review_id": run.review_id,
+        "action_digest": "d" * 64,
+        "thread_id": run.thread_id,
+        "tool": "delete_volume",
+        "tool_call_id": "call-1",
+        "started_at": rt.clock(),
+        "digest": "e" * 64,
+    }
+    with rt.db.transaction() as conn:
+        open_in_doubt_review(conn, rt.audit, rt.policy, ledger, "the worker died", rt.clock())
+    with rt.db.connection() as conn:
+        (row,) = conn.all("SELECT * FROM interlock_outbox WHERE event = 'execution_in_doubt'")
+        kind = conn.scalar("SELECT kind FROM interlock_reviews WHERE id = ?", (row["review_id"],))
+    assert kind == "in_doubt"
+    note = json.loads(row["payload"])
+    assert note["tool"] == "delete_volume"
+    assert note["environment"] == "production"
