@@ -215,6 +215,7 @@ def _step(ids: list[str], by: int) -> None:
 
 @st.fragment(run_every=REFRESH)
 def _table(me: Reviewer, filters: dict[str, Any]) -> None:
+    _go_if_picked()
     rt = get_runtime()
     items = rt.inbox.pending(**filters, sort="urgency", limit=LIMIT)
     total = rt.inbox.count(**filters)
@@ -278,15 +279,21 @@ def _table(me: Reviewer, filters: dict[str, Any]) -> None:
                    shortcut="Alt+O", width="stretch") and pick:  # fmt: skip
         open_review(pick)
     group_panel(groups_of(items, facts), me)
-    if st.session_state.get(_OPEN):
-        st.rerun(scope="app")
+    _go_if_picked()
+
+
+def _go_if_picked() -> None:
+    """Switch to the picked review at once. From inside the table's fragment too: a row click
+    then costs one run of the review page, not another drawing of 1,000 rows and a full
+    rerun of this page first."""
+    target = st.session_state.pop(_OPEN, None)
+    if target:
+        st.switch_page(REVIEW_PAGE, query_params={"review": target})
 
 
 def render() -> None:
     me = require_reviewer()
-    target = st.session_state.pop(_OPEN, None)
-    if target:
-        st.switch_page(REVIEW_PAGE, query_params={"review": target})
+    _go_if_picked()
     st.title("Inbox")
     inbox_banner()
     filters = _filters(me)
