@@ -4,10 +4,9 @@ The request is an audit row (`role_requested`, with the review, the role and an 
 note), written by the runtime's audit log like every other event, so it is in the hash
 chain, in `interlock audit export`, and on the Audit page.
 
-Hook for notifications: `interlock.runtime.notify` tells teams about review events through
-its durable outbox; relaying a `role_requested` row to the team that holds `data.role` is a
-matter of adding that event there (issue 16). Until then the row is the record, and the
-reviewer is told so on screen instead of being promised a page.
+With notifications on (`INTERLOCK_NOTIFY`), the same transaction puts a `role_requested`
+message in the outbox for the review's team (`interlock.runtime.notify`); the reviewer is
+told on screen whether anyone was notified, never promised a page that no channel sends.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from interlock.runtime import Principal, ReviewSummary
+from interlock.runtime.notify import active_config
 from interlock.ui._console_render import esc
 from interlock.ui._console_state import get_runtime
 
@@ -49,8 +49,13 @@ def ask_for_role(summary: ReviewSummary, me: Principal) -> None:
             review_id=summary.id,
             data={"role": role, "note": note.strip(), "tool": summary.tool},
         )
+        told = (
+            f"The review's team ({summary.team or 'the default team'}) is notified."
+            if active_config() is not None
+            else "No team is notified: notifications are off here."
+        )
         st.session_state[done_key] = (
-            f"Asked for {role} (audit row {row.seq}). Anyone holding {role} sees this review "
-            "in their inbox; the request is in the audit log."
+            f"Asked for {role} (audit row {row.seq}). {told} Anyone holding {role} sees this "
+            "review in their inbox; the request is in the audit log."
         )
         st.rerun()

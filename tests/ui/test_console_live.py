@@ -89,6 +89,7 @@ def test_a_read_only_reviewer_pages_the_role_it_needs_and_the_audit_log_keeps_it
     at.text_input(key=f"ask_note_{rid}").input("prod db at risk, INC-9").run()
     at.button(key=f"ask_{rid}").click().run()
     assert "Asked for sre\\-lead" in console.texts(at)
+    assert "No team is notified" in console.texts(at)  # INTERLOCK_NOTIFY is unset here
     with console.runtime() as rt:
         (row,) = [r for r in rt.audit.rows() if r.event == "role_requested"]
     assert (row.actor, row.review_id) == ("olivia", rid)
