@@ -268,6 +268,12 @@ RUN_HERE: tuple[RunHere, ...] = (
 COVERED_BY: tuple[CoveredBy, ...] = (
     CoveredBy(r"make test", ".ci/run", (".ci/run", "make test")),
     CoveredBy(
+        r"interlock notify status( --json)?",
+        "tests/runtime/notify/test_outbox.py"
+        "::test_a_channel_that_is_down_is_retried_with_backoff_then_failed_audited_and_kept",
+        ("tests/runtime/notify/test_outbox.py", '"notify", "status"'),
+    ),
+    CoveredBy(
         r"interlock worker --metrics-port \d+ --log-json",
         "tests/runtime/test_metrics.py"
         "::test_a_worker_process_serves_the_same_numbers_and_logs_json_events",

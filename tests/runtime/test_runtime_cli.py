@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from interlock.runtime import AuditLog, open_database
+from interlock.runtime import LATEST_VERSION, AuditLog, open_database
 
 BIN = Path(sys.executable).with_name("interlock")
 
@@ -68,17 +68,18 @@ def test_help_lists_the_runtime_commands() -> None:
 def test_db_upgrade_twice(db_url: str) -> None:
     first = run("db", "upgrade", "--db", db_url)
     assert first.returncode == 0, first.stderr
-    assert "schema version 6 (applied version(s) 1, 2, 3, 4, 5, 6)" in first.stdout
+    every = ", ".join(str(v) for v in range(1, LATEST_VERSION + 1))
+    assert f"schema version {LATEST_VERSION} (applied version(s) {every})" in first.stdout
     second = run("db", "upgrade", "--db", db_url, "--json")
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout) | {"url": ""} == {
         "url": "",
-        "before": 6,
-        "after": 6,
+        "before": LATEST_VERSION,
+        "after": LATEST_VERSION,
         "applied": [],
     }
     status = run("db", "status", "--db", db_url, "--json")
-    assert json.loads(status.stdout)["version"] == 6
+    assert json.loads(status.stdout)["version"] == LATEST_VERSION
 
 
 def test_db_upgrade_uses_the_environment_default(tmp_path: Path) -> None:
@@ -100,7 +101,8 @@ def test_concurrent_upgrade_processes(pg_url: str) -> None:
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], results
     applied = sorted(json.loads(stdout)["applied"] for stdout, _ in results)
-    assert sorted(v for one in applied for v in one) == [1, 2, 3, 4, 5, 6]  # each version once
+    # each version once
+    assert sorted(v for one in applied for v in one) == list(range(1, LATEST_VERSION + 1))
 
 
 def test_audit_verify_ok_then_tampered(db_url: str) -> None:

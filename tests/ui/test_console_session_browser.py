@@ -159,7 +159,8 @@ def test_a_stopped_environment_shows_a_banner_and_the_outcome_leads_with_denied(
     expect(page.get_by_text("Choose a decision: nothing is pre-selected")).to_be_visible()
     _to_docs(_h.shot(page, "stopped-scope.png"), "stopped-scope.png")
 
-    page.get_by_text("Approve", exact=True).click()
+    # The radio's label (a shortcut button beside it is labelled Approve too).
+    page.get_by_test_id("stRadioGroup").get_by_text("Approve", exact=True).click()
     expect(page.get_by_text("approving records your decision, but the action")).to_be_visible()
     target = page.get_by_role("textbox", name="Target name")
     target.fill("vol-prod-db")
