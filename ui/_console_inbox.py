@@ -24,6 +24,7 @@ import streamlit as st
 from interlock.runtime import ActionFacts, Reviewer, ReviewSummary, action_facts
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_groups import group_panel, groups_of
+from interlock.ui._console_prefetch import prefetch_review_page
 from interlock.ui._console_render import (
     LEVEL_COLOURS,
     LEVELS_URGENT_FIRST,
@@ -299,6 +300,7 @@ def render() -> None:
     filters = _filters(me)
     _table(me, filters)
     st.caption(esc("Pick a row (or use Open review) to see the whole request and decide."))
+    prefetch_review_page()
 
 
 if __name__ == "__main__":

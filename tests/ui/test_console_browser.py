@@ -212,3 +212,30 @@ def test_the_inbox_refreshes_by_itself_and_the_policy_page_reads(
     page.get_by_role("link", name="Policy").click()
     expect(page.get_by_text("Try an action")).to_be_visible()
     shot(page, "policy.png")
+
+
+def test_a_row_click_finds_the_review_page_code_already_loaded(
+    live_console: str, browser: Browser, password: str
+) -> None:
+    from interlock.ui._console_prefetch import REVIEW_CHUNKS, review_chunk_files
+
+    files = review_chunk_files()
+    # A Streamlit upgrade that renames a chunk must fail here, not slow the console down.
+    assert [f.split(".", 1)[0] for f in files] == list(REVIEW_CHUNKS)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})  # a fresh cache
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, live_console, "sam", password)
+    expect(page.get_by_text("1 pending · 1 yours to decide")).to_be_visible()
+    settle(page)
+    page.wait_for_function(
+        "files => files.every(f => performance.getEntriesByType('resource')"
+        ".some(e => e.name.endsWith('/' + f)))",
+        arg=list(files),
+    )
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith(".js") else None)
+    _open_first_row(page)
+    expect(page.get_by_role("heading", name="delete_volume · volume vol-prod-db")).to_be_visible()
+    settle(page)
+    expect(page.get_by_role("radiogroup").first).to_be_visible()  # a lazily loaded element
+    assert fetched == []  # the code block and the radio came from the inbox's prefetch
