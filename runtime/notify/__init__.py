@@ -4,6 +4,7 @@ from interlock.runtime.notify._config import (
     CHANNEL_KINDS,
     NOTIFY_ENV,
     ChannelConfig,
+    Delivery,
     EmailChannelConfig,
     FileChannelConfig,
     NotifyConfig,
@@ -68,6 +69,7 @@ from interlock.runtime.notify.outbox import (
     deliver_due,
     enqueue,
     enqueue_audited,
+    outbox_options,
 )
 from interlock.runtime.notify.reminders import REMINDER_ACTOR, enqueue_reminders
 from interlock.runtime.notify.status import ChannelStatus, outbox_status
@@ -86,6 +88,7 @@ __all__: list[str] = [
     "ChannelConfig",
     "ChannelError",
     "ChannelStatus",
+    "Delivery",
     "DeliveryReport",
     "EmailChannel",
     "EmailChannelConfig",
@@ -125,6 +128,7 @@ __all__: list[str] = [
     "metrics_text",
     "notify_config_from_env",
     "one_line",
+    "outbox_options",
     "outbox_status",
     "parse_duration",
     "parse_notify_config",

@@ -1,4 +1,5 @@
-"""What the notify file says, as frozen values: teams, channels, reminders, the console URL.
+"""What the notify file says, as frozen values: teams, channels, reminders, delivery, the
+console URL.
 
 The file itself is read by `_loader.load_notify_config`. Secrets are never values here: a
 channel names the environment variables that hold its URL, HMAC secret or password, and they
@@ -17,8 +18,10 @@ from typing import ClassVar, Literal
 
 __all__ = [
     "CHANNEL_KINDS",
+    "DEFAULT_LEASE",
     "NOTIFY_ENV",
     "ChannelConfig",
+    "Delivery",
     "EmailChannelConfig",
     "FileChannelConfig",
     "NotifyConfig",
@@ -33,6 +36,8 @@ __all__ = [
 NOTIFY_ENV = "INTERLOCK_NOTIFY"
 """The variable naming the notify file; unset means notifications are off."""
 CHANNEL_KINDS = ("webhook", "slack", "email", "file", "terminal")
+DEFAULT_LEASE = 60.0
+"""Seconds a delivery claim lasts unless `[delivery] lease` says otherwise."""
 
 
 def _key(name: str) -> str:
@@ -57,6 +62,22 @@ class Reminders:
 
     before_expiry: tuple[timedelta, ...] = ()
     """How long before a review expires to remind, longest first (e.g. 15 minutes)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """How the outbox leases, retries and gives up (`[delivery]`); None keeps the default."""
+
+    lease: float | None = None
+    """Seconds a worker's claim on a message lasts (longer than every channel's timeout)."""
+    base_delay: float | None = None
+    """Seconds before the first retry; each further retry waits twice as long."""
+    max_delay: float | None = None
+    """The longest wait between two attempts, in seconds."""
+    max_attempts: int | None = None
+    """Attempts before a message is `failed`."""
+    max_age: float | None = None
+    """Seconds after which a message that still fails is `failed`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,6 +196,7 @@ class NotifyConfig:
     default_team: str | None = None
     """The team told about a review that has no team, or a team this file does not know."""
     reminders: Reminders = field(default_factory=Reminders)
+    delivery: Delivery = field(default_factory=Delivery)
     console_url: str | None = None
     """Base URL of the console; deep links are `{console_url}/review?review=<id>`."""
     source: str | None = None

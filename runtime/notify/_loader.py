@@ -6,6 +6,8 @@ The layout (see `docs/notify.example.toml`):
     default_team = "oncall"
     [reminders]
     before_expiry = ["15m"]
+    [delivery]
+    lease = "60s"
     [teams.oncall]
     members = ["oncall-demo"]
     channels = ["oncall-slack"]
@@ -27,8 +29,10 @@ from typing import Any
 
 from interlock.runtime.notify._channel_parse import read_channels
 from interlock.runtime.notify._config import (
+    DEFAULT_LEASE,
     NOTIFY_ENV,
     ChannelConfig,
+    Delivery,
     NotifyConfig,
     Reminders,
     Team,
@@ -80,6 +84,62 @@ def _reminders(r: Reader, doc: Mapping[str, Any]) -> Reminders:
     return Reminders(before_expiry=tuple(sorted(set(found), reverse=True)))
 
 
+_DELIVERY_SECONDS = ("lease", "base_delay", "max_delay", "max_age")
+
+
+def _seconds(r: Reader, t: Mapping[str, Any], key: str) -> float | None:
+    value = t.get(key)
+    if value is None:
+        return None
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value).total_seconds()
+        except ValueError:
+            seconds = None
+    if seconds is None or seconds <= 0:
+        r.fail(
+            ("delivery", key),
+            f"delivery.{key} must be a duration above zero "
+            f'(e.g. "60s", "5m", or 60 for seconds), got {value!r}.',
+        )
+    return seconds
+
+
+def _delivery(r: Reader, doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig]) -> Delivery:
+    path = ("delivery",)
+    t = r.table(doc.get("delivery", {}), path)
+    r.only(t, path, (*_DELIVERY_SECONDS, "max_attempts"))
+    got = {key: _seconds(r, t, key) for key in _DELIVERY_SECONDS}
+    attempts = t.get("max_attempts")
+    if attempts is not None and (
+        isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100
+    ):
+        r.fail(
+            (*path, "max_attempts"),
+            f"delivery.max_attempts must be a whole number from 1 to 100, got {attempts!r}.",
+        )
+    lease = got["lease"]
+    slowest = max((getattr(c, "timeout", 0.0) for c in channels.values()), default=0.0)
+    if (lease or DEFAULT_LEASE) <= slowest:
+        # A claim that ran out while its worker still waits on a channel would be sent twice.
+        said = f"{lease:g}s" if lease else f"{DEFAULT_LEASE:g}s, the default"
+        r.fail(
+            (*path, "lease") if lease else (),
+            f"delivery.lease ({said}) must be longer than the slowest channel's timeout "
+            f"({slowest:g}s); raise [delivery] lease or lower that timeout.",
+        )
+    return Delivery(
+        lease=lease,
+        base_delay=got["base_delay"],
+        max_delay=got["max_delay"],
+        max_attempts=attempts,
+        max_age=got["max_age"],
+    )
+
+
 def parse_notify_config(text: str, *, source: str = "<notify>") -> NotifyConfig:
     """The notify configuration in `text` (TOML); `source` names it in error messages."""
     try:
@@ -92,7 +152,7 @@ def parse_notify_config(text: str, *, source: str = "<notify>") -> NotifyConfig:
         msg = f"not valid TOML: {detail}."
         raise NotifyConfigError(msg, source=source, line=line) from None
     r = Reader(source, text)
-    r.only(doc, (), ("console_url", "default_team", "reminders", "teams", "channels"))
+    r.only(doc, (), ("console_url", "default_team", "reminders", "delivery", "teams", "channels"))
     console_url = r.string(doc, (), "console_url")
     if console_url is not None:
         if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", console_url):
@@ -117,6 +177,7 @@ def parse_notify_config(text: str, *, source: str = "<notify>") -> NotifyConfig:
         channels=MappingProxyType(channels),
         default_team=default_team,
         reminders=_reminders(r, doc),
+        delivery=_delivery(r, doc, channels),
         console_url=console_url,
         source=source,
     )

@@ -21,6 +21,7 @@ from interlock.runtime.notify.outbox import (
     Sender,
     active_config,
     deliver_due,
+    outbox_options,
 )
 from interlock.runtime.notify.reminders import enqueue_reminders
 from interlock.runtime.store import Database
@@ -45,6 +46,7 @@ def drain(
         return total
     enqueue_reminders(db, config)
     senders: Mapping[str, Sender] = channels or build_channels(config)
+    options = options or outbox_options(config)
     while True:
         got = deliver_due(db, senders, worker_id=worker_id, options=options)
         total.delivered += got.delivered
@@ -69,7 +71,8 @@ class NotifyLoop:
         channels: Mapping[str, Sender] | None = None,
     ) -> None:
         self.db, self.config, self.worker_id = db, config, worker_id
-        self.poll, self.remind_every, self.options = poll, remind_every, options
+        self.poll, self.remind_every = poll, remind_every
+        self.options = options or outbox_options(config)
         self.channels: Mapping[str, Sender] = channels or build_channels(config)
         self.report = DeliveryReport()
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from interlock.risk import utcnow
 from interlock.risk.errors import ConfigError
-from interlock.runtime.notify._config import NOTIFY_ENV, NotifyConfig
+from interlock.runtime.notify._config import DEFAULT_LEASE, NOTIFY_ENV, NotifyConfig
 from interlock.runtime.notify._notes import (
     delivery_id,
     note_for_review,
@@ -59,6 +59,7 @@ __all__ = [
     "deliver_due",
     "enqueue",
     "enqueue_audited",
+    "outbox_options",
 ]
 
 _log = logging.getLogger("interlock.notify")
@@ -161,7 +162,7 @@ def enqueue_audited(conn: Conn, rows: Sequence[AuditRow]) -> None:
 class OutboxOptions:
     """How delivery leases, retries and gives up."""
 
-    lease: float = 60.0
+    lease: float = DEFAULT_LEASE
     """Seconds a claim lasts: longer than any channel's timeout, so only a dead worker's
     claim runs out."""
     base_delay: float = 2.0
@@ -192,6 +193,20 @@ class OutboxOptions:
         """Seconds to wait after the `attempts`-th failed attempt."""
         full = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
         return float(full * (1 - self.jitter) + full * self.jitter * rng.random())
+
+
+def outbox_options(config: NotifyConfig | None) -> OutboxOptions:
+    """The delivery options the notify file's `[delivery]` sets, defaults for the rest."""
+    if config is None:
+        return OutboxOptions()
+    d, base = config.delivery, OutboxOptions()
+    return OutboxOptions(
+        lease=base.lease if d.lease is None else d.lease,
+        base_delay=base.base_delay if d.base_delay is None else d.base_delay,
+        max_delay=base.max_delay if d.max_delay is None else d.max_delay,
+        max_attempts=base.max_attempts if d.max_attempts is None else d.max_attempts,
+        max_age=base.max_age if d.max_age is None else d.max_age,
+    )
 
 
 @dataclass(kw_only=True)

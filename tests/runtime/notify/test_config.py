@@ -15,11 +15,13 @@ from interlock.runtime.notify import (
     EmailChannelConfig,
     FileChannelConfig,
     NotifyConfigError,
+    OutboxOptions,
     SlackChannelConfig,
     TerminalChannelConfig,
     WebhookChannelConfig,
     load_notify_config,
     notify_config_from_env,
+    outbox_options,
     parse_duration,
     parse_notify_config,
 )
@@ -95,6 +97,19 @@ def test_teams_channels_and_members() -> None:
     assert hook.line == 15
 
 
+def test_delivery_options_come_from_the_file_and_default_the_rest() -> None:
+    assert outbox_options(parse_notify_config(GOOD, source="n.toml")) == OutboxOptions()
+    text = _edit(
+        "[teams.ops]", '[delivery]\nlease = "30s"\nmax_age = "2h"\nmax_attempts = 3\n[teams.ops]'
+    )
+    got = outbox_options(parse_notify_config(text, source="n.toml"))
+    assert (got.lease, got.max_age, got.max_attempts) == (30.0, 7200.0, 3)
+    assert (got.base_delay, got.max_delay) == (
+        OutboxOptions().base_delay,
+        OutboxOptions().max_delay,
+    )
+
+
 def test_without_a_default_team_an_unrouted_review_tells_nobody() -> None:
     cfg = parse_notify_config(GOOD.replace('default_team = "ops"\n', ""), source="n.toml")
     assert cfg.channels_for(None) == ()
@@ -140,7 +155,7 @@ def _edit(old: str, new: str) -> str:
 BAD = [
     (
         _edit("[reminders]", "colour = 1\n[reminders]"),
-        "n.toml:4: unknown key 'colour'; allowed here: console_url, default_team, reminders, teams, channels.",
+        "n.toml:4: unknown key 'colour'; allowed here: console_url, default_team, reminders, delivery, teams, channels.",
     ),
     (
         _edit('before_expiry = ["5m", "15m"]', 'before_expiry = ["5m", "soon"]'),
@@ -215,6 +230,26 @@ BAD = [
         "n.toml:21: channel name 'my mail': use letters, digits, '-', '_' or '.', starting with a letter or digit.",
     ),
     (
+        _edit("[teams.ops]", '[delivery]\nlease = "soon"\n[teams.ops]'),
+        'n.toml:8: delivery.lease must be a duration above zero (e.g. "60s", "5m", or 60 for seconds), got \'soon\'.',
+    ),
+    (
+        _edit("[teams.ops]", '[delivery]\nlease = "1s"\n[teams.ops]'),
+        "n.toml:8: delivery.lease (1s) must be longer than the slowest channel's timeout (10s); raise [delivery] lease or lower that timeout.",
+    ),
+    (
+        _edit('timeout = "2s"', 'timeout = "90s"'),
+        "n.toml: delivery.lease (60s, the default) must be longer than the slowest channel's timeout (90s); raise [delivery] lease or lower that timeout.",
+    ),
+    (
+        _edit("[teams.ops]", "[delivery]\nmax_attempts = 0\n[teams.ops]"),
+        "n.toml:8: delivery.max_attempts must be a whole number from 1 to 100, got 0.",
+    ),
+    (
+        _edit("[teams.ops]", "[delivery]\nretries = 3\n[teams.ops]"),
+        "n.toml:8: unknown key 'delivery.retries'; allowed here: lease, base_delay, max_delay, max_age, max_attempts.",
+    ),
+    (
         _edit('default_team = "ops"', "default_team = ops"),
         "n.toml:2: not valid TOML: Invalid value.",
     ),
@@ -246,3 +281,12 @@ def test_files_and_the_environment_variable(tmp_path: Path) -> None:
     assert cfg is not None
     assert cfg.source == str(good)
     assert set(cfg.channels) == {"hook", "mail"}
+
+
+def test_the_readme_configuration_loads() -> None:
+    readme = (EXAMPLE.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("Teams, channels and reminders live in one TOML file", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = parse_notify_config(block, source="README.md")
+    assert sorted(cfg.teams) == ["dba", "oncall", "sre"]
+    assert outbox_options(cfg) == OutboxOptions()  # it shows the defaults

@@ -1,11 +1,13 @@
-"""The outbox survives a worker SIGKILLed mid-delivery (both backends): the message goes once
-more at most, under the same delivery id; and on Postgres the agent database role can
+"""The outbox survives an `interlock worker` SIGKILLed mid-delivery (both backends): the next
+worker sends the message once more at most, under the same delivery id, once the
+`[delivery] lease` runs out; and on Postgres the agent database role can
 enqueue and deliver its own messages."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,19 +33,8 @@ if TYPE_CHECKING:
 
 ASK = "Deploys to staging fail: api-staging answers 401. Please fix it."
 
-WORKER = """
-import sys
-from interlock.runtime.notify import load_notify_config
-from interlock.runtime.notify.channels import build_channels
-from interlock.runtime.notify.outbox import OutboxOptions, deliver_due
-from interlock.runtime.store import open_database
-
-db = open_database(sys.argv[1])
-channels = build_channels(load_notify_config(sys.argv[2]))
-print("claiming", flush=True)
-deliver_due(db, channels, worker_id="doomed", options=OutboxOptions(lease=2.0))
-print("finished", flush=True)
-"""
+INTERLOCK = str(Path(sys.executable).with_name("interlock"))
+LEASE = 6.0  # [delivery] lease below: longer than the hook's 5 s timeout
 
 
 def _config(tmp_path: Path) -> Path:
@@ -51,7 +42,8 @@ def _config(tmp_path: Path) -> Path:
     path.write_text(
         'default_team = "ops"\n[teams.ops]\nchannels = ["hook"]\n'
         '[channels.hook]\nkind = "webhook"\nurl_env = "TEST_HOOK_URL"\n'
-        'secret_env = "TEST_HOOK_SECRET"\ntimeout = 60\n'
+        'secret_env = "TEST_HOOK_SECRET"\ntimeout = "5s"\n'
+        f'[delivery]\nlease = "{LEASE:g}s"\n'
     )
     return path
 
@@ -65,55 +57,72 @@ def hooked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver) 
     return path
 
 
+def _worker(db_url: str) -> subprocess.Popen[str]:
+    """A real `interlock worker` process (it delivers from its notify thread)."""
+    return subprocess.Popen(
+        [INTERLOCK, "worker", "--db", db_url, "--poll", "0.05", "--reconcile-every", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+
+
+def _outbox_row(rt: Runtime, row_id: str) -> dict[str, object]:
+    with rt.db.connection() as conn:
+        row = conn.one("SELECT * FROM interlock_outbox WHERE id = ?", (row_id,))
+    assert row is not None
+    return dict(row)
+
+
 def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_once_under_the_same_id(
     rt: Runtime,
     ops_options: dict[str, str],
     hooked: Path,
     receiver: Receiver,
     db_url: str,
-    tmp_path: Path,
 ) -> None:
     run = rt.run("ops_agent", ASK, options=ops_options)
     assert run.review_id
+    hook_id = delivery_id("review_opened", run.review_id, "hook")
     receiver.delay = 60.0  # receives, then hangs: the worker is mid-send when it dies
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), db_url, str(hooked)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
-    )
+    doomed = _worker(db_url)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not receiver.received and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.05)
+            assert doomed.poll() is None, doomed.communicate()
+            time.sleep(0.02)
         assert len(receiver.received) == 1
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    assert proc.returncode == -signal.SIGKILL
-    hook_id = delivery_id("review_opened", run.review_id, "hook")
-    with rt.db.connection() as conn:
-        row = conn.one("SELECT * FROM interlock_outbox WHERE id = ?", (hook_id,))
-    assert row is not None
-    assert (row["status"], row["attempts"], row["claimed_by"]) == ("pending", 1, "doomed")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.communicate(timeout=10)
+    assert doomed.returncode == -signal.SIGKILL
+    row = _outbox_row(rt, hook_id)
+    # Claimed by that worker process, never settled.
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["claimed_by"] == f"{socket.gethostname()}:{doomed.pid}"
     receiver.delay = 0.0
     channels = build_channels(load_notify_config(hooked))
-    # while the dead worker's lease lasts, nobody sends it again
-    held = deliver_due(rt.db, channels, worker_id="next", now=utcnow())
-    assert held.claimed == 0
-    later = utcnow() + timedelta(seconds=3)
-    got = deliver_due(rt.db, channels, worker_id="next", now=later)
-    assert got.delivered == [hook_id]
-    assert deliver_due(rt.db, channels, worker_id="next", now=later).claimed == 0
+    # While the dead worker's lease lasts, nobody sends it again.
+    assert deliver_due(rt.db, channels, worker_id="peek", now=utcnow()).claimed == 0
+
+    nxt = _worker(db_url)
+    try:
+        deadline = time.monotonic() + LEASE + 60
+        while _outbox_row(rt, hook_id)["status"] != "delivered":
+            assert time.monotonic() < deadline, "the next worker never delivered it"
+            assert nxt.poll() is None, nxt.communicate()
+            time.sleep(0.05)
+    finally:
+        nxt.send_signal(signal.SIGTERM)
+        nxt.communicate(timeout=30)
+    assert nxt.returncode == 0
     assert [h.headers["X-Interlock-Delivery"] for h in receiver.received] == [hook_id, hook_id]
     assert receiver.received[0].body == receiver.received[1].body  # the same message
-    with rt.db.connection() as conn:
-        row = conn.one("SELECT * FROM interlock_outbox WHERE id = ?", (hook_id,))
-    assert row is not None
+    row = _outbox_row(rt, hook_id)
     assert (row["status"], row["attempts"]) == ("delivered", 2)
+    later = utcnow() + timedelta(seconds=LEASE * 2)
+    assert deliver_due(rt.db, channels, worker_id="peek", now=later).claimed == 0  # once
 
 
 @pytest.fixture
