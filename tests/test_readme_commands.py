@@ -274,6 +274,12 @@ COVERED_BY: tuple[CoveredBy, ...] = (
         ("tests/runtime/notify/test_outbox.py", '"notify", "status"'),
     ),
     CoveredBy(
+        r"interlock notify retry --channel [\w-]+",
+        "tests/runtime/notify/test_outbox.py"
+        "::test_notify_retry_sends_failed_messages_again_once_the_channel_is_back",
+        ("tests/runtime/notify/test_outbox.py", '"notify", "retry"'),
+    ),
+    CoveredBy(
         r"interlock worker --metrics-port \d+ --log-json",
         "tests/runtime/test_metrics.py"
         "::test_a_worker_process_serves_the_same_numbers_and_logs_json_events",

@@ -193,6 +193,7 @@ def send_test(
 
 
 # `status` (the outbox) lives in its own module, next to the outbox's owner.
-from interlock.ui._cli_notify_status import status_command  # noqa: E402
+from interlock.ui._cli_notify_status import retry_command, status_command  # noqa: E402
 
 notify_app.command("status")(status_command)
+notify_app.command("retry")(retry_command)

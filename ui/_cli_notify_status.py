@@ -1,7 +1,8 @@
 """`interlock notify status`: the outbox per channel (pending, retrying, delivered, failed,
-the oldest pending message's age and the last error), read from the database.
+the oldest pending message's age and the last error), read from the database; and
+`interlock notify retry`, which puts failed messages back in the queue.
 
-Exit code 1 when any message failed, so a cron job or a health check can alert on it.
+`status` exits 1 when any message failed, so a cron job or a health check can alert on it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from interlock.risk.errors import ConfigError
 from interlock.runtime.store.settings import Settings
 from interlock.ui._cli_review import DbOpt
 from interlock.ui._output import console, print_json
 
-__all__ = ["notify_line", "status_command"]
+__all__ = ["notify_line", "retry_command", "status_command"]
 
 
 def _age(seconds: float | None) -> str:
@@ -60,6 +62,48 @@ def status_command(
             console.print(escape(line), soft_wrap=True, highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+def retry_command(
+    db: DbOpt = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Only this channel's failed messages.")
+    ] = None,
+) -> None:
+    """Put failed notifications back in the queue (after fixing the channel): the worker
+    sends each again, under its own delivery id."""
+    import getpass
+
+    from interlock.runtime.notify.status import outbox_status, retry_failed
+    from interlock.runtime.store import open_database, require_schema
+
+    url = db or Settings.from_env().database_url
+    with open_database(url, create=False) as database:
+        require_schema(database)
+        if channel is not None:
+            known = [r.channel for r in outbox_status(database)]
+            if channel not in known:
+                names = ", ".join(known) or "none yet"
+                msg = (
+                    f"no message for channel {channel!r} in the outbox (channels: {names}); "
+                    "pick one of those, or leave out --channel to retry every failed message."
+                )
+                raise ConfigError(msg)
+        got = retry_failed(database, actor=getpass.getuser(), channel=channel)
+    if not got:
+        where = f" for {channel}" if channel else ""
+        console.print(f"no failed messages{escape(where)}: nothing changed.", highlight=False)
+        return
+    total = sum(len(v) for v in got.values())
+    per = ", ".join(f"{k} {len(v)}" for k, v in got.items())
+    console.print(
+        escape(
+            f"put {total} failed message(s) back in the queue ({per}); a running "
+            "`interlock worker` with INTERLOCK_NOTIFY set sends them at its next pass."
+        ),
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def notify_line() -> str:

@@ -15,6 +15,7 @@ __all__ = [
     "MARK_DELIVERED",
     "MARK_FAILED",
     "RESCHEDULE",
+    "RETRY_FAILED",
     "STATUS_COUNTS",
     "STATUS_ERRORS",
     "claim_sql",
@@ -64,6 +65,13 @@ MARK_FAILED = (
     "UPDATE interlock_outbox SET status = 'failed', next_attempt_at = ?, last_error = ?, "
     "claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending' "
     "AND claimed_by = ?"
+)
+
+# An operator's retry: a failed row is due again with fresh attempts (its age still counts
+# from the event, so one older than max_age gets one more attempt).
+RETRY_FAILED = (
+    "UPDATE interlock_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+    "claimed_by = NULL, claimed_until = NULL WHERE status = 'failed' {only} RETURNING id, channel"
 )
 
 STATUS_COUNTS = (

@@ -1,7 +1,9 @@
-"""`outbox_status`: per channel, how many messages wait, went out or failed, and why.
+"""`outbox_status`: per channel, how many messages wait, went out or failed, and why; and
+`retry_failed`, which puts failed messages back in the queue once a channel is fixed.
 
-What `interlock notify status` prints. A failed row's `next_attempt_at` is when it gave up,
-so the last error shown is the latest one of a row not delivered.
+What `interlock notify status` and `interlock notify retry` use. A failed row's
+`next_attempt_at` is when it gave up, so the last error shown is the latest one of a row not
+delivered.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from interlock.risk import utcnow
-from interlock.runtime.notify._outbox_sql import STATUS_COUNTS, STATUS_ERRORS
+from interlock.runtime.notify._outbox_sql import RETRY_FAILED, STATUS_COUNTS, STATUS_ERRORS
 from interlock.runtime.store import Database
 from interlock.runtime.store._db import from_db_ts, iso_utc
 
-__all__ = ["ChannelStatus", "outbox_status"]
+__all__ = ["NOTIFICATION_RETRIED", "ChannelStatus", "outbox_status", "retry_failed"]
+
+NOTIFICATION_RETRIED = "notification_retried"
+"""The audit event of `retry_failed`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,3 +75,29 @@ def outbox_status(db: Database, *, now: datetime | None = None) -> list[ChannelS
             found[name]["last_error_at"] = from_db_ts(err["next_attempt_at"])
         out.append(ChannelStatus(**found[name]))
     return out
+
+
+def retry_failed(
+    db: Database, *, actor: str, channel: str | None = None, now: datetime | None = None
+) -> dict[str, list[str]]:
+    """Make every failed message (of `channel`, or all) due now with fresh attempts; the
+    worker sends them at its next pass, under their own delivery ids. Audited once, in the
+    same transaction. Returns channel -> the delivery ids put back."""
+    from interlock.runtime.audit import AuditLog
+
+    at = now or utcnow()
+    sql = RETRY_FAILED.format(only="AND channel = ?" if channel is not None else "")
+    params: tuple[Any, ...] = (at, channel) if channel is not None else (at,)
+    with db.transaction() as conn:
+        rows = conn.all(sql, params)
+        got: dict[str, list[str]] = {}
+        for r in rows:
+            got.setdefault(str(r["channel"]), []).append(str(r["id"]))
+        if got:
+            AuditLog(db).append(
+                NOTIFICATION_RETRIED,
+                actor=actor,
+                data={"channels": {k: len(v) for k, v in sorted(got.items())}, "only": channel},
+                conn=conn,
+            )
+    return {k: sorted(v) for k, v in sorted(got.items())}

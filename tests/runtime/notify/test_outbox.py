@@ -203,6 +203,51 @@ def test_a_channel_that_is_down_is_retried_with_backoff_then_failed_audited_and_
     assert "Traceback" not in text.stderr
 
 
+def test_notify_retry_sends_failed_messages_again_once_the_channel_is_back(
+    rt: Runtime,
+    ops_options: dict[str, str],
+    notifying: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    dead_port: int,
+    db_url: str,
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_URL", f"http://127.0.0.1:{dead_port}/hook")
+    run = rt.run("ops_agent", ASK, options=ops_options)
+    config = active_config()
+    assert config is not None
+    once = OutboxOptions(max_attempts=1)
+    got = deliver_due(rt.db, build_channels(config), worker_id="w1", options=once)
+    hook_id = delivery_id("review_opened", str(run.review_id), "hook")
+    assert got.failed == [hook_id]
+    cmd = [INTERLOCK, "notify", "retry", "--db", db_url]
+
+    bad = subprocess.run([*cmd, "--channel", "hok"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: no message for channel 'hok' in the outbox (channels: hook, log); pick one of "
+        "those, or leave out --channel to retry every failed message."
+    ]
+    assert {s.channel: s.failed for s in outbox_status(rt.db)}["hook"] == 1  # unchanged
+
+    monkeypatch.setenv("TEST_HOOK_URL", receiver.url)  # the channel is fixed
+    out = subprocess.run([*cmd, "--channel", "hook"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "put 1 failed message(s) back in the queue (hook 1)" in out.stdout
+    (audited,) = rt.audit.rows(event="notification_retried")
+    assert audited.data == {"channels": {"hook": 1}, "only": "hook"}
+    sent = deliver_due(rt.db, build_channels(config), worker_id="w2", options=once)
+    assert sent.delivered == [hook_id]
+    assert [h.headers["X-Interlock-Delivery"] for h in receiver.received] == [hook_id]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert (again.returncode, again.stdout.strip()) == (0, "no failed messages: nothing changed.")
+    status = subprocess.run(
+        [INTERLOCK, "notify", "status", "--db", db_url], capture_output=True, text=True
+    )
+    assert status.returncode == 0  # nothing failed any more
+    assert rt.audit.verify().ok
+
+
 def test_a_reminder_is_enqueued_once_per_review_and_reminder(
     rt: Runtime, ops_options: dict[str, str], notifying: Path
 ) -> None:
