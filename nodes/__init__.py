@@ -65,6 +65,7 @@ from interlock.nodes._review import (
     review_round,
 )
 from interlock.nodes._router import make_router
+from interlock.nodes._session import with_session
 from interlock.nodes._state import GatedState, last_ai_message, merge_interlock
 from interlock.nodes._stops import ROUTING_MAX_AGE, StaticStops, StoppedScopes, StopSource
 from interlock.nodes._stores import (
@@ -197,4 +198,5 @@ __all__ = [
     "use_tracer_provider",
     "validate_decision",
     "validate_response",
+    "with_session",
 ]

@@ -17,7 +17,12 @@ from typing import Any
 
 from interlock.runtime._runtime import RunOutcome, Runtime
 from interlock.runtime.audit import AuditLog, AuditRow, VerifyResult, chain_hash, replay_rows
-from interlock.runtime.decisions import SYSTEM_ACTOR, DecisionOutcome, DecisionService
+from interlock.runtime.decisions import (
+    SYSTEM_ACTOR,
+    DecisionOutcome,
+    DecisionService,
+    edit_scope,
+)
 from interlock.runtime.execution import (
     BuiltGraph,
     DurableStopSource,
@@ -131,6 +136,7 @@ __all__ = [
     "action_facts",
     "calls_digest",
     "chain_hash",
+    "edit_scope",
     "ensure_demo_reviewers",
     "governed_graph",
     "hash_password",

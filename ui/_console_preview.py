@@ -22,7 +22,7 @@ from typing import Any
 from interlock.nodes import Verdict, check_tool_args, edit_exceeds, preview_of
 from interlock.risk import ApprovalRequirement, Assessment
 from interlock.risk.errors import InterlockError
-from interlock.runtime import ReviewDetail, qualifies
+from interlock.runtime import ReviewDetail, edit_scope, qualifies
 from interlock.ui._console_auth import require_reviewer
 from interlock.ui._console_diff import diff_markdown
 from interlock.ui._console_render import code_span, esc, level_badge, outcome_badge
@@ -77,14 +77,11 @@ def _tool_problem(gate: Any, name: str, args: Mapping[str, Any], after: Verdict)
 def check_edit(detail: ReviewDetail, index: int, args: Mapping[str, Any]) -> EditCheck:
     """Assess the original and the edited call with the thread's own graph and tools."""
     rt = get_runtime()
-    engine = rt.engine()
-    info, built = engine.built_for(detail.summary.thread_id)
-    gate = built.gate
+    _built, gate, scope = edit_scope(rt.engine(), detail.summary.thread_id)
     action = detail.request["action_requests"][index]
     name = action["name"]
     call: Any = {"name": name, "args": dict(args), "id": action.get("tool_call_id")}
     call["type"] = "tool_call"
-    scope = gate.scope(engine.context(info.agent))
     original: Any = {**call, "args": dict(action["args"])}
     before = gate.assess_call(original, scope)
     after = gate.assess_call(call, scope)

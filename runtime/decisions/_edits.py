@@ -13,20 +13,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from interlock.nodes import action_digest, check_tool_args, edit_exceeds
+from interlock.nodes import (
+    Gate,
+    RunScope,
+    action_digest,
+    check_tool_args,
+    edit_exceeds,
+    with_session,
+)
 from interlock.risk import ApprovalRequirement, Policy
 from interlock.risk.errors import DecisionError
 from interlock.runtime.decisions._commit import EditPlan, Prepared
 from interlock.runtime.execution._runner import Engine
+from interlock.runtime.execution.registry import BuiltGraph
 from interlock.runtime.review._records import qualifies
 from interlock.runtime.review.reviewers import Reviewer
 
-__all__ = ["plan_edit"]
+__all__ = ["edit_scope", "plan_edit"]
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     keys = sorted(set(before) | set(after))
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def edit_scope(engine: Engine, thread_id: str) -> tuple[BuiltGraph, Gate, RunScope]:
+    """The thread's graph and gate, and the scope an edit of its call is assessed in: with
+    the thread's session (what it read and did before), as guarded execution will assess the
+    edited call, so the preview and the decision agree with what then happens."""
+    info, built = engine.built_for(thread_id)
+    gate = built.gate
+    scope = gate.scope(engine.context(info.agent))
+    if getattr(built.graph, "checkpointer", None) is None:
+        return built, gate, scope  # a thread kept elsewhere (LangGraph Server): no history
+    snapshot = built.graph.get_state({"configurable": {"thread_id": thread_id}})
+    return built, gate, with_session(scope, snapshot.values)
 
 
 def plan_edit(
@@ -37,8 +58,7 @@ def plan_edit(
     p: Prepared,
     reviewer: Reviewer,
 ) -> EditPlan:
-    info, built = engine.built_for(row["thread_id"])
-    gate = built.gate
+    _built, gate, scope = edit_scope(engine, str(row["thread_id"]))
     name = str(p.action.get("name"))
     args: dict[str, Any] = dict(p.decision["args"])
     if name not in gate.tools:
@@ -48,7 +68,6 @@ def plan_edit(
     if problem:
         msg = f"the edited arguments for {name} were refused: {problem}"
         raise DecisionError(msg)
-    scope = gate.scope(engine.context(info.agent))
     call: Any = {
         "name": name,
         "args": args,
