@@ -120,11 +120,14 @@ class DurableApprovalStore:
         self._issued: dict[str, Approval] = {}
 
     def known(self, digest: str) -> Approval | None:
-        """The approval for `digest` as this process issued and signed it, if it did."""
+        """The approval for `digest` as this process issued it or read it (with its
+        signature), if it did. Whoever uses it verifies it first: a copy read from the
+        database is only as good as its signature (`KeyRing.why_invalid`)."""
         return self._issued.get(digest)
 
     def remember(self, approvals: Sequence[Approval]) -> None:
-        """Approvals the caller just committed, so `issued` need not read them back."""
+        """Approvals the caller just committed or read, so `issued` need not read them back
+        (approvals are never deleted) and consuming one can verify the copy held here."""
         for a in approvals:
             if len(self._issued) >= _REMEMBERED:
                 self._issued.pop(next(iter(self._issued)))

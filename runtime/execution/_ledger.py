@@ -124,9 +124,10 @@ class DurableExecutionLedger:
         if self.db.dialect == "postgres":
             mine = approvals.known(record.digest)
             if mine is not None:
-                # This process signed it: verify that copy first, then one statement, one
-                # round trip, its own transaction, which consumes only the row carrying that
-                # very signature (the insert reads the rows the update returns).
+                # This process holds a copy (it signed it, or read it with the review it
+                # resumes): verify that copy first, then one statement, one round trip, its
+                # own transaction, which consumes only the row carrying that very signature
+                # (the insert reads the rows the update returns).
                 why = why_refused(ring, mine, record, now)
                 if why is not None:
                     raise Undo(FORGED, why, mine)
@@ -139,8 +140,8 @@ class DurableExecutionLedger:
                 if not rows:
                     return None
                 return {"review_id": rows[0]["review_id"], "by": list(mine.reviewers)}
-            # Another process signed it: consume and open in a transaction, verify what the
-            # statement returned, and commit only if the signature holds.
+            # No copy here: consume and open in a transaction, verify what the statement
+            # returned, and commit only if the signature holds.
             with self.db.transaction() as conn:
                 self._fence_in(conn)
                 rows = conn.all(*guarded(CONSUME_OPEN, params, record, "postgres"))

@@ -21,7 +21,7 @@ from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
 from interlock.runtime.audit.log import AuditEntry, AuditLog
-from interlock.runtime.execution._approvals import DurableApprovalStore
+from interlock.runtime.execution._approvals import DurableApprovalStore, approval_of
 from interlock.runtime.execution._ledger import DurableExecutionLedger
 from interlock.runtime.execution._live_stops import DurableStopSource
 from interlock.runtime.execution._runs import (
@@ -244,7 +244,13 @@ class Engine:
         with self.db.connection() as conn:  # held to the end: on Postgres it owns the claim
             with self.db.begin(conn) as tx:
                 cur = read_current(
-                    tx, self.locks, review_id, checkpoints=self.local, claim=True, head=False
+                    tx,
+                    self.locks,
+                    review_id,
+                    checkpoints=self.local,
+                    claim=True,
+                    head=False,
+                    approvals=True,
                 )
             if cur is None:
                 msg = f"no review {review_id!r}"
@@ -262,6 +268,10 @@ class Engine:
                     else self._payload(built, row, cur.decisions)
                 )
                 self._offer_stops(cur)
+                # The review's approvals, signatures included, were read with it: the review
+                # node need not look them up, and guarded execution verifies this copy and
+                # consumes exactly that signed row in one statement.
+                self.approvals.remember([approval_of(a) for a in cur.approvals])
                 return self._carry(info, built, row, payload, on, claim=cur.claim)
             finally:
                 if cur.claim is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from interlock.runtime.audit._sql import head_query
-from interlock.runtime.review._records import REVIEW_COLUMNS
+from interlock.runtime.review._records import APPROVAL_COLUMNS, REVIEW_COLUMNS
 from interlock.runtime.store._claims import PG_CLAIM_BY_REVIEW, Claim, ThreadLocks
 from interlock.runtime.store._db import Conn
 
@@ -46,6 +46,8 @@ class Current:
     claim: Claim | None
     read_at: float = 0.0
     """`time.monotonic()` when the read was sent: the stop switches are at least this fresh."""
+    approvals: tuple[dict[str, Any], ...] = ()
+    """The review's approval rows, signatures included, when asked for (`approvals=True`)."""
 
 
 def read_current(
@@ -56,10 +58,13 @@ def read_current(
     checkpoints: bool,
     claim: bool,
     head: bool = True,
+    approvals: bool = False,
 ) -> Current | None:
     """Read and lock what a decision on `review_id` needs, inside the caller's transaction;
     None when there is no review with exactly that id. A resume (`head=False`) appends
-    nothing to the audit log here, so it leaves the head unlocked."""
+    nothing to the audit log here, so it leaves the head unlocked. `approvals=True` also reads
+    the review's approval rows (a resume: guarded execution then verifies the copy it holds
+    and consumes exactly that signed row, in one statement)."""
     lock = " FOR UPDATE OF r" if conn.dialect == "postgres" else ""
     latest = (
         "(SELECT checkpoint_id FROM checkpoints c WHERE c.thread_id = r.thread_id "
@@ -83,6 +88,9 @@ def read_current(
         ("SELECT scope, value FROM interlock_stops", ()),
         (head_query(conn.dialect) if head else "SELECT NULL AS seq", ()),
     ]
+    if approvals:
+        signed = f"SELECT {APPROVAL_COLUMNS} FROM interlock_approvals WHERE review_id = ?"
+        statements.append((signed, (review_id,)))
     pg_claim = claim and conn.dialect == "postgres"
     if pg_claim:
         statements.append((PG_CLAIM_BY_REVIEW, (review_id,)))
@@ -111,6 +119,7 @@ def read_current(
         latest_checkpoint=None if latest is None else str(latest),
         claim=got,
         read_at=read_at,
+        approvals=tuple(found[4]) if approvals else (),
     )
 
 
