@@ -6,7 +6,7 @@ edits, expires and escalates on a timer, and resumes the thread it decided.
 """
 
 from interlock.runtime.audit.log import SYSTEM_ACTOR
-from interlock.runtime.decisions._edits import edit_scope
+from interlock.runtime.decisions._edit_scope import edit_scope
 from interlock.runtime.decisions.service import DecisionOutcome, DecisionService
 
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService", "edit_scope"]

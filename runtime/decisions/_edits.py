@@ -14,40 +14,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from interlock.nodes import (
-    Gate,
-    RunScope,
     action_digest,
     check_tool_args,
     edit_exceeds,
-    with_session,
 )
 from interlock.risk import ApprovalRequirement, Policy
 from interlock.risk.errors import DecisionError
 from interlock.runtime.decisions._commit import EditPlan, Prepared
+from interlock.runtime.decisions._edit_scope import edit_scope
 from interlock.runtime.execution._runner import Engine
-from interlock.runtime.execution.registry import BuiltGraph
 from interlock.runtime.review._records import qualifies
 from interlock.runtime.review.reviewers import Reviewer
 
-__all__ = ["edit_scope", "plan_edit"]
+__all__ = ["plan_edit"]
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     keys = sorted(set(before) | set(after))
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
-
-
-def edit_scope(engine: Engine, thread_id: str) -> tuple[BuiltGraph, Gate, RunScope]:
-    """The thread's graph and gate, and the scope an edit of its call is assessed in: with
-    the thread's session (what it read and did before), as guarded execution will assess the
-    edited call, so the preview and the decision agree with what then happens."""
-    info, built = engine.built_for(thread_id)
-    gate = built.gate
-    scope = gate.scope(engine.context(info.agent))
-    if getattr(built.graph, "checkpointer", None) is None:
-        return built, gate, scope  # a thread kept elsewhere (LangGraph Server): no history
-    snapshot = built.graph.get_state({"configurable": {"thread_id": thread_id}})
-    return built, gate, with_session(scope, snapshot.values)
 
 
 def plan_edit(

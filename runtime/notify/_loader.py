@@ -87,32 +87,11 @@ def _reminders(r: Reader, doc: Mapping[str, Any]) -> Reminders:
 _DELIVERY_SECONDS = ("lease", "base_delay", "max_delay", "max_age")
 
 
-def _seconds(r: Reader, t: Mapping[str, Any], key: str) -> float | None:
-    value = t.get(key)
-    if value is None:
-        return None
-    seconds: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = parse_duration(value).total_seconds()
-        except ValueError:
-            seconds = None
-    if seconds is None or seconds <= 0:
-        r.fail(
-            ("delivery", key),
-            f"delivery.{key} must be a duration above zero "
-            f'(e.g. "60s", "5m", or 60 for seconds), got {value!r}.',
-        )
-    return seconds
-
-
 def _delivery(r: Reader, doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig]) -> Delivery:
     path = ("delivery",)
     t = r.table(doc.get("delivery", {}), path)
     r.only(t, path, (*_DELIVERY_SECONDS, "max_attempts"))
-    got = {key: _seconds(r, t, key) for key in _DELIVERY_SECONDS}
+    got = {key: r.seconds(t, path, key, example="60s") for key in _DELIVERY_SECONDS}
     attempts = t.get("max_attempts")
     if attempts is not None and (
         isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100

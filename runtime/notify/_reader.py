@@ -110,11 +110,19 @@ class Reader:
             )
         return tuple(dict.fromkeys(v.strip() for v in value))
 
-    def timeout(self, table: Mapping[str, Any], path: tuple[str, ...], default: float) -> float:
-        value = table.get("timeout")
+    def seconds(
+        self,
+        table: Mapping[str, Any],
+        path: tuple[str, ...],
+        key: str,
+        *,
+        at_most: float | None = None,
+        example: str = "5s",
+    ) -> float | None:
+        """`key` as seconds (a duration string, or a number of seconds); None when absent."""
+        value = table.get(key)
         if value is None:
-            return default
-        name = ".".join((*path, "timeout"))
+            return None
         seconds: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value)
@@ -123,10 +131,16 @@ class Reader:
                 seconds = parse_duration(value).total_seconds()
             except ValueError:
                 seconds = None
-        if seconds is None or not 0 < seconds <= _MAX_TIMEOUT:
+        if seconds is None or seconds <= 0 or (at_most is not None and seconds > at_most):
+            bound = f" and at most {at_most:g}s" if at_most is not None else ""
+            number = example.rstrip("smhd")
             self.fail(
-                (*path, "timeout"),
-                f"{name} must be a duration above 0 and at most {_MAX_TIMEOUT:g}s "
-                f'(e.g. "5s", or 5 for seconds), got {value!r}.',
+                (*path, key),
+                f"{'.'.join((*path, key))} must be a duration above 0{bound} "
+                f'(e.g. "{example}", or {number} for seconds), got {value!r}.',
             )
         return seconds
+
+    def timeout(self, table: Mapping[str, Any], path: tuple[str, ...], default: float) -> float:
+        got = self.seconds(table, path, "timeout", at_most=_MAX_TIMEOUT)
+        return default if got is None else got
