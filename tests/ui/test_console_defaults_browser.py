@@ -5,33 +5,16 @@ asks first. Every wait is for the page."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sqlite3
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 
 from playwright.sync_api import Browser, Page, expect
 
 from interlock.runtime import Runtime
+from tests.ui.browser_harness import harness
 
-
-def _harness() -> ModuleType:
-    # pytest runs with --import-mode=importlib: test modules are loaded by path, not name.
-    name = "interlock_tests_console_browser"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_console_browser.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-_h = _harness()
+_h = harness()
 live_console = _h.live_console  # the fixtures, reused as they are
 browser = _h.browser
 

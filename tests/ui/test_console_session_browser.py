@@ -11,33 +11,17 @@ refreshed when missing or with INTERLOCK_UPDATE_DOCS=1. Every wait is for the pa
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from interlock.runtime import Runtime
+from tests.ui.browser_harness import harness
 
-
-def _harness() -> ModuleType:
-    # pytest runs with --import-mode=importlib: test modules are loaded by path, not name.
-    name = "interlock_tests_console_browser"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_console_browser.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-_h = _harness()
+_h = harness()
 live_console = _h.live_console  # the fixtures, reused as they are
 browser = _h.browser
 TIMEOUT_MS: int = _h.TIMEOUT_MS
