@@ -97,7 +97,7 @@ def gated_create_agent_factory(
     InterlockMiddleware(...), *middleware], checkpointer=..., **create_agent_kwargs)`.
 
     The Interlock middleware comes first, so it is the outermost `wrap_tool_call` (nothing
-    runs a tool it has not let through) and its `after_model` sees the turn last. `agent`,
+    runs a tool it has not let through, and a held call stops there first). `agent`,
     `credential`, `specs` and the TTLs go to the middleware's gate; the rest
     (`system_prompt`, `response_format`, `context_schema`, `store`, `name`, ...) to
     `create_agent`. The checkpointer, policy and stores come from the runtime.

@@ -3,21 +3,40 @@
     agent = create_agent(model, tools, middleware=[InterlockMiddleware(tools, policy)],
                          checkpointer=saver)
 
-It does what `create_gated_agent` does, inside `create_agent`'s own loop:
+It does what `create_gated_agent` does, inside `create_agent`'s own loop, with one hook:
+`wrap_tool_call` (and `awrap_tool_call`). `create_agent` sends each proposed call to its
+tools node as a task of its own (`Send("tools", [call])`), so each call is gated there:
 
-- `after_model` assesses every proposed call. Calls that need a human stop at one
-  `interrupt(ReviewRequest)` per model turn: the payload and the resume value are those of
-  LangChain's `HumanInTheLoopMiddleware` (`{"decisions": [...]}` by position), and the
-  request is the very one `create_gated_agent` raises, so the durable runtime (inbox,
-  decision service, workers, CLI, console) treats a `create_agent` thread like its own.
-- `wrap_tool_call` runs each call through guarded execution: an allowed call runs, an
-  approved call runs only if the approval for its exact digest is consumed as its ledger row
-  opens, anything else comes back to the model as a refusal `ToolMessage`.
+- an allowed call runs, after one assessment, as it runs without the middleware (the calls
+  of a turn in parallel), its ledger row opened before and closed after;
+- a denied call, or one to a tool the middleware was not given, comes back to the model as
+  a refusal `ToolMessage`;
+- a call that needs a human stops at `interrupt(ReviewRequest)` inside its own task. The
+  payload validates as LangChain's `HITLRequest`, the resume value is theirs
+  (`{"decisions": [...]}`), and the request is the very one `create_gated_agent` raises,
+  so the durable runtime (inbox, decision service, workers, CLI, console) treats a
+  `create_agent` thread like its own. Once decided, the call runs in that same task only if
+  the approval for its exact digest is consumed as its ledger row opens.
+
+No hook after the model: a turn with nothing held adds no node, no superstep and no
+checkpoint to what `create_agent` alone does (an `after_model` hook is a node).
+
+Several held calls in one turn are several reviews, one interrupt each, pending at once on
+the thread; the turn's allowed calls have run meanwhile. Why not one interrupt for the turn,
+as LangChain's `HumanInTheLoopMiddleware` raises: one interrupt for several calls needs a
+node that sees the whole turn, which is the superstep this design removes, and each held
+call has its own required roles, so the durable runtime already keeps one review row per
+interrupt, decides each on its own and resumes by interrupt id
+(`Command(resume={interrupt_id: {"decisions": [...]}})`); a worker carries each in as it
+is decided, and the model is called again once every call of the turn has its answer. A
+single held call, the common case, resumes with the plain `{"decisions": [...]}` as under
+LangChain's middleware; with several pending, LangGraph requires the id-addressed form.
 
 A review that must open again (escalation, an edit that needs more, an expired or malformed
-answer) needs a fresh interrupt id, which LangGraph gives per task: each round runs in a
-LangGraph task of its own inside the `after_model` node, and a finished round's result is
-kept, so re-running the node on resume never repeats its side effects.
+answer) needs a fresh interrupt id: each round runs in a LangGraph task of its own inside the
+call's tool task (`interlock.nodes._tool_review`), whose namespace, hence interrupt id, is
+new, and whose result is kept, so re-running the tool task on resume repeats no side effect
+(approvals, audit rows) before it reaches the open round's `interrupt()`.
 """
 
 from __future__ import annotations
@@ -25,29 +44,26 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, NotRequired, cast
+from typing import Annotated, Any, NotRequired, cast, overload
 
 from langchain.agents.middleware import AgentMiddleware, AgentState
 from langchain.agents.middleware.types import ToolCallRequest
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
-from langgraph.config import get_config
-from langgraph.func import task
-from langgraph.graph.message import add_messages
-from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command
 
 from interlock.nodes._bridge import async_only, sync_bridged
 from interlock.nodes._execute import _Guarded, _Runner, checks_stops, remember
 from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._invoke import ToolOutput
 from interlock.nodes._payloads import InterlockState
-from interlock.nodes._review import review_round
-from interlock.nodes._router import held_calls
 from interlock.nodes._session import with_session
 from interlock.nodes._state import last_ai_message, merge_interlock, record_for
 from interlock.nodes._stops import ROUTING_MAX_AGE, StopSource
 from interlock.nodes._stores import ApprovalStore, AuditSink, ExecutionLedger
+from interlock.nodes._tool_review import Reviewed, areview_call, review_call
 from interlock.nodes._toolspec import ToolSpec
 from interlock.nodes._trace import aannounce, announce, settled
 from interlock.risk import Credential, Policy, default_policy, utcnow
@@ -62,40 +78,6 @@ class InterlockAgentState(AgentState[Any]):
     """`create_agent`'s state plus the gate's own channel (decisions, rejections, round)."""
 
     interlock: NotRequired[Annotated[InterlockState, merge_interlock]]
-
-
-def _opened_at(gate: Gate, scope: RunScope, held: Sequence[Verdict]) -> str:
-    # A task: its result is kept, so the audit rows and the review clock's start are written
-    # once however often the node re-runs on resume.
-    for v in held:
-        level = v.assessment.level if v.assessment else None
-        gate.event(scope, "review", v.call, outcome="review", level=level, verdict=v)
-    return scope.context.now.isoformat()
-
-
-def _review_round(
-    gate: Gate, context: Any, info: ExecutionInfo | None, state: Mapping[str, Any], opened: str
-) -> tuple[str, dict[str, Any]]:
-    # Each round is a task of its own: its namespace, hence its interrupt id, is new.
-    ns = str(get_config()["configurable"].get("checkpoint_ns") or "")
-    scope = gate.scope(context, info.patch(checkpoint_ns=ns) if info is not None else None)
-    return review_round(gate, scope, state, opened_at=opened)
-
-
-# LangGraph tasks, typed loosely: mypy cannot bind `task(name=...)`'s ParamSpec here.
-_task: Any = task
-_opened: Any = _task(name="interlock_review_opened")(_opened_at)
-_round: Any = _task(name="interlock_review")(_review_round)
-
-
-def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """`base` with `update` applied as the graph's reducers would apply it."""
-    out = dict(base)
-    if "messages" in update:
-        out["messages"] = add_messages(out.get("messages") or [], update["messages"])
-    if "interlock" in update:
-        out["interlock"] = merge_interlock(out.get("interlock"), update["interlock"])
-    return out
 
 
 class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
@@ -160,64 +142,16 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         # audit events serve one caller at a time.
         self._lock = threading.Lock()
 
-    # -- after the model: review ----------------------------------------------------------
-    def _held(
-        self, state: Mapping[str, Any], runtime: Runtime[Any]
-    ) -> tuple[RunScope, list[Verdict]] | None:
-        messages = state.get("messages") or []
-        ai = last_ai_message(messages)
-        if ai is None or not ai.tool_calls:
-            return None
-        scope = self.gate.scope(runtime.context, runtime.execution_info)
-        held = held_calls(self.gate, scope, state, ai)
-        return (scope, held) if held else None
-
-    def after_model(
-        self, state: InterlockAgentState, runtime: Runtime[Any]
-    ) -> dict[str, Any] | None:
-        """Stop for a human when any proposed call needs one; apply the decisions."""
-        found = self._held(state, runtime)
-        if found is None:
-            return None  # nothing held: no write, no extra cost on the autonomous path
-        scope, held = found
-        opened: str = _opened(self.gate, scope, held).result()
-        current: dict[str, Any] = dict(state)
-        update: dict[str, Any] = {}
-        while True:
-            goto: str
-            step: dict[str, Any]
-            goto, step = _round(
-                self.gate, runtime.context, runtime.execution_info, current, opened
-            ).result()
-            current, update = _merge(current, step), _merge(update, step)
-            if goto != "review":
-                return update
-
-    async def aafter_model(
-        self, state: InterlockAgentState, runtime: Runtime[Any]
-    ) -> dict[str, Any] | None:
-        """`after_model` under asyncio (the review rounds are awaited, never blocked on)."""
-        found = self._held(state, runtime)
-        if found is None:
-            return None
-        scope, held = found
-        opened: str = await _opened(self.gate, scope, held)
-        current: dict[str, Any] = dict(state)
-        update: dict[str, Any] = {}
-        while True:
-            goto: str
-            step: dict[str, Any]
-            goto, step = await _round(
-                self.gate, runtime.context, runtime.execution_info, current, opened
-            )
-            current, update = _merge(current, step), _merge(update, step)
-            if goto != "review":
-                return update
-
-    # -- the tool step: guarded execution -------------------------------------------------
-    def _settle(self, request: ToolCallRequest) -> _Guarded:
-        """Assess the call as it stands and clear it (ledger row open) or refuse it."""
-        call, state, rt = request.tool_call, request.state, request.runtime
+    # -- the tool step: review, then guarded execution ----------------------------------
+    @overload
+    def _settle(self, request: ToolCallRequest, decided: None = None) -> _Step: ...
+    @overload
+    def _settle(self, request: ToolCallRequest, decided: Reviewed) -> _Guarded: ...
+    def _settle(self, request: ToolCallRequest, decided: Reviewed | None = None) -> _Step:
+        """Assess the call as it stands and clear it (ledger row open) or refuse it; or,
+        when it needs a human and has no decision yet, what its review needs (`_Held`)."""
+        call = decided.call if decided is not None else request.tool_call
+        state, rt = request.state, request.runtime
         gate = self.gate
         scope = gate.scope(rt.context, rt.execution_info, max_age=ROUTING_MAX_AGE)
         if not checks_stops(scope.ledger):
@@ -226,8 +160,17 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         messages = (state.get("messages") or []) if isinstance(state, Mapping) else []
         ai = last_ai_message(messages)
         ours = ai is not None and any(c.get("id") == call.get("id") for c in ai.tool_calls)
-        record = record_for(state, ai, call["id"] or "") if ours and ai is not None else None
         rejected = (state.get("interlock") or {}).get("rejected")
+        if decided is not None:
+            record = decided.record
+        else:
+            record = record_for(state, ai, call["id"] or "") if ours and ai is not None else None
+            if ours and ai is not None and record is None:
+                # One assessment: an allow is kept for this very call object, which guarded
+                # execution below finds again (`Gate.assess_call(reuse=True)`).
+                verdict = gate.assess_call(call, scope, rejected, reuse=True)
+                if verdict.kind == "review":
+                    return _Held(scope, ai, verdict)
         runner = _Runner(gate, scope, self._lock)
         with self._lock:
             out = runner.settle(call, record, ai.id if ai else None, rejected)
@@ -239,31 +182,79 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], _Out],
     ) -> _Out:
-        """Run the call only if it is allowed now or approved exactly as it stands. An
-        async-only tool runs too (create_agent's sync path refuses it): its coroutine on a
-        private loop, as the gated tool step runs it, so the durable runtime's sync runs and
-        resumes of `create_agent` threads take async tools."""
-        runner, out, span, config, info = self._settle(request)
+        """Stop for a human when the call needs one (an interrupt in this call's own task);
+        run it only if it is allowed now or approved exactly as it stands. An async-only
+        tool runs too (create_agent's sync path refuses it): its coroutine on a private
+        loop, as the gated tool step runs it, so the durable runtime's sync runs and resumes
+        of `create_agent` threads take async tools."""
+        found, decided = self._settle(request), None
+        if isinstance(found, _Held):
+            rt = request.runtime
+            decided = review_call(
+                self.gate, rt.context, rt.execution_info, found.scope, request.state,
+                found.ai, found.verdict,
+            )  # fmt: skip
+            if decided.answer is not None:
+                return _with(decided, decided.answer)
+            request = request.override(tool_call=decided.call)
+            found = self._settle(request, decided)
+        runner, out, span, config, info = found
         if info is not None:
             announce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
-            return cast(_Out, remember(runner, out, out))
+            return _with(decided, remember(runner, out, out))
         if async_only(request.tool):
             request = request.override(tool=sync_bridged(cast(BaseTool, request.tool)))
         got = runner._invoke(out, lambda: handler(request), span)
-        return cast(_Out, remember(runner, out, got))
+        return _with(decided, remember(runner, out, got))
 
     async def awrap_tool_call(
         self,
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], Awaitable[_Out]],
     ) -> _Out:
-        """`wrap_tool_call` under asyncio: the tool is awaited; the stores (synchronous) are
-        used off the event loop."""
-        runner, out, span, config, info = await asyncio.to_thread(self._settle, request)
+        """`wrap_tool_call` under asyncio: the review rounds and the tool are awaited; the
+        stores (synchronous) are used off the event loop."""
+        found, decided = await asyncio.to_thread(self._settle, request), None
+        if isinstance(found, _Held):
+            rt = request.runtime
+            decided = await areview_call(
+                self.gate, rt.context, rt.execution_info, found.scope, request.state,
+                found.ai, found.verdict,
+            )  # fmt: skip
+            if decided.answer is not None:
+                return _with(decided, decided.answer)
+            request = request.override(tool_call=decided.call)
+            found = await asyncio.to_thread(self._settle, request, decided)
+        runner, out, span, config, info = found
         if info is not None:
             await aannounce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
-            return cast(_Out, remember(runner, out, out))
+            return _with(decided, remember(runner, out, out))
         got = await runner._invoke(out, lambda: handler(request), span)
-        return cast(_Out, remember(runner, out, got))
+        return _with(decided, remember(runner, out, got))
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A call that needs a human and has no decision: what its review starts from."""
+
+    scope: RunScope
+    ai: AIMessage
+    verdict: Verdict
+
+
+_Step = _Guarded | _Held
+
+
+def _with(decided: Reviewed | None, out: ToolOutput) -> _Out:
+    """The call's result, with what its review decided (the edited turn, the decision
+    records) as a state update beside it; unchanged when there was no review."""
+    if decided is None:
+        return cast(_Out, out)
+    extra: dict[str, Any] = {"interlock": decided.interlock} if decided.interlock else {}
+    if isinstance(out, ToolMessage):
+        return Command(update={**extra, "messages": [*decided.messages, out]})
+    # A tool's own Command (or list): the review's update goes beside it, untouched.
+    side: Command[Any] = Command(update={**extra, "messages": list(decided.messages)})
+    return cast(_Out, [side, *(out if isinstance(out, list) else [out])])
