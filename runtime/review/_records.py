@@ -202,8 +202,12 @@ def register_interrupts(
     now: datetime,
 ) -> list[str]:
     """One row per Interlock review interrupt `(checkpoint_ns, interrupt_id, payload)`;
-    idempotent (an interrupt seen before keeps its row). The review ids, in order."""
+    idempotent (an interrupt seen before keeps its row). The review ids, in order, those
+    opened now first: a thread may wait at several interrupts at once (InterlockMiddleware
+    stops each held call in its own tool task), and the review a resume opens (an
+    escalation's next round) comes before its still-pending siblings (`next_review_id`)."""
     ids: list[str] = []
+    seen: list[str] = []
     for ns, iid, payload in interrupts:
         if not is_review(payload):
             continue
@@ -214,7 +218,7 @@ def register_interrupts(
             (thread_id, iid, fields["round"]),
         )
         if found is not None:
-            ids.append(str(found["id"]))
+            seen.append(str(found["id"]))
             continue
         rid = new_id()
         insert_review(
@@ -255,7 +259,7 @@ def register_interrupts(
             conn=conn,
         )
         ids.append(rid)
-    return ids
+    return [*ids, *seen]
 
 
 def cancel_stale(
