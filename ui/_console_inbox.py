@@ -292,11 +292,17 @@ def _go_if_picked() -> None:
         st.switch_page(REVIEW_PAGE, query_params={"review": target})
 
 
+@st.fragment(run_every=REFRESH)
+def _banner() -> None:
+    # Polled like the table: a stop set while the inbox is open shows within REFRESH.
+    inbox_banner()
+
+
 def render() -> None:
     me = require_reviewer()
     _go_if_picked()
     st.title("Inbox")
-    inbox_banner()
+    _banner()
     filters = _filters(me)
     _table(me, filters)
     st.caption(esc("Pick a row (or use Open review) to see the whole request and decide."))

@@ -96,21 +96,31 @@ def link_box(review_id: str) -> None:
     st.code(review_link(review_id), language=None)
 
 
-def _state(detail: ReviewDetail) -> tuple[str, str | None, int]:
+_Seen = tuple[str, str | None, int, tuple[tuple[str, str], ...]]
+
+
+def _stops_over(agent: str | None, environment: str | None) -> tuple[tuple[str, str], ...]:
+    found = get_runtime().stops.covering(agent=agent, environment=environment)
+    return tuple(sorted((s.scope, s.value) for s in found))
+
+
+def _state(detail: ReviewDetail) -> _Seen:
     s = detail.summary
-    return (s.status, s.decided_by, len(s.approvals))
+    return (s.status, s.decided_by, len(s.approvals), _stops_over(s.agent, s.environment))
 
 
 @st.fragment(run_every=POLL)
-def _poll(review_id: str, seen: tuple[str, str | None, int]) -> None:
+def _poll(review_id: str, seen: _Seen) -> None:
     if session_revoked():  # signed out in another tab: the full run signs this one out
         st.rerun(scope="app")
     try:
         now = get_runtime().inbox.summary(review_id)
     except NotFoundError:
         st.rerun(scope="app")
-    if (now.status, now.decided_by, len(now.approvals)) != seen:
-        st.rerun(scope="app")  # someone else moved it: draw the page from the new state
+    stops = _stops_over(now.agent, now.environment)
+    if (now.status, now.decided_by, len(now.approvals), stops) != seen:
+        # Someone else moved it, or stopped or resumed its scope: draw the page anew.
+        st.rerun(scope="app")
 
 
 def watch(detail: ReviewDetail) -> None:

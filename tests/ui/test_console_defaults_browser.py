@@ -1,7 +1,7 @@
 """Issue 15's safer defaults in Debian's Chromium (the harness of `test_console_browser`):
 no password in any label, a read-only reviewer pages the role it needs, escalation offers only
-more senior roles and keeps the first age, and a stop for a name the database does not know
-asks first. Every wait is for the page."""
+more senior roles and keeps the first age, a stop for a name the database does not know
+asks first, and a stop set elsewhere reaches pages already open. Every wait is for the page."""
 
 from __future__ import annotations
 
@@ -112,3 +112,28 @@ def test_a_stop_for_a_name_nobody_has_seen_asks_before_it_is_set(
     expect(page.get_by_text("No review so far names the environment")).to_be_visible()
     with Runtime.open() as rt:
         assert rt.stops.active() == []  # nothing is stopped before the confirmation
+
+
+def test_a_stop_set_elsewhere_reaches_an_open_inbox_and_review_without_a_reload(
+    live_console: str, browser: Browser, password: str
+) -> None:
+    rid = _pending_id()
+    inbox = _page(browser)
+    _h.sign_in(inbox, live_console, "sam", password)
+    expect(inbox.get_by_text("1 pending · 1 yours to decide")).to_be_visible()
+    review = _page(browser)
+    _h.sign_in(review, live_console, "sam", password)
+    review.goto(f"{live_console}/review?review={rid}")
+    expect(review.get_by_role("heading", name="delete_volume · volume vol-prod-db")).to_be_visible()
+    _h.settle(review)
+    expect(review.get_by_text("production is stopped", exact=False)).to_have_count(0)
+
+    with Runtime.open() as rt:  # an admin elsewhere (the CLI, another console)
+        ada = rt.authenticate("ada", password)
+        rt.stops.stop("environment", "production", by=ada, reason="INC-11: stop all deletes")
+    # Neither page is touched: their polls bring the stop within a few seconds.
+    expect(inbox.get_by_text("production is stopped by ada", exact=False).first).to_be_visible()
+    expect(review.get_by_text("You may still decide, but an approved action is")).to_be_visible()
+    with Runtime.open() as rt:
+        rt.stops.resume("environment", "production", by=rt.authenticate("ada", password))
+    expect(review.get_by_text("You may still decide, but an approved action is")).to_have_count(0)
