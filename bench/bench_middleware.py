@@ -9,16 +9,17 @@ What is timed. All three agents are `create_agent` with the same scripted model,
 proposes one call to a cheap read tool per turn for `STEPS` turns and then answers, the same
 two tools (the read tool and `other_tool`, never called) and the same checkpointer. The
 gated agent has `@gated` tools and `InterlockMiddleware` with the bundled policy and
-in-memory approvals, ledger and audit: its `after_model` assesses each call, its
-`wrap_tool_call` assesses it again, opens and closes a ledger entry and writes an audit
-event. The baselines get plain copies of the tools, without the callback that makes a
-`@gated` tool refuse where no gate governs it; the second has
-`HumanInTheLoopMiddleware(interrupt_on={"other_tool": True})`, so it reviews nothing here but
-still inspects every turn. One sample is one whole run on a fresh thread, divided by
-`STEPS`; runs rotate who goes first after a warm-up, with the collector off, and the
+in-memory approvals, ledger and audit: it has one hook, `wrap_tool_call`, which assesses
+each call once, opens and closes a ledger entry and writes an audit event (a held call
+would stop in that same tool task; none is held here). The baselines get plain copies of
+the tools, without the callback that makes a `@gated` tool refuse where no gate governs it;
+the second has `HumanInTheLoopMiddleware(interrupt_on={"other_tool": True})`, so it reviews
+nothing here but still inspects every turn. One sample is one whole run on a fresh thread,
+divided by `STEPS`; runs rotate who goes first after a warm-up, with the collector off, and the
 reported values are medians. It runs on LangGraph's `InMemorySaver` (the middleware's cost
 alone) and on a SQLite file (as deployed). The checkpoints row counts checkpoints per tool
-step: each middleware with an `after_model` hook adds a node, hence a superstep.
+step: a middleware with an `after_model` hook (LangChain's) adds a node, hence a superstep
+and a checkpoint per model turn; InterlockMiddleware adds none.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _rows(backend: str, ms: list[float], checkpoints: list[float]) -> list[Row]:
             "checkpoints",
             baseline=p_ck,
             baseline_name="create_agent, no middleware",
-            note=f"with HumanInTheLoopMiddleware: {h_ck:.2f} (an after_model hook is a node)",
+            note=f"with HumanInTheLoopMiddleware: {h_ck:.2f} (its after_model hook is a node)",
         ),
     ]
 

@@ -283,3 +283,37 @@ def test_an_escalation_reopens_the_review_under_a_new_interrupt_id() -> None:
     # The review opened once for the turn, however often the node re-ran on resume.
     assert kinds.count("review") == 1
     assert kinds.count("executed") == 1
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["invoke", "ainvoke"])
+def test_several_held_calls_of_a_turn_are_interrupts_of_their_own(aio: bool) -> None:
+    small = ("refund", {"order_id": "o-3", "amount": 700.0})
+    agent, mw = gated_agent(say("Refund both.", ("lookup", {"order_id": "o-1"}), BIG, small))
+    out = run(agent, ASK, aio=aio)
+    # The allowed call ran in its own task; each held call waits at an interrupt of its own.
+    assert RAN == [("lookup", "o-1")]
+    first, second = out["__interrupt__"]
+    assert first.id != second.id
+    for intr in (first, second):
+        TypeAdapter(HITLRequest).validate_python(intr.value)
+        assert intr.value["interrupt_id"] == intr.id
+    orders = {i.value["action_requests"][0]["args"]["order_id"]: i for i in (first, second)}
+    assert set(orders) == {"o-2", "o-3"}
+    # With several pending, LangGraph wants the id-addressed resume; each goes in alone.
+    with pytest.raises(RuntimeError, match="multiple pending interrupts"):
+        run(agent, Command(resume={"decisions": [{"type": "approve"}]}), aio=aio)
+    approve = {"decisions": [{"type": "approve"}]}
+    out = run(agent, Command(resume={orders["o-2"].id: approve}), aio=aio)
+    (left,) = out["__interrupt__"]
+    assert left.id == orders["o-3"].id  # the sibling waits under the same id
+    assert RAN == [("lookup", "o-1"), ("refund", ("o-2", 900.0))]
+    reject = {"decisions": [{"type": "reject", "message": "Not this one."}]}
+    out = run(agent, Command(resume={left.id: reject}), aio=aio)
+    assert "__interrupt__" not in out
+    assert RAN == [("lookup", "o-1"), ("refund", ("o-2", 900.0))]
+    assert [s for _, s, _ in results(out["messages"])] == ["success", "success", "error"]
+    assert out["messages"][-1].content == "All done."
+    audit = mw.gate.audit
+    assert isinstance(audit, InMemoryAuditSink)
+    kinds = [e["kind"] for e in audit.events]
+    assert (kinds.count("review"), kinds.count("executed")) == (2, 2)
