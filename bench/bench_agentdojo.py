@@ -28,7 +28,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from bench._common import Row, row
 from interlock.nodes import Gate, RunScope, ToolSpec
 from interlock.nodes._session import annotate, entry_for, with_session
-from interlock.risk import default_policy
+from interlock.risk import assistant_policy
 
 __all__ = ["run"]
 
@@ -51,7 +51,7 @@ def _gate(tools: Mapping[str, Mapping[str, Any]]) -> Gate:
         name: ToolSpec(effects=frozenset(t["effects"]), untrusted=bool(t.get("untrusted")))
         for name, t in tools.items()
     }
-    return Gate(policy=default_policy(), tools=dict.fromkeys(specs, stub), specs=specs)
+    return Gate(policy=assistant_policy(), tools=dict.fromkeys(specs, stub), specs=specs)
 
 
 class _Thread:

@@ -7,8 +7,8 @@ of its arguments and result) into the `ToolMessage` it answers a call with, unde
 in shares (a `GatedState` graph, a plain `MessagesState` graph with `GatedToolNode`,
 `create_agent` with `InterlockMiddleware`), so the history needs no channel of its own and is
 checkpointed with the thread. The model cannot write tool messages. Before assessing, the gate
-reads the last `MAX_EARLIER` entries and the user's own messages (their values are trusted)
-into `Context.session`.
+reads the last `MAX_EARLIER` entries and the user's own messages (their names, addresses and
+ids are trusted) into `Context.session`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from interlock.risk import (
     UNTRUSTED,
     Earlier,
     Session,
+    request_values,
     values_in,
 )
 
@@ -123,7 +124,7 @@ def _user_values(msg: AnyMessage) -> frozenset[str]:
     hit = _trusted.get(id(msg))
     if hit is not None and hit[0] is msg:
         return hit[1]
-    found = values_in(message_text(msg), limit=256)
+    found = request_values(message_text(msg))
     if len(_trusted) >= _CACHE_MAX:
         _trusted.clear()
     _trusted[id(msg)] = (msg, found)

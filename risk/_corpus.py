@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 from interlock.risk._model import OUTCOMES, Action, Context, Outcome
 from interlock.risk._policy import Policy
+from interlock.risk._session_types import Earlier, Session, request_values
 from interlock.risk.errors import ActionError
 
 __all__ = ["CorpusReport", "LabelledAction", "Miss", "bundled_corpus", "evaluate", "load_corpus"]
@@ -27,6 +30,8 @@ class LabelledAction:
     line: int = 0
     source: str = ""
     """The corpus file the line is in (its name)."""
+    session: Session | None = None
+    """What the thread did before, for session-aware rules (None: a fresh thread)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +88,8 @@ def bundled_corpus() -> Path:
 
 
 def load_corpus(path: str | Path | None = None) -> list[LabelledAction]:
-    """Read a JSON Lines corpus (`Action` fields plus `expected`, `id`, `note`): one file,
+    """Read a JSON Lines corpus (`Action` fields plus `expected`, `id`, `note` and, for
+    session-aware rules, `session`: the user's `request` and the `earlier` entries): one file,
     or every `*.jsonl` file of a folder, in name order. Ids are unique across the files."""
     where = Path(path) if path is not None else bundled_corpus()
     files = sorted(where.glob("*.jsonl")) if where.is_dir() else [where]
@@ -133,6 +139,11 @@ def _load_file(where: Path) -> list[LabelledAction]:
             msg = f"{where}:{n}: `expected` must be one of {', '.join(OUTCOMES)}, got {expected!r}."
             raise ActionError(msg)
         item_id = str(data.get("id") or f"line-{n}")
+        try:
+            session = _session(data.get("session"))
+        except (TypeError, ValueError) as exc:
+            msg = f"{where}:{n}: `session` cannot be read ({exc})."
+            raise ActionError(msg) from None
         out.append(
             LabelledAction(
                 action=action,
@@ -141,9 +152,26 @@ def _load_file(where: Path) -> list[LabelledAction]:
                 note=str(data.get("note", "")),
                 line=n,
                 source=where.name,
+                session=session,
             )
         )
     return out
+
+
+def _session(raw: Any) -> Session | None:
+    """A line's `session`: `request` (the user's words, trusted) and `earlier` (entries as the
+    gate records them: tool, effects, signals, outcome, seen, tainted)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) - {"request", "earlier"}:
+        msg = "it takes an object with `request` (text) and `earlier` (a list of entries)"
+        raise TypeError(msg)
+    earlier = raw.get("earlier") or []
+    if not isinstance(earlier, list) or not all(isinstance(e, Mapping) for e in earlier):
+        msg = "`earlier` must be a list of objects"
+        raise TypeError(msg)
+    request = raw.get("request") or ""
+    return Session(tuple(Earlier.from_dict(e) for e in earlier), request_values(str(request)))
 
 
 def evaluate(
@@ -153,8 +181,10 @@ def evaluate(
     confusion: Counter[tuple[str, str]] = Counter()
     outcomes: dict[str, Outcome] = {}
     misses = []
+    base = context or Context()
     for item in corpus:
-        got = policy.assess(item.action, context).outcome
+        ctx = base if item.session is None else dataclasses.replace(base, session=item.session)
+        got = policy.assess(item.action, ctx).outcome
         outcomes[item.id] = got
         confusion[(item.expected, got)] += 1
         if got != item.expected:

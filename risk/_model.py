@@ -175,11 +175,15 @@ _ACTION_FIELDS = (
 )
 
 
+# A corpus line's own fields around the action (see interlock.risk._corpus).
+_CORPUS_FIELDS = frozenset({"expected", "note", "id", "session"})
+
+
 def _action_from_dict(data: Any) -> Action:
     if not isinstance(data, Mapping):
         msg = f"An action must be a JSON object, got {type(data).__name__}."
         raise ActionError(msg)
-    unknown = sorted(set(map(str, data)) - set(_ACTION_FIELDS) - {"expected", "note", "id"})
+    unknown = sorted(set(map(str, data)) - set(_ACTION_FIELDS) - _CORPUS_FIELDS)
     if unknown:
         msg = f"Unknown action fields {unknown}; allowed: {', '.join(_ACTION_FIELDS)}."
         raise ActionError(msg)

@@ -43,6 +43,8 @@ __all__ = [
     "ToolDefaults",
     "assess",
     "assess_with",
+    "assistant_policy",
+    "bundled_policy_path",
     "default_policy",
     "load_policy",
 ]
@@ -186,18 +188,38 @@ def load_policy(path: str | Path) -> Policy:
     return Policy.from_dict(data, source=str(p), lines=lines)
 
 
-_DEFAULT: Policy | None = None
+_BUNDLED: dict[str, Policy] = {}
+BUNDLED = ("default", "assistant")
+
+
+def bundled_policy_path(name: str = "default") -> Path:
+    """Where a bundled policy's YAML is (`default` or `assistant`), to copy or pass on."""
+    if name not in BUNDLED:
+        msg = f"no bundled policy {name!r}; bundled: {', '.join(BUNDLED)}."
+        raise ValueError(msg)
+    return Path(str(resources.files("interlock.risk").joinpath(f"policies/{name}.yaml")))
+
+
+def _bundled(name: str) -> Policy:
+    found = _BUNDLED.get(name)
+    if found is None:
+        ref = resources.files("interlock.risk").joinpath(f"policies/{name}.yaml")
+        text = ref.read_text(encoding="utf-8")
+        data, lines = load_located(text, f"{name}.yaml")
+        found = _BUNDLED[name] = Policy.from_dict(data, source=f"{name}.yaml", lines=lines)
+    return found
 
 
 def default_policy() -> Policy:
     """The bundled policy (`risk/policies/default.yaml`), loaded once."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        ref = resources.files("interlock.risk").joinpath("policies/default.yaml")
-        text = ref.read_text(encoding="utf-8")
-        data, lines = load_located(text, "default.yaml")
-        _DEFAULT = Policy.from_dict(data, source="default.yaml", lines=lines)
-    return _DEFAULT
+    return _bundled("default")
+
+
+def assistant_policy() -> Policy:
+    """The bundled personal-assistant profile (`risk/policies/assistant.yaml`), loaded once:
+    for agents with a person's email, calendar, files, payments, bookings and chat, where the
+    session rules stop what injected content steers towards a new recipient, payee or URL."""
+    return _bundled("assistant")
 
 
 def assess(

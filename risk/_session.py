@@ -7,6 +7,8 @@ when:
     earlier: {signals: {any: [secret.read, untrusted.content]}}   # some earlier action did
     count: {effects: {any: [delete, destroy]}, more_than: 5, within: 1h}
     new_target: {args: [recipient, iban, url], allow: ["*@example.com"]}
+    carries_untrusted: {args: [body, content]}
+    not_requested: ["calendar*", "meeting*"]
 ```
 
 `earlier` and `count` match earlier actions by `tool` (globs), `effects`, `signals` (as in
@@ -15,7 +17,12 @@ window before now: seconds, or "30m", "1h", "2d"). `count` counts earlier action
 the one being assessed. `new_target` holds when a value of one of the named arguments was
 never seen: not in the user's request, not in an earlier action's arguments, not in a result
 the thread may trust, and not on `allow`. Values read from untrusted content never count as
-seen. Without a session (a plain `assess()` call) the thread is taken to be fresh.
+seen; nor does a value that first appeared in untrusted content and only later in a trusted
+result. `carries_untrusted` holds when the text of one of the named arguments holds a link, an
+address or a host name that first appeared in untrusted content (`Session.tainted`): a message
+that passes on an attacker's link. `not_requested` holds when no word of the user's own
+messages matches any of the globs: an action of a kind the user never asked for. Without a
+session (a plain `assess()` call) the thread is taken to be fresh.
 """
 
 from __future__ import annotations
@@ -43,15 +50,18 @@ from interlock.risk._session_types import (
     Earlier,
     Session,
     target_values,
+    values_in,
 )
 
 __all__ = ["OUTCOMES", "compile_session"]
 
 OUTCOMES = ("allow", "approved", "failed", "review", "rejected", "denied", "refused")
-_KEYS = ("earlier", "count", "new_target")
+_KEYS = ("earlier", "count", "new_target", "carries_untrusted", "not_requested")
 _MATCH_KEYS = ("tool", "effects", "signals", "outcome", "within")
 _SPAN = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A link, an e-mail address or a host name: what a passed-on message lets an attacker reach.
+_LINK = re.compile(r"://|@|^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/|$)")
 
 Path_ = tuple[str | int, ...]
 _Match = Callable[[Earlier], bool]
@@ -74,6 +84,10 @@ def compile_session(
             checks.append(_count(spec, p, known, effects))
         elif key == "new_target":
             checks.append(_new_target(spec, p))
+        elif key == "carries_untrusted":
+            checks.append(_carries(spec, p))
+        elif key == "not_requested":
+            checks.append(_not_requested(spec, p))
         else:
             msg = f"unknown session condition {key!r}; allowed: {', '.join(_KEYS)}."
             raise WhenError(msg, p)
@@ -234,5 +248,53 @@ def _new_target(spec: Any, path: Path_) -> Check:
                 if forms.isdisjoint(seen) and not any(allowed(v) for v in forms):
                     return True
         return False
+
+    return check
+
+
+def _carries(spec: Any, path: Path_) -> Check:
+    if not isinstance(spec, dict) or set(spec) != {"args"}:
+        msg = "`carries_untrusted` takes {args: [argument paths]}."
+        raise WhenError(msg, path)
+    paths = as_list(spec["args"], (*path, "args"), "args")
+    heads = [(p.split(".", 1)[0], p) for p in paths]
+
+    def check(f: Facts) -> bool:
+        s = f.session
+        if s is None or not s.tainted:
+            return False
+        args = f.args
+        for head, p in heads:
+            if head not in args:
+                continue
+            value = get_path(args, p)
+            if value is ABSENT:
+                continue
+            for token in values_in(value, limit=256) & s.tainted:
+                if _LINK.search(token):
+                    return True
+        return False
+
+    return check
+
+
+def _not_requested(spec: Any, path: Path_) -> Check:
+    pats = as_list(spec, path, "not_requested")
+    try:
+        asked = compile_glob(pats, ignore_case=True)
+    except PatternError as exc:
+        raise WhenError(str(exc), path) from None
+    memo: dict[frozenset[str], bool] = {}
+
+    def check(f: Facts) -> bool:
+        s = f.session
+        trusted = s.trusted if s is not None else frozenset()
+        hit = memo.get(trusted)
+        if hit is None:
+            hit = not any(asked(v) for v in trusted)
+            if len(memo) >= 256:
+                memo.clear()
+            memo[trusted] = hit
+        return hit
 
     return check

@@ -23,6 +23,7 @@ __all__ = [
     "UNTRUSTED",
     "Earlier",
     "Session",
+    "request_values",
     "target_values",
     "values_in",
 ]
@@ -49,6 +50,8 @@ _TOKEN = re.compile(
     r"|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}"  # host name
     r"|[A-Za-z0-9][A-Za-z0-9_-]{5,}"  # identifiers (kept only with a digit, below)
 )
+# A list bullet or a "key:" in front of a listed item.
+_ITEM = re.compile(r"^(?:[-*•]\s+)?(?:[A-Za-z_][\w ]{0,30}:\s+)?")
 _HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/\s]*@)?([^/:?#\s]+)")
 
 
@@ -85,7 +88,30 @@ def values_in(value: Any, limit: int = MAX_VALUES_PER_ENTRY) -> frozenset[str]:
         short = _norm(text)
         if 0 < len(short) <= 120 and " " not in short:
             out.add(short)  # a whole short value (a name, an id) as given
+        if "\n" in text:
+            # A listing rendered as text ("- Alice", "name: Le Marais"): each short item whole.
+            for line in text[:20_000].splitlines()[:200]:
+                item = _norm(_ITEM.sub("", line.strip()))
+                if 0 < len(item) <= 60 and item.count(" ") < 4:
+                    out.add(item)
+                if len(out) >= limit:
+                    return frozenset(out)
     return frozenset(list(out)[:limit])
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{1,39}")
+
+
+def request_values(text: str, limit: int = 512) -> frozenset[str]:
+    """What a user's own message names: its target-like tokens, as `values_in` finds them,
+    and every word, since a user names a recipient by name ("send it to Alice"). Only the
+    user's words are read this way; tool results keep to `values_in`."""
+    out = set(values_in(text, limit=limit))
+    for m in _WORD.finditer(text[:20_000]):
+        if len(out) >= limit:
+            break
+        out.add(m.group(0).lower())
+    return frozenset(out)
 
 
 def _strings(value: Any, depth: int) -> Iterable[str]:
@@ -152,14 +178,21 @@ class Earlier:
 @dataclass(frozen=True, slots=True)
 class Session:
     """The thread's earlier actions, oldest first, and values the user gave (`trusted`: the
-    request's addresses, hosts and ids). Unions are computed once, so a rule that asks only
-    "did anything earlier read a secret" costs a set test, not a scan."""
+    request's names, addresses, hosts and ids). Unions are computed once, so a rule that asks
+    only "did anything earlier read a secret" costs a set test, not a scan.
+
+    `seen`: values the user gave, or that a trusted result or argument named *before* any
+    untrusted content did. A value that first appeared in untrusted content stays out of it
+    even when a trusted result repeats it later: the attacker may have planted it where the
+    trusted tool would find it (a contact, a file name). `tainted`: values that first
+    appeared in untrusted content and that the user never gave."""
 
     earlier: tuple[Earlier, ...] = ()
     trusted: frozenset[str] = frozenset()
     ran_signals: frozenset[str] = field(init=False)
     ran_effects: frozenset[str] = field(init=False)
     seen: frozenset[str] = field(init=False)
+    tainted: frozenset[str] = field(init=False)
     key: tuple[int, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -168,14 +201,18 @@ class Session:
         signals: set[str] = set()
         effects: set[str] = set()
         seen: set[str] = set(self.trusted)
+        tainted: set[str] = set()
         for e in earlier:
             if e.outcome in RAN:
                 signals |= e.signals
                 effects |= e.effects
-            seen |= e.seen
+            seen |= e.seen - tainted if tainted else e.seen
+            if e.tainted:
+                tainted |= e.tainted - seen
         object.__setattr__(self, "ran_signals", frozenset(signals))
         object.__setattr__(self, "ran_effects", frozenset(effects))
         object.__setattr__(self, "seen", frozenset(seen))
+        object.__setattr__(self, "tainted", frozenset(tainted))
         last = earlier[-1] if earlier else None
         stamp = f"{last.tool}@{last.at.isoformat() if last and last.at else ''}" if last else ""
         # Identifies this history cheaply (the gate's reuse check compares it).
