@@ -5,7 +5,9 @@ durable runtime's human faces, on SQLite and on Postgres:
 - decided by `interlock decide --approve --as sam` in a process of its own, then resumed by
   an `interlock worker` process;
 - decided in the Streamlit console (AppTest: sign in, the inbox, the decide form), which
-  resumes the thread itself; a worker afterwards finds nothing left to carry.
+  resumes the thread itself; a worker afterwards finds nothing left to carry;
+- a turn with two held refunds: two reviews in `interlock pending`, each decided with
+  `interlock decide`, both carried in by one worker sweep.
 
 Either way the approved refund runs exactly once, and the ledger and the audit log agree.
 """
@@ -24,6 +26,7 @@ from langchain_core.messages import ToolMessage
 
 HERE = Path(__file__).resolve().parent
 GRAPH = "create_agent_graphs:refund_agent"  # tests/ui/create_agent_graphs.py
+TWO = "create_agent_graphs:two_refunds_agent"
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
 BIG = {"order_id": "o-2", "amount": 900.0}
 
@@ -166,3 +169,42 @@ def test_a_create_agent_review_decided_in_the_console_runs_once(
     totals = _worker_once()  # a worker finds nothing left to carry
     assert (totals["resumed"], totals["failed"]) == (0, 0)
     assert _runs(log) == ["o-2 900.0"]
+
+
+def test_two_held_calls_of_one_turn_are_two_reviews_decided_in_the_cli(
+    console: Any, password: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "refunds.log"
+    with console.runtime() as rt:
+        run = rt.run(TWO, "Refund both orders.", options={"log": str(log)})
+        assert run.status == "pending", run
+        assert len(run.review_ids) == 2
+    listed = _interlock("pending", "--json")
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert sorted(i["id"] for i in items) == sorted(run.review_ids)
+    assert [i["tool"] for i in items] == ["refund", "refund"]
+    for rid in run.review_ids:
+        out = _interlock(
+            "decide", rid, "--approve", "--as", "sam", "--no-resume", "--json",
+            password=password,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["status"] == "queued"
+    assert _runs(log) == []
+    totals = _worker_once()
+    assert (totals["resumed"], totals["failed"]) == (2, 0)
+    assert sorted(_runs(log)) == ["o-2 900.0", "o-3 700.0"]
+    assert _worker_once()["resumed"] == 0
+    assert sorted(_runs(log)) == ["o-2 900.0", "o-3 700.0"]
+    with console.runtime() as rt:
+        thread = rt.inbox.get(run.review_ids[0]).request["thread_id"]
+        graph = rt.engine().built_for(thread)[1].graph
+        messages = graph.get_state({"configurable": {"thread_id": thread}}).values["messages"]
+        assert rt.audit.verify().ok
+    results = [m for m in messages if isinstance(m, ToolMessage)]
+    assert sorted(str(m.content) for m in results) == [
+        "refunded 700.0 on o-3",
+        "refunded 900.0 on o-2",
+    ]
+    assert messages[-1].content == "All done."
