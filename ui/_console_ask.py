@@ -5,8 +5,10 @@ note), written by the runtime's audit log like every other event, so it is in th
 chain, in `interlock audit export`, and on the Audit page.
 
 With notifications on (`INTERLOCK_NOTIFY`), the same transaction puts a `role_requested`
-message in the outbox for the review's team (`interlock.runtime.notify`); the reviewer is
-told on screen whether anyone was notified, never promised a page that no channel sends.
+message in the outbox for the team of the role asked for (the policy's `escalation_teams`,
+as an escalation to that role would tell), else the review's team
+(`interlock.runtime.notify`); the reviewer is told on screen which team was notified, never
+promised a page that no channel sends.
 """
 
 from __future__ import annotations
@@ -42,15 +44,18 @@ def ask_for_role(summary: ReviewSummary, me: Principal) -> None:
         f"Why you need {role} (optional, goes with the request)", key=f"ask_note_{summary.id}"
     )
     if st.button(f"Page {role}", key=f"ask_{summary.id}", icon=":material/campaign:"):
-        row = get_runtime().audit.append(
+        rt = get_runtime()
+        team = rt.policy.escalation_team(role) or summary.team
+        data = {"role": role, "note": note.strip(), "tool": summary.tool}
+        row = rt.audit.append(
             ROLE_REQUESTED,
             actor=me.name,
             thread_id=summary.thread_id,
             review_id=summary.id,
-            data={"role": role, "note": note.strip(), "tool": summary.tool},
+            data={**data, "team": team} if team else data,
         )
         told = (
-            f"The review's team ({summary.team or 'the default team'}) is notified."
+            f"The {team or 'default'} team is notified."
             if active_config() is not None
             else "No team is notified: notifications are off here."
         )

@@ -152,6 +152,8 @@ def enqueue_audited(conn: Conn, rows: Sequence[AuditRow]) -> None:
                 extra=str(extra) if extra else None,
             )
             key = row.review_id if event != "role_requested" else f"{row.review_id}:{row.seq}"
+            if note is not None and event == "role_requested" and row.data.get("team"):
+                note["team"] = str(row.data["team"])  # the team of the role asked for
         else:
             continue
         if note is not None:

@@ -97,6 +97,7 @@ def test_a_read_only_reviewer_pages_the_role_it_needs_and_the_audit_log_keeps_it
         "role": "sre-lead",
         "note": "prod db at risk, INC-9",
         "tool": "delete_volume",
+        "team": "sre",  # the bundled policy's escalation team for sre-lead
     }
     assert f"ask_{rid}" not in [b.key for b in at.button]  # asked once
 

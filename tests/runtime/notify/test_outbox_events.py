@@ -97,6 +97,30 @@ def test_a_role_request_tells_the_reviews_team_who_asked_for_what(
     assert note["summary"].endswith("; olga asks for sre-lead")
 
 
+def test_a_role_request_tells_the_team_of_the_role_it_asks_for(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "teams.toml"
+    path.write_text(
+        'default_team = "oncall"\n[teams.oncall]\nchannels = ["log"]\n'
+        '[teams.sre]\nchannels = ["sre-log"]\n'
+        f'[channels.log]\nkind = "file"\npath = "{tmp_path / "n.jsonl"}"\n'
+        f'[channels.sre-log]\nkind = "file"\npath = "{tmp_path / "sre.jsonl"}"\n'
+    )
+    monkeypatch.setenv("INTERLOCK_NOTIFY", str(path))
+    run = rt.run(
+        "scripted_ops",
+        "do it",
+        options={"infra": str(tmp_path / "infra.json"), "turns": [[PROD_DELETE]]},
+    )
+    assert run.review_id
+    data = {"role": "sre-lead", "note": "", "tool": "delete_volume", "team": "sre"}
+    rt.audit.append("role_requested", actor="olga", review_id=run.review_id, data=data)
+    with rt.db.connection() as conn:
+        rows = conn.all("SELECT channel, team FROM interlock_outbox WHERE event = 'role_requested'")
+    assert [(r["channel"], r["team"]) for r in rows] == [("sre-log", "sre")]
+
+
 def test_an_execution_in_doubt_is_told_with_the_review_that_asks_about_it(
     rt: Runtime, tmp_path: Path, notifying: Path
 ) -> None:
