@@ -217,7 +217,7 @@ class DecisionService:
                 if relaxed and not (done.settled and claim is not None):
                     self._make_durable(cur.row["id"])
                 try:
-                    return self._after(engine, cur, prepared, done, claim, resume, on)
+                    return self._after(engine, cur, prepared, done, claim, resume, on, conn)
                 except BaseException:
                     if relaxed:  # the resume failed before committing anything durably
                         with suppress(Exception):
@@ -323,8 +323,10 @@ class DecisionService:
         claim: Claim | None,
         resume: bool,
         on: Update | None,
+        held: Conn | None = None,
     ) -> DecisionOutcome:
-        """The decision is committed: report it, and resume the thread when it settled."""
+        """The decision is committed: report it, and resume the thread when it settled
+        (`held`: the connection that holds `claim`)."""
         engine.approvals.remember(done.issued)
         notes = tuple(
             f"{p.action.get('name')}: the edited action goes back to review: {p.edit.why}"
@@ -347,7 +349,7 @@ class DecisionService:
             return self.carry(base, status, on)
         # Still under the claim taken with the review's lock: nobody can have moved the
         # thread, so the resume is built from what this transaction wrote.
-        return outcome_of(base, status, engine.resume_held(cur, done.decisions, on))
+        return outcome_of(base, status, engine.resume_held(cur, done.decisions, on, held=held))
 
     def carry(
         self, base: DecisionOutcome, status: OutcomeStatus, on: Update | None

@@ -20,6 +20,7 @@ from interlock.nodes import InterlockContext, StoppedScopes
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
+from interlock.runtime.audit._sql import head_query
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.execution._approvals import DurableApprovalStore, approval_of
 from interlock.runtime.execution._ledger import DurableExecutionLedger
@@ -37,14 +38,16 @@ from interlock.runtime.execution._thread_read import Current, on_latest, read_cu
 from interlock.runtime.execution._transcript import describe_update, final_message
 from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
 from interlock.runtime.review._records import (
+    IN_DOUBT_COUNT,
+    PENDING_INTERRUPTS,
     LiveState,
     cancel_stale,
-    in_doubt_count,
     live_interrupts,
     pending_ids,
     register_interrupts,
 )
 from interlock.runtime.store._claims import Claim, ClaimLost, ThreadLocks
+from interlock.runtime.store._db import Conn
 from interlock.runtime.store._fenced_saver import FENCE_KEY
 from interlock.runtime.store.database import Database
 
@@ -272,21 +275,26 @@ class Engine:
                 # node need not look them up, and guarded execution verifies this copy and
                 # consumes exactly that signed row in one statement.
                 self.approvals.remember([approval_of(a) for a in cur.approvals])
-                return self._carry(info, built, row, payload, on, claim=cur.claim)
+                return self._carry(info, built, row, payload, on, claim=cur.claim, held=conn)
             finally:
                 if cur.claim is not None:
                     self.locks.release(conn, cur.claim)
 
     def resume_held(
-        self, cur: Current, decisions: Sequence[Mapping[str, Any]], on: Update | None = None
+        self,
+        cur: Current,
+        decisions: Sequence[Mapping[str, Any]],
+        on: Update | None = None,
+        *,
+        held: Conn | None = None,
     ) -> RunResult:
         """Resume the thread of `cur.row`, which the caller just settled in a transaction
-        that also took the thread's claim (still held) and found the review's interrupt
-        live: nothing is read again."""
+        that also took the thread's claim (still held, on `held` when given) and found the
+        review's interrupt live: nothing is read again."""
         info, built = self.built_for(cur.row["thread_id"], cur.thread)
         self._offer_stops(cur)
         payload = resume_command(cur.row, decisions)
-        return self._carry(info, built, cur.row, payload, on, claim=cur.claim)
+        return self._carry(info, built, cur.row, payload, on, claim=cur.claim, held=held)
 
     def _carry(
         self,
@@ -297,7 +305,10 @@ class Engine:
         on: Update | None,
         *,
         claim: Claim | None = None,
+        held: Conn | None = None,
     ) -> RunResult:
+        """Run `payload` into the thread and settle it. `held`: the connection that holds
+        `claim`, which the settling transaction then runs on and gives the claim back with."""
         thread_id, review_id = info.thread_id, row["id"]
         events: list[str] = []
         rows: list[AuditEntry] = []
@@ -316,6 +327,7 @@ class Engine:
             events,
             audit_rows=rows,
             resumed=review_id,
+            held=(held, claim) if held is not None and claim is not None else None,
         )
 
     def _payload(
@@ -340,24 +352,41 @@ class Engine:
         *,
         audit_rows: Sequence[AuditEntry] = (),
         resumed: str | None = None,
+        held: tuple[Conn, Claim] | None = None,
     ) -> RunResult:
         """Register what the thread stopped at; mark rows whose interrupt is gone. In the
         same transaction: the run's `audit_rows` still to write, first, and the review it
-        resumed (`resumed`) marked so."""
+        resumed (`resumed`) marked so. `held` (the connection holding the run's claim, and
+        the claim): the transaction runs on it and gives the claim back as it commits."""
         snap = self.snapshot(built, thread_id)
         found = list(snap.interrupts)
         checkpoint_id = snap.checkpoint_id
         now = self.clock()
-        with self.db.transaction() as conn:
+        if held is not None and not self.db.looks_alive(held[0]):
+            held = None  # its session died (a server restart): a fresh connection settles
+        tx = self.db.transaction() if held is None else self.db.begin(held[0])
+        with tx as conn:
+            # What the transaction reads goes out together: one round trip.
+            reads: list[tuple[str, tuple[Any, ...]]] = [
+                (PENDING_INTERRUPTS, (thread_id,)),
+                (IN_DOUBT_COUNT, (thread_id,)),
+            ]
             if audit_rows:
-                self.audit.append_all(list(audit_rows), conn=conn)
+                reads.insert(0, (head_query(conn.dialect), ()))  # the head first, as before
+            got = conn.fetch_all(reads)
+            if audit_rows:
+                top = got.pop(0)
+                head = (int(top[0]["seq"]), str(top[0]["hash"])) if top else None
+                self.audit.append_all(list(audit_rows), conn=conn, head=head)
+            pending, doubt_rows = got
             if resumed is not None:
                 conn.send(
                     "UPDATE interlock_reviews SET resumed_at = ? "
                     "WHERE id = ? AND resumed_at IS NULL",
                     (now, resumed),
                 )
-            cancel_stale(conn, self.audit, thread_id, {iid for _, iid, _ in found}, now)
+            live = {iid for _, iid, _ in found}
+            cancel_stale(conn, self.audit, thread_id, live, now, rows=pending)
             ids = register_interrupts(
                 conn,
                 self.audit,
@@ -370,12 +399,14 @@ class Engine:
                 requester=requester,
                 now=now,
             )
-            doubt = in_doubt_count(conn, thread_id)
+            doubt = int(doubt_rows[0]["n"])
             if resumed is not None and ids:
                 conn.send(
                     "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
                     (ids[0], resumed),
                 )
+            if held is not None:
+                self.locks.release_on_commit(conn, held[1])
         for rid in ids:
             events.append(f"stopped for review {rid}")
         status: ThreadStatus = (

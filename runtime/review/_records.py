@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APPROVAL_COLUMNS",
+    "IN_DOUBT_COUNT",
+    "PENDING_INTERRUPTS",
     "REVIEW_COLUMNS",
     "SUMMARY_COLUMNS",
     "LiveState",
@@ -262,15 +264,30 @@ def register_interrupts(
     return [*ids, *seen]
 
 
+PENDING_INTERRUPTS = (
+    "SELECT id, interrupt_id FROM interlock_reviews WHERE thread_id = ? "
+    "AND status = 'pending' AND kind = 'review'"
+)
+"""A thread's pending review rows and their interrupts (what `cancel_stale` reads)."""
+IN_DOUBT_COUNT = (
+    "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
+    "AND status = 'pending' AND kind = 'in_doubt'"
+)
+
+
 def cancel_stale(
-    conn: Conn, audit: AuditLog, thread_id: str, live: set[str], now: datetime
+    conn: Conn,
+    audit: AuditLog,
+    thread_id: str,
+    live: set[str],
+    now: datetime,
+    *,
+    rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[str]:
-    """Pending review rows of `thread_id` whose interrupt is no longer live: cancelled."""
-    rows = conn.all(
-        "SELECT id, interrupt_id FROM interlock_reviews WHERE thread_id = ? "
-        "AND status = 'pending' AND kind = 'review'",
-        (thread_id,),
-    )
+    """Pending review rows of `thread_id` whose interrupt is no longer live: cancelled.
+    `rows`: what `PENDING_INTERRUPTS` returned in this transaction, when the caller read it."""
+    if rows is None:
+        rows = conn.all(PENDING_INTERRUPTS, (thread_id,))
     gone = [r["id"] for r in rows if r["interrupt_id"] not in live]
     # Every row lock first, then the audit head: the order the decision service locks in.
     done = [
@@ -348,10 +365,4 @@ def pending_ids(conn: Conn, thread_id: str) -> tuple[str, ...]:
 
 def in_doubt_count(conn: Conn, thread_id: str) -> int:
     """How many of the thread's actions wait for a human to say whether they ran."""
-    return int(
-        conn.scalar(
-            "SELECT count(*) AS n FROM interlock_reviews WHERE thread_id = ? "
-            "AND status = 'pending' AND kind = 'in_doubt'",
-            (thread_id,),
-        )
-    )
+    return int(conn.scalar(IN_DOUBT_COUNT, (thread_id,)))

@@ -186,6 +186,8 @@ class ThreadLocks:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._let_go: set[tuple[int, str, int]] = set()
+        """Claims given back with a commit (`release_on_commit`): `release` skips them."""
 
     @contextmanager
     def hold(self, thread_id: str) -> Iterator[Claim | None]:
@@ -238,10 +240,31 @@ class ThreadLocks:
         token = conn.scalar(_NEXT_TOKEN.format(source="VALUES (?, 1)"), (thread_id,))
         return Claim(thread_id=thread_id, owner=owner, token=int(token))
 
+    def release_on_commit(self, conn: Conn, claim: Claim) -> None:
+        """Inside a `Database.begin()` transaction on the connection that holds `claim`: give
+        the claim back as that transaction commits, without a round trip of its own. Postgres
+        sends the unlock right after the COMMIT, in the same round trip, so nobody takes the
+        thread before the transaction's writes are visible; SQLite deletes the claim row in
+        the transaction itself. After a rollback the claim is still held (`release` then
+        gives it back); after the commit `release` has nothing left to do."""
+        if conn.dialect == "postgres":
+            conn.then.append((_PG_UNLOCK, (claim.thread_id,)))
+        else:
+            conn.send(
+                "DELETE FROM interlock_thread_claims WHERE thread_id = ? AND owner = ?",
+                (claim.thread_id, claim.owner),
+            )
+        key = (id(conn.raw), claim.thread_id, claim.token)
+        conn.on_commit(lambda: self._let_go.add(key))
+
     def release(self, conn: Conn, claim: Claim) -> None:
         """Give the claim back. On Postgres a connection the server dropped (a restart)
         took its lock with it: nothing is left to release, and that is not an error of the
         run being finished."""
+        key = (id(conn.raw), claim.thread_id, claim.token)
+        if key in self._let_go:  # given back with a commit already
+            self._let_go.discard(key)
+            return
         if conn.dialect == "postgres":
             if conn.raw.closed or conn.raw.broken:
                 return

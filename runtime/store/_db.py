@@ -154,7 +154,7 @@ class Conn:
     `scalar()` wait for their own result, as outside a pipeline.
     """
 
-    __slots__ = ("after_commit", "dialect", "pipe", "raw")
+    __slots__ = ("after_commit", "dialect", "pipe", "raw", "then")
 
     def __init__(self, raw: Any, dialect: Dialect) -> None:
         self.raw = raw
@@ -163,6 +163,9 @@ class Conn:
         """The psycopg `Pipeline` while one is open."""
         self.after_commit: list[Callable[[], None]] | None = None
         """What runs once the open `Database.begin()` transaction commits."""
+        self.then: list[tuple[str, tuple[Any, ...]]] = []
+        """Postgres: statements the open pipelined transaction sends right after its COMMIT,
+        in the same round trip (they run only if it commits)."""
 
     def on_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` after the open transaction commits; never if it rolls back. For what

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from psycopg.rows import DictRow
     from psycopg_pool import ConnectionPool
 
-__all__ = ["open_pg_pool", "pg_transaction"]
+__all__ = ["open_pg_pool", "pg_transaction", "quiet"]
 
 
 @contextmanager
@@ -33,12 +33,15 @@ def pg_transaction(conn: Conn, *, durable: bool = True) -> Iterator[None]:
             try:
                 yield
                 raw.execute("COMMIT", prepare=False)
+                for sql, params in conn.then:  # after the commit, in its round trip
+                    conn.send(sql, params)
                 pipe.sync()
             except BaseException:
                 _pg_rollback(raw)
                 raise
         finally:
             conn.pipe = None
+            conn.then = []
 
 
 def _pg_rollback(raw: Any) -> None:
@@ -60,14 +63,20 @@ def _check_connection(conn: Connection[Any]) -> None:
     readable (or unreadable) socket gets the probe, which raises on a dead connection so the
     pool replaces it. The probe is one empty query, not prepared: with
     `prepare_threshold=0` psycopg would prepare it on every checkout (two round trips)."""
-    if not conn.closed and not conn.broken:
-        try:
-            readable, _, _ = select.select([conn.fileno()], [], [], 0)
-        except (OSError, ValueError):
-            readable = [-1]  # cannot tell: probe
-        if not readable:
-            return
-    conn.execute("", prepare=False)
+    if not quiet(conn):
+        conn.execute("", prepare=False)
+
+
+def quiet(conn: Connection[Any]) -> bool:
+    """An idle connection that is open and whose socket has nothing to read: as alive as
+    can be told without a round trip (a server that went away makes the socket readable)."""
+    if conn.closed or conn.broken:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False  # cannot tell
+    return not readable
 
 
 def _configure(conn: Connection[Any]) -> None:

@@ -32,7 +32,7 @@ from interlock.runtime.store._db import (
     prepare_sqlite_file,
     redact_url,
 )
-from interlock.runtime.store._pg import open_pg_pool, pg_transaction
+from interlock.runtime.store._pg import open_pg_pool, pg_transaction, quiet
 from interlock.runtime.store.settings import Settings
 
 if TYPE_CHECKING:
@@ -102,6 +102,11 @@ class Database:
         assert self._sqlite is not None
         with self._sqlite.connection() as lite:
             yield Conn(lite, "sqlite")
+
+    def looks_alive(self, conn: Conn) -> bool:
+        """Whether a connection the caller holds can be used without a probe: on Postgres it
+        is open and nothing unexpected (a server's goodbye) waits on its socket."""
+        return conn.dialect != "postgres" or quiet(conn.raw)
 
     @contextmanager
     def transaction(self, *, pipelined: bool = True) -> Iterator[Conn]:
