@@ -180,7 +180,7 @@ class Gate:
         )
         sources = tuple(self._stop_sources)
         extra = pick("stops", None)
-        if isinstance(extra, StopSource) and not any(s is extra for s in sources):
+        if _is_stop_source(extra) and not any(s is extra for s in sources):
             sources = (*sources, extra)
         agent = pick("agent", self.agent)
         stopped = self._stopped(agent, _read_stops(sources, static, max_age))
@@ -354,6 +354,21 @@ class Gate:
             event["action"] = verdict.action.to_dict()
             event["assessment"] = verdict.assessment.to_dict()
         scope.audit.record(event)
+
+
+_SOURCE_TYPES: dict[type, bool] = {}
+
+
+def _is_stop_source(value: Any) -> bool:
+    """`isinstance(value, StopSource)`, answered once per type: a runtime-checkable
+    Protocol check walks the protocol's attributes each time, and the gate asks per call."""
+    if value is None:
+        return False
+    kind = type(value)
+    known = _SOURCE_TYPES.get(kind)
+    if known is None:
+        known = _SOURCE_TYPES[kind] = isinstance(value, StopSource)
+    return known
 
 
 def _read_stops(
