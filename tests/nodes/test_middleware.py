@@ -317,3 +317,31 @@ def test_several_held_calls_of_a_turn_are_interrupts_of_their_own(aio: bool) -> 
     assert isinstance(audit, InMemoryAuditSink)
     kinds = [e["kind"] for e in audit.events]
     assert (kinds.count("review"), kinds.count("executed")) == (2, 2)
+
+
+@tool
+def wipe(target: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+    """Wipe a production target (returns a Command)."""
+    RAN.append(("wipe", target))
+    return Command(update={"messages": [ToolMessage(f"wiped {target}", tool_call_id=tool_call_id)]})
+
+
+gated(wipe, effects={"write"}, reversible=False, environment="production")
+
+
+def test_a_held_command_tool_runs_edited_with_its_own_update_and_the_decision() -> None:
+    tools = [*TOOLS, wipe]
+    mw = InterlockMiddleware(tools)
+    turn = say("Wipe.", ("wipe", {"target": "cache"}))
+    agent = create_agent(model(turn), tools, middleware=[mw], checkpointer=InMemorySaver())
+    assert "__interrupt__" in agent.invoke(ASK, cfg())
+    edit = {"type": "edit", "edited_action": {"name": "wipe", "args": {"target": "tmp"}}}
+    out = agent.invoke(Command(resume={"decisions": [edit]}), cfg())
+    assert "__interrupt__" not in out
+    assert RAN == [("wipe", "tmp")]
+    ai, result, final = out["messages"][-3:]
+    assert isinstance(ai, AIMessage)
+    assert ai.tool_calls[0]["args"] == {"target": "tmp"}  # the turn shows what ran
+    assert (result.content, final.content) == ("wiped tmp", "All done.")
+    (record,) = agent.get_state(cfg()).values["interlock"]["reviews"].values()
+    assert record["decision"] == "edit"
