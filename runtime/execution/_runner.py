@@ -34,7 +34,7 @@ from interlock.runtime.execution._runs import (
     claim_thread,
     resume_command,
 )
-from interlock.runtime.execution._thread_read import Current, on_latest, read_current
+from interlock.runtime.execution._thread_read import Current, on_latest, send_current
 from interlock.runtime.execution._transcript import describe_update, final_message
 from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
 from interlock.runtime.review._records import (
@@ -246,7 +246,9 @@ class Engine:
         resume finishing elsewhere cannot slip between the read and the claim."""
         with self.db.connection() as conn:  # held to the end: on Postgres it owns the claim
             with self.db.begin(conn) as tx:
-                cur = read_current(
+                # Nothing here depends on what is read: the reads and the claim go out with
+                # the COMMIT, one round trip, and are read once it is back.
+                read = send_current(
                     tx,
                     self.locks,
                     review_id,
@@ -255,6 +257,7 @@ class Engine:
                     head=False,
                     approvals=True,
                 )
+            cur = read()
             if cur is None:
                 msg = f"no review {review_id!r}"
                 raise NotFoundError(msg)

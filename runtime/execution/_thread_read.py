@@ -12,7 +12,7 @@ The review row is locked before the audit head, in the order every other writer 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,14 @@ from interlock.runtime.store._db import Conn
 if TYPE_CHECKING:
     from interlock.runtime.execution._runner import Engine
 
-__all__ = ["Current", "current_interrupt", "moved_on", "on_latest", "read_current"]
+__all__ = [
+    "Current",
+    "current_interrupt",
+    "moved_on",
+    "on_latest",
+    "read_current",
+    "send_current",
+]
 
 _REVIEW = ", ".join(f"r.{c.strip()}" for c in REVIEW_COLUMNS.split(","))
 
@@ -65,6 +72,24 @@ def read_current(
     nothing to the audit log here, so it leaves the head unlocked. `approvals=True` also reads
     the review's approval rows (a resume: guarded execution then verifies the copy it holds
     and consumes exactly that signed row, in one statement)."""
+    args = {"checkpoints": checkpoints, "claim": claim, "head": head, "approvals": approvals}
+    return send_current(conn, locks, review_id, **args)()
+
+
+def send_current(
+    conn: Conn,
+    locks: ThreadLocks,
+    review_id: str,
+    *,
+    checkpoints: bool,
+    claim: bool,
+    head: bool = True,
+    approvals: bool = False,
+) -> Callable[[], Current | None]:
+    """`read_current` for a caller that needs nothing of it before its transaction commits
+    (a resume): on Postgres the statements are only queued, and the function returned, called
+    after the commit, reads what the commit's round trip brought. On SQLite (whose claim is
+    taken inside the transaction) everything is read at once."""
     lock = " FOR UPDATE OF r" if conn.dialect == "postgres" else ""
     latest = (
         "(SELECT checkpoint_id FROM checkpoints c WHERE c.thread_id = r.thread_id "
@@ -95,7 +120,23 @@ def read_current(
     if pg_claim:
         statements.append((PG_CLAIM_BY_REVIEW, (review_id,)))
     read_at = time.monotonic()
-    found = conn.fetch_all(statements)
+    rows = conn.queue_all(statements)
+    if conn.dialect == "postgres":
+        return lambda: _current(rows(), locks, conn, read_at, pg_claim, claim, head, approvals)
+    done = _current(rows(), locks, conn, read_at, pg_claim, claim, head, approvals)
+    return lambda: done
+
+
+def _current(
+    found: list[list[dict[str, Any]]],
+    locks: ThreadLocks,
+    conn: Conn,
+    read_at: float,
+    pg_claim: bool,
+    claim: bool,
+    head: bool,
+    approvals: bool,
+) -> Current | None:
     if not found[0]:
         return None
     first = found[0][0]

@@ -222,8 +222,17 @@ class Conn:
         self, statements: Sequence[tuple[str, Sequence[Any]]]
     ) -> list[list[dict[str, Any]]]:
         """The rows of each statement, run in order; one round trip in a Postgres pipeline."""
+        return self.queue_all(statements)()
+
+    def queue_all(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> Callable[[], list[list[dict[str, Any]]]]:
+        """Run the statements in order; the function that returns the rows of each. In a
+        Postgres pipeline they are only queued: called after the transaction's COMMIT, it
+        takes the rows the commit's round trip brought (a transaction whose statements do not
+        depend on each other's results then costs one round trip in all)."""
         cursors = [self._run(sql, params) for sql, params in statements]
-        return [[dict(r) for r in cur.fetchall()] for cur in cursors]
+        return lambda: [[dict(r) for r in cur.fetchall()] for cur in cursors]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         row = self._run(sql, params).fetchone()
