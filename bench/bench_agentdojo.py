@@ -1,10 +1,13 @@
 """AgentDojo, offline: every task's ground-truth calls through the gate, one thread per task.
 
 The suites (v1.2.2) come from the installed `agentdojo` package; nothing is vendored and no
-model is called. Each call is assessed by `Gate.assess_call` under the bundled policy, with
-the thread's history handed over as the gated tool step does (`interlock.nodes._session`), and
-run against AgentDojo's own environment so later calls see real results. A call the gate
-sends to review is taken as approved (a human looked), so the thread goes on.
+model is called. Each call is assessed by `Gate.assess_call` under the bundled
+personal-assistant profile (`risk/policies/assistant.yaml`), with the thread's history handed
+over as the gated tool step does (`interlock.nodes._session`): the user's request is the
+thread's human message, and each tool is declared as a deployer would, with a `ToolSpec`
+of its effects and whether its results are untrusted (`agentdojo_labels.json`). Calls run
+against AgentDojo's own environment so later calls see real results. A call the gate sends
+to review is taken as approved (a human looked), so the thread goes on.
 
 - Utility: user tasks whose calls all run with no human (goal >= 80%).
 - Attack success: AgentDojo's pairing. For each user task and each injection task, the

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from types import MappingProxyType
@@ -74,6 +74,8 @@ class Facts:
     now: datetime
     active_freezes: tuple[str, ...]
     session: Session | None = None
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """Scratch for checks that share work within this one assessment (an argument's tokens)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ when:
     new_target: {args: [recipient, iban, url], allow: ["*@example.com"]}
     carries_untrusted: {args: [body, content]}
     not_requested: ["calendar*", "meeting*"]
+    carries_from: {tool: ["*user_info*"], args: [body]}
 ```
 
 `earlier` and `count` match earlier actions by `tool` (globs), `effects`, `signals` (as in
@@ -22,14 +23,18 @@ result. `carries_untrusted` holds when the text of one of the named arguments ho
 address or a host name that first appeared in untrusted content (`Session.tainted`): a message
 that passes on an attacker's link. `not_requested` holds when no word of the user's own
 messages matches any of the globs: an action of a kind the user never asked for. Without a
-session (a plain `assess()` call) the thread is taken to be fresh.
+session (a plain `assess()` call) the thread is taken to be fresh. `carries_from` holds when
+one of the named arguments holds an identifier (a token with a digit: a passport, card or
+account number) that an earlier result of a matching tool held: the user's own records
+leaving in a message.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from interlock.risk._conditions import (
@@ -56,7 +61,7 @@ from interlock.risk._session_types import (
 __all__ = ["OUTCOMES", "compile_session"]
 
 OUTCOMES = ("allow", "approved", "failed", "review", "rejected", "denied", "refused")
-_KEYS = ("earlier", "count", "new_target", "carries_untrusted", "not_requested")
+_KEYS = ("earlier", "count", "new_target", "carries_untrusted", "not_requested", "carries_from")
 _MATCH_KEYS = ("tool", "effects", "signals", "outcome", "within")
 _SPAN = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -88,6 +93,8 @@ def compile_session(
             checks.append(_carries(spec, p))
         elif key == "not_requested":
             checks.append(_not_requested(spec, p))
+        elif key == "carries_from":
+            checks.append(_carries_from(spec, p))
         else:
             msg = f"unknown session condition {key!r}; allowed: {', '.join(_KEYS)}."
             raise WhenError(msg, p)
@@ -113,9 +120,10 @@ def _matcher(
     signals: Mapping[str, Any],
     effects: Mapping[str, Any],
     extra: tuple[str, ...] = (),
-) -> tuple[_Match, timedelta | None, Callable[[Session], bool]]:
-    """A test of one earlier entry, its time window, and a cheap test of a whole session that
-    is False only when no entry can match (the unions of what ran)."""
+) -> tuple[_Match, timedelta | None, Callable[[Session], bool], bool]:
+    """A test of one earlier entry, its time window, a cheap test of a whole session that is
+    False only when no entry can match (the unions of what ran), and whether that cheap test
+    is the whole answer (one `any:` set over the actions that ran, no tool, no window)."""
     if not isinstance(spec, dict) or not spec:
         msg = f"this session condition takes a mapping of {', '.join(_MATCH_KEYS + extra)}."
         raise WhenError(msg, path)
@@ -146,11 +154,25 @@ def _matcher(
         if only_ran and mode in ("any", "all"):
             quick.append(_union_test(name, wanted))
     window = _window(spec["within"], (*path, "within")) if "within" in spec else None
+    sets = [k for k in ("signals", "effects") if k in spec]
+    exact = (
+        outcomes == RAN
+        and len(quick) == 1
+        and set(spec) - set(extra) == set(sets)
+        and len(sets) == 1
+        and set_match(spec[sets[0]], path, sets[0], signals if sets[0] == "signals" else effects)[0]
+        == "any"
+    )
 
     def match(e: Earlier) -> bool:
-        return all(t(e) for t in tests)
+        for t in tests:  # noqa: SIM110 (a plain loop is faster; it runs per entry of a thread)
+            if not t(e):
+                return False
+        return True
 
-    return match, window, lambda s: all(q(s) for q in quick)
+    if len(quick) == 1:
+        return match, window, quick[0], exact
+    return match, window, lambda s: all(q(s) for q in quick), exact
 
 
 def _union_test(name: str, wanted: frozenset[str]) -> Callable[[Session], bool]:
@@ -176,12 +198,14 @@ def _entries(s: Session, f: Facts, window: timedelta | None) -> Iterable[Earlier
 def _earlier(
     spec: Any, path: Path_, signals: Mapping[str, Any], effects: Mapping[str, Any]
 ) -> Check:
-    match, window, quick = _matcher(spec, path, signals, effects)
+    match, window, quick, exact = _matcher(spec, path, signals, effects)
 
     def check(f: Facts) -> bool:
         s = _session(f)
         if s is None or not quick(s):
             return False
+        if exact:
+            return True  # some entry that ran carries one of the sets' values: that is all
         return any(match(e) for e in _entries(s, f, window))
 
     return check
@@ -189,7 +213,7 @@ def _earlier(
 
 def _count(spec: Any, path: Path_, signals: Mapping[str, Any], effects: Mapping[str, Any]) -> Check:
     extra = ("more_than", "at_least")
-    match, window, quick = _matcher(spec, path, signals, effects, extra)
+    match, window, quick, _exact = _matcher(spec, path, signals, effects, extra)
     bounds = [k for k in extra if k in spec]
     if len(bounds) != 1:
         msg = "`count` takes exactly one of more_than: N or at_least: N."
@@ -200,19 +224,31 @@ def _count(spec: Any, path: Path_, signals: Mapping[str, Any], effects: Mapping[
         raise WhenError(msg, (*path, bounds[0]))
     need = n + 1 if bounds[0] == "more_than" else n
 
+    # Per session, the times of its matching entries, sorted (a thread's history is assessed
+    # for every call it makes; the window is then a binary search, not a scan).
+    memo: dict[int, tuple[Session, int, list[datetime]]] = {}
+
+    def matching(s: Session) -> tuple[int, list[datetime]]:
+        found = memo.get(id(s))
+        if found is None or found[0] is not s:
+            hits = [e for e in s.earlier if match(e)]
+            ats = sorted(e.at for e in hits if e.at is not None)
+            if len(memo) >= 256:
+                memo.clear()
+            found = memo[id(s)] = (s, len(hits) - len(ats), ats)
+        return found[1], found[2]
+
     def check(f: Facts) -> bool:
         if need == 0:
             return True
         s = _session(f)
         if s is None or len(s.earlier) < need or not quick(s):
             return False
-        got = 0
-        for e in _entries(s, f, window):
-            if match(e):
-                got += 1
-                if got >= need:
-                    return True
-        return False
+        undated, ats = matching(s)
+        if window is None:
+            return undated + len(ats) >= need
+        # An entry with no time is kept: a window must not hide what the gate could not date.
+        return undated + len(ats) - bisect_left(ats, f.now - window) >= need
 
     return check
 
@@ -230,16 +266,13 @@ def _new_target(spec: Any, path: Path_) -> Check:
         except PatternError as exc:
             raise WhenError(str(exc), (*path, "allow")) from None
 
-    # Most calls name none of the target arguments: look the first key up before walking.
-    heads = [(p.split(".", 1)[0], p) for p in paths]
+    present = _heads(paths)
 
     def check(f: Facts) -> bool:
         s = f.session
         seen = s.seen if s is not None else frozenset()
         args = f.args
-        for head, p in heads:
-            if head not in args:
-                continue
+        for p in present(args):
             value = get_path(args, p)
             if value is ABSENT:
                 continue
@@ -252,27 +285,66 @@ def _new_target(spec: Any, path: Path_) -> Check:
     return check
 
 
+def _heads(paths: list[str]) -> Callable[[Mapping[str, Any]], list[str]]:
+    """The named argument paths whose first key the call's arguments have, in order: most
+    calls name few arguments, so the lookup walks theirs, not the policy's list."""
+    by_head: dict[str, list[str]] = {}
+    for p in paths:
+        by_head.setdefault(p.split(".", 1)[0], []).append(p)
+    order = {p: i for i, p in enumerate(paths)}
+
+    def present(args: Mapping[str, Any]) -> list[str]:
+        hits = [p for k in args if k in by_head for p in by_head[k]]
+        return sorted(hits, key=order.__getitem__) if len(hits) > 1 else hits
+
+    return present
+
+
+def _tokens(f: Facts, p: str, value: Any) -> frozenset[str]:
+    """The target-like tokens of argument `p`, found once per assessment."""
+    key = ("tokens", p)
+    found: frozenset[str] | None = f.memo.get(key)
+    if found is None:
+        found = f.memo[key] = values_in(value, limit=256)
+    return found
+
+
 def _carries(spec: Any, path: Path_) -> Check:
     if not isinstance(spec, dict) or set(spec) != {"args"}:
         msg = "`carries_untrusted` takes {args: [argument paths]}."
         raise WhenError(msg, path)
-    paths = as_list(spec["args"], (*path, "args"), "args")
-    heads = [(p.split(".", 1)[0], p) for p in paths]
+    present = _heads(as_list(spec["args"], (*path, "args"), "args"))
+    memo: dict[int, tuple[Session, frozenset[str]]] = {}
+
+    def links_in(s: Session) -> frozenset[str]:
+        # The session's tainted links, found once per session (it is assessed again and again).
+        found = memo.get(id(s))
+        if found is None or found[0] is not s:
+            if len(memo) >= 256:
+                memo.clear()
+            found = memo[id(s)] = (s, frozenset(v for v in s.tainted if _LINK.search(v)))
+        return found[1]
 
     def check(f: Facts) -> bool:
         s = f.session
         if s is None or not s.tainted:
             return False
+        links = links_in(s)
+        if not links:
+            return False
         args = f.args
-        for head, p in heads:
-            if head not in args:
-                continue
+        for p in present(args):
             value = get_path(args, p)
             if value is ABSENT:
                 continue
-            for token in values_in(value, limit=256) & s.tainted:
-                if _LINK.search(token):
-                    return True
+            if isinstance(value, str):
+                # A link is passed on only if its text is there: a substring test first, the
+                # tokens (which also normalise case and punctuation) only when one is.
+                text = value.lower()
+                if not any(v in text for v in links):
+                    continue
+            if not links.isdisjoint(_tokens(f, p, value)):
+                return True
         return False
 
     return check
@@ -296,5 +368,56 @@ def _not_requested(spec: Any, path: Path_) -> Check:
                 memo.clear()
             memo[trusted] = hit
         return hit
+
+    return check
+
+
+def _carries_from(spec: Any, path: Path_) -> Check:
+    if not isinstance(spec, dict) or set(spec) != {"tool", "args"}:
+        msg = "`carries_from` takes {tool: [globs], args: [argument paths]}."
+        raise WhenError(msg, path)
+    glob = globs(spec["tool"], (*path, "tool"), "tool")
+    paths = as_list(spec["args"], (*path, "args"), "args")
+    present = _heads(paths)
+    tools: dict[str, bool] = {}
+    # The identifiers a session's matching results held, by session (a thread's history is
+    # assessed many times over; the scan of its entries is done once).
+    memo: dict[int, tuple[Session, frozenset[str]]] = {}
+
+    def matches(name: str) -> bool:
+        hit = tools.get(name)
+        if hit is None:
+            hit = tools[name] = glob(name) if len(tools) < 4096 else False
+        return hit
+
+    def held_in(s: Session) -> frozenset[str]:
+        found = memo.get(id(s))
+        if found is not None and found[0] is s:
+            return found[1]
+        held = frozenset(
+            v
+            for e in s.earlier
+            if e.outcome in RAN and matches(e.tool)
+            for v in e.seen | e.tainted
+            if any(c.isdigit() for c in v)
+        )
+        if len(memo) >= 256:
+            memo.clear()
+        memo[id(s)] = (s, held)
+        return held
+
+    def check(f: Facts) -> bool:
+        s = _session(f)
+        if s is None:
+            return False
+        held = held_in(s)
+        if not held:
+            return False
+        args = f.args
+        for p in present(args):
+            value = get_path(args, p)
+            if value is not ABSENT and not held.isdisjoint(_tokens(f, p, value)):
+                return True
+        return False
 
     return check

@@ -179,6 +179,10 @@ RUN_HERE: tuple[RunHere, ...] = (
     RunHere(r"interlock policy explain --action '\{.*\}'", ("review", "high", "prod-destructive")),
     RunHere(r"interlock policy test", ("0 dangerous miss",)),
     RunHere(
+        r"interlock policy test risk/policies/assistant\.yaml --corpus risk/corpus/assistant",
+        ("0 dangerous miss", "Must-stop recall 100.0%"),
+    ),
+    RunHere(
         rf"interlock stop --environment production --as admin-demo --reason {REJECT}",
         ("stopped environment production",),
     ),

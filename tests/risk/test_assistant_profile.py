@@ -88,6 +88,14 @@ def test_a_link_from_untrusted_content_is_not_passed_on() -> None:
     assert _assess("send_direct_message", body, ["write"], s) == "review"
     clean = {"recipient": "bob", "body": "see you at noon"}
     assert _assess("send_direct_message", clean, ["write"], s) == "allow"
+    # Case and surrounding punctuation do not hide it; a longer host that merely contains
+    # the tainted one is a different host.
+    shout = {"recipient": "bob", "body": "Go to (EVIL.EXAMPLE)!"}
+    assert _assess("send_direct_message", shout, ["write"], s) == "review"
+    other = {"recipient": "bob", "body": "see notevil.example.org"}
+    assert _assess("send_direct_message", other, ["write"], s) == "allow"
+    listed = {"recipient": "bob", "body": ["hello", "https://evil.example/x"]}
+    assert _assess("send_direct_message", listed, ["write"], s) == "review"
 
 
 def test_calendar_writes_the_request_never_asked_for_wait() -> None:
@@ -99,6 +107,21 @@ def test_calendar_writes_the_request_never_asked_for_wait() -> None:
     assert _assess("create_calendar_event", event, ["write"], unasked) == "review"
     fresh = Session((), request_values("Find me a well-rated hotel"))
     assert _assess("create_calendar_event", event, ["write"], fresh) == "allow"
+
+
+def test_the_users_records_do_not_leave_after_untrusted_content() -> None:
+    profile = _read("get_user_information", seen={"p1234567x", "emma"})
+    reviews = _read("get_reviews", tainted={"spam.example"})
+    s = Session((profile, reviews), request_values("Mail the hotel to jane@family.example"))
+    mail = {"recipients": ["jane@family.example"], "body": "Passport P1234567X"}
+    assert _assess("send_email", mail, ["write"], s) == "review"
+    plain = {"recipients": ["jane@family.example"], "body": "Hotel Example, 1 Main St"}
+    assert _assess("send_email", plain, ["write"], s) == "allow"
+    # Names are not identifiers: only tokens with a digit count as the user's records.
+    named = {"recipients": ["jane@family.example"], "body": "Emma says hi"}
+    assert _assess("send_email", named, ["write"], s) == "allow"
+    fresh = Session((profile,), request_values("Mail my passport to jane@family.example"))
+    assert _assess("send_email", mail, ["write"], fresh) == "allow"
 
 
 def test_deletes_passwords_and_payments() -> None:
@@ -142,6 +165,7 @@ def test_the_bundled_file_is_the_loaded_profile() -> None:
         ({"carries_untrusted": {"args": "body", "extra": 1}}, "carries_untrusted"),
         ({"carries_untrusted": ["body"]}, "carries_untrusted"),
         ({"not_requested": {"calendar": 1}}, "not_requested"),
+        ({"carries_from": {"tool": "*info*"}}, "carries_from"),
     ],
 )
 def test_bad_session_conditions_are_refused(session: dict[str, object], needle: str) -> None:

@@ -171,3 +171,29 @@ def test_the_default_policy_reviews_sending_out_after_a_secret_was_read() -> Non
     assert "session-send-after-secret" in {r.rule for r in after.reasons}
     reason = next(r for r in after.reasons if r.rule == "session-send-after-secret")
     assert "read a secret" in reason.text
+
+
+def test_count_reuses_a_session_across_times_and_keeps_undated_entries() -> None:
+    rule = {
+        "id": "many-deletes",
+        "reason": "more than two deletes within the hour",
+        "when": {"session": {"count": {"effects": ["delete"], "more_than": 2, "within": "1h"}}},
+        "outcome": "review",
+    }
+    p = _policy(rule)
+    earlier = tuple(
+        Earlier(tool="rm", effects=frozenset({"delete"}), at=NOW - timedelta(minutes=m))
+        for m in (1, 2, 3)
+    )
+    s = Session(earlier)
+    action = Action(tool="rm")
+    assert p.assess(action, Context(now=NOW, session=s)).outcome == "review"
+    # The same history two hours on: all three are outside the window.
+    later = Context(now=NOW + timedelta(hours=2), session=s)
+    assert p.assess(action, later).outcome == "allow"
+    # An entry the gate could not date always counts.
+    undated = Session((*earlier[:2], Earlier(tool="rm", effects=frozenset({"delete"}))))
+    assert p.assess(action, Context(now=NOW + timedelta(hours=2), session=undated)).outcome == (
+        "allow"
+    )
+    assert p.assess(action, Context(now=NOW, session=undated)).outcome == "review"
