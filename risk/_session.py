@@ -49,13 +49,13 @@ from interlock.risk._conditions import (
     set_match,
 )
 from interlock.risk._regex import PatternError, compile_glob
+from interlock.risk._session_args import carries_from, carries_untrusted, heads, not_requested
 from interlock.risk._session_types import (
     RAN,
     SESSION_SIGNALS,
     Earlier,
     Session,
     target_values,
-    values_in,
 )
 
 __all__ = ["OUTCOMES", "compile_session"]
@@ -65,8 +65,6 @@ _KEYS = ("earlier", "count", "new_target", "carries_untrusted", "not_requested",
 _MATCH_KEYS = ("tool", "effects", "signals", "outcome", "within")
 _SPAN = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-# A link, an e-mail address or a host name: what a passed-on message lets an attacker reach.
-_LINK = re.compile(r"://|@|^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/|$)")
 
 Path_ = tuple[str | int, ...]
 _Match = Callable[[Earlier], bool]
@@ -90,11 +88,11 @@ def compile_session(
         elif key == "new_target":
             checks.append(_new_target(spec, p))
         elif key == "carries_untrusted":
-            checks.append(_carries(spec, p))
+            checks.append(carries_untrusted(spec, p))
         elif key == "not_requested":
-            checks.append(_not_requested(spec, p))
+            checks.append(not_requested(spec, p))
         elif key == "carries_from":
-            checks.append(_carries_from(spec, p))
+            checks.append(carries_from(spec, p))
         else:
             msg = f"unknown session condition {key!r}; allowed: {', '.join(_KEYS)}."
             raise WhenError(msg, p)
@@ -266,7 +264,7 @@ def _new_target(spec: Any, path: Path_) -> Check:
         except PatternError as exc:
             raise WhenError(str(exc), (*path, "allow")) from None
 
-    present = _heads(paths)
+    present = heads(paths)
 
     def check(f: Facts) -> bool:
         s = f.session
@@ -280,144 +278,6 @@ def _new_target(spec: Any, path: Path_) -> Check:
             for forms in target_values(value):
                 if forms.isdisjoint(seen) and not any(allowed(v) for v in forms):
                     return True
-        return False
-
-    return check
-
-
-def _heads(paths: list[str]) -> Callable[[Mapping[str, Any]], list[str]]:
-    """The named argument paths whose first key the call's arguments have, in order: most
-    calls name few arguments, so the lookup walks theirs, not the policy's list."""
-    by_head: dict[str, list[str]] = {}
-    for p in paths:
-        by_head.setdefault(p.split(".", 1)[0], []).append(p)
-    order = {p: i for i, p in enumerate(paths)}
-
-    def present(args: Mapping[str, Any]) -> list[str]:
-        hits = [p for k in args if k in by_head for p in by_head[k]]
-        return sorted(hits, key=order.__getitem__) if len(hits) > 1 else hits
-
-    return present
-
-
-def _tokens(f: Facts, p: str, value: Any) -> frozenset[str]:
-    """The target-like tokens of argument `p`, found once per assessment."""
-    key = ("tokens", p)
-    found: frozenset[str] | None = f.memo.get(key)
-    if found is None:
-        found = f.memo[key] = values_in(value, limit=256)
-    return found
-
-
-def _carries(spec: Any, path: Path_) -> Check:
-    if not isinstance(spec, dict) or set(spec) != {"args"}:
-        msg = "`carries_untrusted` takes {args: [argument paths]}."
-        raise WhenError(msg, path)
-    present = _heads(as_list(spec["args"], (*path, "args"), "args"))
-    memo: dict[int, tuple[Session, frozenset[str]]] = {}
-
-    def links_in(s: Session) -> frozenset[str]:
-        # The session's tainted links, found once per session (it is assessed again and again).
-        found = memo.get(id(s))
-        if found is None or found[0] is not s:
-            if len(memo) >= 256:
-                memo.clear()
-            found = memo[id(s)] = (s, frozenset(v for v in s.tainted if _LINK.search(v)))
-        return found[1]
-
-    def check(f: Facts) -> bool:
-        s = f.session
-        if s is None or not s.tainted:
-            return False
-        links = links_in(s)
-        if not links:
-            return False
-        args = f.args
-        for p in present(args):
-            value = get_path(args, p)
-            if value is ABSENT:
-                continue
-            if isinstance(value, str):
-                # A link is passed on only if its text is there: a substring test first, the
-                # tokens (which also normalise case and punctuation) only when one is.
-                text = value.lower()
-                if not any(v in text for v in links):
-                    continue
-            if not links.isdisjoint(_tokens(f, p, value)):
-                return True
-        return False
-
-    return check
-
-
-def _not_requested(spec: Any, path: Path_) -> Check:
-    pats = as_list(spec, path, "not_requested")
-    try:
-        asked = compile_glob(pats, ignore_case=True)
-    except PatternError as exc:
-        raise WhenError(str(exc), path) from None
-    memo: dict[frozenset[str], bool] = {}
-
-    def check(f: Facts) -> bool:
-        s = f.session
-        trusted = s.trusted if s is not None else frozenset()
-        hit = memo.get(trusted)
-        if hit is None:
-            hit = not any(asked(v) for v in trusted)
-            if len(memo) >= 256:
-                memo.clear()
-            memo[trusted] = hit
-        return hit
-
-    return check
-
-
-def _carries_from(spec: Any, path: Path_) -> Check:
-    if not isinstance(spec, dict) or set(spec) != {"tool", "args"}:
-        msg = "`carries_from` takes {tool: [globs], args: [argument paths]}."
-        raise WhenError(msg, path)
-    glob = globs(spec["tool"], (*path, "tool"), "tool")
-    paths = as_list(spec["args"], (*path, "args"), "args")
-    present = _heads(paths)
-    tools: dict[str, bool] = {}
-    # The identifiers a session's matching results held, by session (a thread's history is
-    # assessed many times over; the scan of its entries is done once).
-    memo: dict[int, tuple[Session, frozenset[str]]] = {}
-
-    def matches(name: str) -> bool:
-        hit = tools.get(name)
-        if hit is None:
-            hit = tools[name] = glob(name) if len(tools) < 4096 else False
-        return hit
-
-    def held_in(s: Session) -> frozenset[str]:
-        found = memo.get(id(s))
-        if found is not None and found[0] is s:
-            return found[1]
-        held = frozenset(
-            v
-            for e in s.earlier
-            if e.outcome in RAN and matches(e.tool)
-            for v in e.seen | e.tainted
-            if any(c.isdigit() for c in v)
-        )
-        if len(memo) >= 256:
-            memo.clear()
-        memo[id(s)] = (s, held)
-        return held
-
-    def check(f: Facts) -> bool:
-        s = _session(f)
-        if s is None:
-            return False
-        held = held_in(s)
-        if not held:
-            return False
-        args = f.args
-        for p in present(args):
-            value = get_path(args, p)
-            if value is not ABSENT and not held.isdisjoint(_tokens(f, p, value)):
-                return True
         return False
 
     return check
