@@ -55,8 +55,8 @@ from langchain_core.tools import BaseTool
 from langgraph.types import Command
 
 from interlock.nodes._bridge import async_only, sync_bridged
-from interlock.nodes._execute import _Guarded, _Runner, checks_stops, remember
 from interlock.nodes._gate import Gate, RunScope, Verdict
+from interlock.nodes._guarded import CallRunner, Guarded, checks_stops, remember
 from interlock.nodes._invoke import ToolOutput
 from interlock.nodes._payloads import InterlockState
 from interlock.nodes._session import with_session
@@ -146,7 +146,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
     @overload
     def _settle(self, request: ToolCallRequest, decided: None = None) -> _Step: ...
     @overload
-    def _settle(self, request: ToolCallRequest, decided: Reviewed) -> _Guarded: ...
+    def _settle(self, request: ToolCallRequest, decided: Reviewed) -> Guarded: ...
     def _settle(self, request: ToolCallRequest, decided: Reviewed | None = None) -> _Step:
         """Assess the call as it stands and clear it (ledger row open) or refuse it; or,
         when it needs a human and has no decision yet, what its review needs (`_Held`)."""
@@ -171,7 +171,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
                 verdict = gate.assess_call(call, scope, rejected, reuse=True)
                 if verdict.kind == "review":
                     return _Held(scope, ai, verdict)
-        runner = _Runner(gate, scope, self._lock)
+        runner = CallRunner(gate, scope, self._lock)
         with self._lock:
             out = runner.settle(call, record, ai.id if ai else None, rejected)
         # The tool runs with ToolNode's own per-call config: the verdict is written into it.
@@ -244,7 +244,7 @@ class _Held:
     verdict: Verdict
 
 
-_Step = _Guarded | _Held
+_Step = Guarded | _Held
 
 
 def _with(decided: Reviewed | None, out: ToolOutput) -> _Out:

@@ -41,8 +41,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, StatusCode, Tracer, TracerProvider
 
 if TYPE_CHECKING:
-    from interlock.nodes._execute import Cleared
     from interlock.nodes._gate import Gate, RunScope, Verdict
+    from interlock.nodes._guarded import Cleared
     from interlock.nodes._payloads import ReviewRecord
 
 
