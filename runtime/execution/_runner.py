@@ -262,11 +262,12 @@ class Engine:
                 msg = f"no review {review_id!r}"
                 raise NotFoundError(msg)
             try:
-                if cur.claim is None:
-                    return RunResult(ran=False, busy=True)
                 row, thread_id = cur.row, cur.row["thread_id"]
+                if cur.claim is None:
+                    return RunResult(ran=False, busy=True, thread_id=thread_id)
                 if row["resumed_at"] is not None or row["status"] in ("pending", "cancelled"):
-                    return RunResult(ran=False, review_ids=pending_ids(conn, thread_id))
+                    found = pending_ids(conn, thread_id)
+                    return RunResult(ran=False, review_ids=found, thread_id=thread_id)
                 info, built = self.built_for(thread_id, cur.thread)
                 payload = (
                     resume_command(row, cur.decisions)
@@ -417,6 +418,7 @@ class Engine:
         )
         messages = snap.messages
         return RunResult(
+            thread_id=thread_id,
             ran=True,
             events=tuple(events),
             review_ids=tuple(ids),

@@ -64,6 +64,8 @@ class RunResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     marked_in_doubt: int = 0
     """Execution-ledger rows this run or recovery moved from `started` to `in_doubt`."""
+    thread_id: str | None = None
+    """The thread, when the caller named only a review (`Engine.resume`)."""
 
 
 def resume_command(row: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]) -> Command[Any]:

@@ -294,7 +294,7 @@ class Worker:
         from interlock.risk.errors import InterlockError
 
         try:
-            out = self.rt.decisions.resume(review_id)
+            out = self.rt.decisions.resume_listed(review_id)
         except Exception as exc:
             if self._lost(exc, counts, review_id=review_id):
                 if is_outage(exc):

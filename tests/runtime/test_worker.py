@@ -142,7 +142,7 @@ def test_an_outage_halfway_through_a_sweep_keeps_count_of_what_it_did(
         _queue(rt, _start(rt, tmp_path)[0])
     seen: list[WorkerEvent] = []
     worker = Worker(rt, WorkerOptions(poll=0, reconcile_every=0), on_event=seen.append)
-    resume, calls = rt.decisions.resume, []
+    resume, calls = rt.decisions.resume_listed, []
 
     def the_server_goes_away_after_one(review_id: str, **kwargs: Any) -> Any:
         calls.append(review_id)
@@ -151,7 +151,7 @@ def test_an_outage_halfway_through_a_sweep_keeps_count_of_what_it_did(
             raise ConnectionError(msg)
         return resume(review_id, **kwargs)
 
-    monkeypatch.setattr(rt.decisions, "resume", the_server_goes_away_after_one)
+    monkeypatch.setattr(rt.decisions, "resume_listed", the_server_goes_away_after_one)
     with pytest.raises(ConnectionError):
         worker.sweep()
     assert (worker.stats.resumed, worker.stats.sweeps) == (1, 0)  # the first one happened
@@ -159,7 +159,7 @@ def test_an_outage_halfway_through_a_sweep_keeps_count_of_what_it_did(
     assert worker.stats.interrupted == 1
     assert [e.kind for e in seen] == ["resumed", "interrupted"]
     assert seen[1].review_id == calls[1]
-    monkeypatch.setattr(rt.decisions, "resume", resume)
+    monkeypatch.setattr(rt.decisions, "resume_listed", resume)
     worker.sweep()
     assert (worker.stats.resumed, worker.stats.sweeps) == (2, 1)
 
