@@ -53,7 +53,7 @@ def is_untrusted(gate: Gate, tool: str) -> bool:
     spec = gate.spec(tool)
     if spec is not None and spec.untrusted:
         return True
-    defaults = gate.policy.tools.get(tool)
+    defaults = gate.policy.tool_defaults(tool)  # aliases too: `*__fetch`, any case
     return defaults is not None and defaults.untrusted
 
 

@@ -167,6 +167,12 @@ class Policy:
         """Score `action` under this policy. Never raises for a well-formed action."""
         return self._engine.assess(action, context)
 
+    def tool_defaults(self, tool: str) -> ToolDefaults | None:
+        """The `tools:` entry that applies to `tool`: its exact key, then any case, then the
+        first matching glob (None: the tool is on no list)."""
+        found: ToolDefaults | None = self._engine.tools.match(tool)
+        return found
+
     def rank(self, role: str) -> int:
         """Seniority of `role` on the ladder; -1 when it is not on it."""
         return self._engine.rank(role)

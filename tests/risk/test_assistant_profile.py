@@ -152,6 +152,15 @@ def test_the_assistant_corpus_meets_its_bar() -> None:
     assert not {i.id for i in load_corpus()} & {i.id for i in corpus}
 
 
+def test_web_tools_are_untrusted_by_alias() -> None:
+    policy = assistant_policy()
+    for name in ("fetch", "WebFetch", "github__fetch"):
+        found = policy.tool_defaults(name)
+        assert found is not None, name
+        assert found.untrusted, name
+    assert policy.tool_defaults("send_email") is None
+
+
 def test_the_bundled_file_is_the_loaded_profile() -> None:
     path = bundled_policy_path("assistant")
     assert load_policy(path).version == assistant_policy().version
