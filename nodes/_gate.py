@@ -334,10 +334,11 @@ class Gate:
         detail: str = "",
         reviewer: str | None = None,
         verdict: Verdict | None = None,
+        to: Callable[[AuditEvent], Any] | None = None,
     ) -> None:
-        """Send one audit event to the run's sink. With `verdict`, the event also carries the
-        assessed action and its assessment (for policy replay); the dicts are built here, on
-        the way to the sink, never on the routing path."""
+        """Send one audit event to the run's sink (or to `to`, which records it). With
+        `verdict`, the event also carries the assessed action and its assessment (for policy
+        replay); the dicts are built here, on the way to the sink, never on the routing path."""
         event: AuditEvent = {
             "kind": kind,
             "at": scope.context.now.isoformat(),
@@ -353,7 +354,7 @@ class Gate:
         if verdict is not None and verdict.action is not None and verdict.assessment is not None:
             event["action"] = verdict.action.to_dict()
             event["assessment"] = verdict.assessment.to_dict()
-        scope.audit.record(event)
+        (to or scope.audit.record)(event)
 
 
 _SOURCE_TYPES: dict[type, bool] = {}

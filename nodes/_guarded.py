@@ -31,10 +31,15 @@ from interlock.nodes._invoke import (
     outcome_of,
     recorded,
 )
-from interlock.nodes._payloads import ReviewRecord
+from interlock.nodes._payloads import AuditEvent, ReviewRecord
 from interlock.nodes._refusal import denial_text, stop_reason
 from interlock.nodes._session import annotate, entry_for
-from interlock.nodes._stores import ExecutionLedger, ExecutionRecord, start_approved
+from interlock.nodes._stores import (
+    ExecutionLedger,
+    ExecutionRecord,
+    ExecutionStatus,
+    start_approved,
+)
 from interlock.nodes._toolspec import governed
 from interlock.nodes._trace import current, end_execute, traced
 from interlock.risk.errors import ExecutionRefused, StopsChanged
@@ -280,10 +285,17 @@ class CallRunner:
         """Close the ledger row with the call's outcome (`out`, or the exception) and audit it."""
         v, scope = go.verdict, self.scope
         ok, text = outcome_of(out, exc, v.call["id"] or "")
+        status: ExecutionStatus = "succeeded" if ok else "failed"
         with self.lock:
-            scope.ledger.finish(
-                go.key, status="succeeded" if ok else "failed", result=text, now=self.gate.clock()
-            )
+            now, joint = self.gate.clock(), getattr(scope.ledger, "finish_audited", None)
+            if joint is None:  # a ledger that records the outcome on its own, then the event
+                scope.ledger.finish(go.key, status=status, result=text, now=now)
+
+            def finish_with(event: AuditEvent) -> None:
+                # The outcome and its audit event in one write, where the ledger can.
+                assert joint is not None
+                joint(go.key, status=status, result=text, now=now, event=event, audit=scope.audit)
+
             level = v.assessment.level if v.assessment else None
             self.gate.event(
                 scope,
@@ -294,6 +306,7 @@ class CallRunner:
                 outcome="approved" if go.approved else "allow",
                 detail="" if go.fresh else "retried",
                 verdict=v,
+                to=None if joint is None else finish_with,
             )
         ledger = "started" if go.fresh else "rerun"
         end_execute(span, ledger=ledger, status="succeeded" if ok else "failed")

@@ -48,6 +48,15 @@ class DurableAuditSink:
         self.deferred: list[AuditEntry] = []
 
     def record(self, event: AuditEvent) -> None:
+        entry = self.entry(event)
+        if self.defer and event["kind"] in DEFERRED:
+            self.deferred.append(entry)
+            return
+        self.audit.append_all([*self.deferred, entry])
+        self.deferred.clear()
+
+    def entry(self, event: AuditEvent) -> AuditEntry:
+        """The audit row `record` writes for `event`."""
         kind = event["kind"]
         data: dict[str, Any] = {
             "tool": event.get("tool"),
@@ -61,18 +70,13 @@ class DurableAuditSink:
             data["action"] = event["action"]
         if "assessment" in event:
             data["assessment"] = event["assessment"]
-        entry = AuditEntry(
+        return AuditEntry(
             event=GATE_EVENTS.get(kind, f"gate_{kind}"),
             actor=event.get("reviewer") or self.actor,
             thread_id=event.get("thread_id") or None,
             digest=event.get("digest"),
             data=data,
         )
-        if self.defer and kind in DEFERRED:
-            self.deferred.append(entry)
-            return
-        self.audit.append_all([*self.deferred, entry])
-        self.deferred.clear()
 
     def flush(self) -> None:
         """Write what is still deferred (the run is returning)."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from interlock.nodes import (
     ApprovalStore,
+    AuditEvent,
+    AuditSink,
     ExecutionRecord,
     ExecutionStatus,
     StartOutcome,
@@ -23,7 +25,7 @@ from interlock.nodes import (
 )
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
-from interlock.runtime.audit._sink import DurableAuditSink
+from interlock.runtime.audit._sink import DEFERRED, DurableAuditSink
 from interlock.runtime.audit._sql import head_query
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.execution._approvals import (
@@ -35,7 +37,7 @@ from interlock.runtime.execution._approvals import (
     checked,
     why_refused,
 )
-from interlock.runtime.execution._ledger_audit import started_first
+from interlock.runtime.execution._ledger_audit import started_first, write_lost
 from interlock.runtime.execution._ledger_sql import (
     CONSUME_OPEN,
     CONSUME_OPEN_SIGNED,
@@ -326,6 +328,47 @@ class DurableExecutionLedger:
             raise NotFoundError(msg)
         return found
 
+    def finish_audited(
+        self,
+        key: str,
+        *,
+        status: ExecutionStatus,
+        result: str,
+        now: datetime,
+        event: AuditEvent,
+        audit: AuditSink,
+    ) -> ExecutionRecord:
+        """`finish`, then `audit.record(event)` (the gate's event about the outcome). When
+        `audit` is this run's sink, both go in ONE transaction, the run's deferred rows
+        before the event: the outcome and its audit rows commit together, in two round trips
+        instead of three (one commit instead of two on SQLite)."""
+        if self.sink is None or audit is not self.sink or event["kind"] in DEFERRED:
+            found = self.finish(key, status=status, result=result, now=now)
+            audit.record(event)
+            return found
+        ok = status == "succeeded"
+        values = (status, result if ok else None, None if ok else result, now, key)
+        deferred = self._deferred()
+        entries = [*deferred, self.sink.entry(event)]
+        try:
+            with self.db.transaction() as conn:
+                self._fence_in(conn)
+                rows, head = conn.fetch_all([(FINISH_ROW, values), (head_query(conn.dialect), ())])
+                now_row = record_of(rows[0]) if rows else self._get(conn, key)
+                if now_row is None:
+                    msg = f"no execution-ledger row {key!r} to finish"
+                    raise NotFoundError(msg)
+                top = (int(head[0]["seq"]), str(head[0]["hash"])) if head else None
+                self.audit.append_all(entries, conn=conn, head=top)
+        except Exception as exc:
+            lost = self._lost(exc, _FINISHING)
+            if lost is None:
+                raise
+            lost.outcome = {"execution": key, "status": status, "result": result[:_KEPT_RESULT]}
+            raise lost from None
+        self._written(deferred)
+        return now_row
+
     def get(self, key: str) -> ExecutionRecord | None:
         with self.db.connection() as conn:
             return self._get(conn, key)
@@ -372,29 +415,6 @@ class DurableExecutionLedger:
         `execution_started` an in-doubt marking already wrote for it is not written twice),
         then `claim_lost` with the outcome the run could not record, in one transaction."""
         deferred = self._deferred()
-        fence = self.fence
         with self.db.transaction() as conn:
-            found = conn.fetch_all([(head_query(conn.dialect), ())])[0]
-            started = {e.digest for e in deferred if e.event == "execution_started" and e.digest}
-            have: set[str] = set()
-            for digest in started:
-                seen = conn.one(
-                    "SELECT 1 AS seen FROM interlock_audit WHERE digest = ? "
-                    "AND event = 'execution_started' LIMIT 1",
-                    (digest,),
-                )
-                if seen:
-                    have.add(digest)
-            keep = [
-                e for e in deferred if not (e.event == "execution_started" and e.digest in have)
-            ]
-            entry = AuditEntry(
-                event="claim_lost",
-                actor="interlock-executor",
-                thread_id=fence.thread_id if fence else None,
-                digest=None,
-                data={"token": fence.token if fence else None, "reason": str(lost), **lost.outcome},
-            )
-            top = (int(found[0]["seq"]), str(found[0]["hash"])) if found else None
-            self.audit.append_all([*keep, entry], conn=conn, head=top)
+            write_lost(conn, self.audit, deferred, self.fence, lost)
         self._written(deferred)

@@ -1,15 +1,19 @@
-"""What the ledger writes to the audit log when it marks an action in doubt."""
+"""What the ledger writes to the audit log when it marks an action in doubt, and when a run
+lost its claim."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from interlock.runtime.audit._sql import head_query
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.store._db import Conn, from_db_ts, iso_utc
 
-__all__ = ["started_first"]
+if TYPE_CHECKING:
+    from interlock.runtime.store._claims import Claim, ClaimLost
+
+__all__ = ["started_first", "write_lost"]
 
 
 def started_first(conn: Conn, audit: AuditLog, row: Mapping[str, Any]) -> None:
@@ -44,3 +48,36 @@ def started_first(conn: Conn, audit: AuditLog, row: Mapping[str, Any]) -> None:
         },
     )
     audit.append_all([entry], conn=conn, head=(int(found[0]["seq"]), found[0]["hash"]))
+
+
+def write_lost(
+    conn: Conn,
+    audit: AuditLog,
+    deferred: Sequence[AuditEntry],
+    fence: Claim | None,
+    lost: ClaimLost,
+) -> None:
+    """In the caller's transaction: the run's `deferred` rows that are still true (an
+    `execution_started` an in-doubt marking already wrote for it is not written twice), then
+    `claim_lost` with the outcome the run could not record."""
+    found = conn.fetch_all([(head_query(conn.dialect), ())])[0]
+    started = {e.digest for e in deferred if e.event == "execution_started" and e.digest}
+    have: set[str] = set()
+    for digest in started:
+        seen = conn.one(
+            "SELECT 1 AS seen FROM interlock_audit WHERE digest = ? "
+            "AND event = 'execution_started' LIMIT 1",
+            (digest,),
+        )
+        if seen:
+            have.add(digest)
+    keep = [e for e in deferred if not (e.event == "execution_started" and e.digest in have)]
+    entry = AuditEntry(
+        event="claim_lost",
+        actor="interlock-executor",
+        thread_id=fence.thread_id if fence else None,
+        digest=None,
+        data={"token": fence.token if fence else None, "reason": str(lost), **lost.outcome},
+    )
+    top = (int(found[0]["seq"]), str(found[0]["hash"])) if found else None
+    audit.append_all([*keep, entry], conn=conn, head=top)
