@@ -120,6 +120,8 @@ class Infra:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._memory: dict[str, Any] | None = None if self.path else seed_state()
+        self._seen: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+        """The file as last parsed, by (inode, size, mtime): every save replaces the file."""
 
     # -- storage -----------------------------------------------------------------------------
     def reset(self) -> Infra:
@@ -190,16 +192,32 @@ class Infra:
         with self._locked(shared=True):
             return self._load()
 
+    def _view(self) -> dict[str, Any]:
+        """The state for lookups that copy what they return, parsed again only when the file
+        changed: the gate's resolvers ask for a target's environment several times per call,
+        and the file grows with every event."""
+        if self.path is None:
+            return self.read()
+        with self._locked(shared=True):
+            try:
+                st = self.path.stat()
+            except FileNotFoundError:
+                return self._load()
+            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if self._seen is None or self._seen[0] != key:
+                self._seen = (key, self._load())
+            return self._seen[1]
+
     def events(self, op: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.read()["events"] if op is None or e["op"] == op]
+        return [dict(e) for e in self._view()["events"] if op is None or e["op"] == op]
 
     def find(self, kind: str, ident: str) -> dict[str, Any]:
-        table = self.read().get(kind, {})
+        table = self._view().get(kind, {})
         if ident not in table:
             known = ", ".join(sorted(table)) or "none"
             msg = f"No {kind[:-1]} named {ident!r}. Known: {known}."
             raise InfraError(msg)
-        return dict(table[ident])
+        return copy.deepcopy(table[ident])
 
     def environment_of(self, kind: str, ident: str) -> str | None:
         try:
@@ -210,12 +228,12 @@ class Infra:
     def backups_of(self, volume: str) -> list[dict[str, Any]]:
         return [
             {"id": k, **v}
-            for k, v in sorted(self.read()["backups"].items())
+            for k, v in sorted(self._view()["backups"].items())
             if v["volume"] == volume
         ]
 
     def token_environments(self, token: str) -> frozenset[str]:
-        found = self.read()["tokens"].get(token)
+        found = self._view()["tokens"].get(token)
         return frozenset(found["environments"]) if found else frozenset()
 
     def authorize(self, token: str, environment: str) -> None:
