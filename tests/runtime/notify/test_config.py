@@ -231,7 +231,7 @@ BAD = [
     ),
     (
         _edit("[teams.ops]", '[delivery]\nlease = "soon"\n[teams.ops]'),
-        'n.toml:8: delivery.lease must be a duration above 0 (e.g. "60s", or 60 for seconds), got \'soon\'.',
+        "n.toml:8: delivery.lease must be a duration above 0 (e.g. \"60s\", or 60 for seconds), got 'soon'.",
     ),
     (
         _edit("[teams.ops]", '[delivery]\nlease = "1s"\n[teams.ops]'),
