@@ -368,14 +368,17 @@ class DecisionService:
                 raise ConflictError(stale_message(conn, row))
         return self.carry(base, "resumed", on_update)
 
-    def resume_listed(self, review_id: str) -> DecisionOutcome:
+    def resume_listed(self, review_id: str) -> DecisionOutcome | None:
         """`resume` of an id `unresumed` listed, as a worker calls it: a settled review never
         goes back to pending or cancelled, so the engine's read under the thread's claim is
-        the only one (one round trip fewer). A served thread takes the usual way."""
+        the only one (one round trip fewer). None when another process carried it in since it
+        was listed: this call did nothing. A served thread takes the usual way."""
         engine = self._engine()
         if not engine.local:
             return self.resume(review_id)
         result = engine.resume(review_id)
+        if not (result.ran or result.busy):
+            return None
         thread_id = result.thread_id or ""
         base = DecisionOutcome(review_id=review_id, thread_id=thread_id, status="queued")
         return outcome_of(base, "resumed", result)

@@ -263,9 +263,12 @@ class Engine:
                 raise NotFoundError(msg)
             try:
                 row, thread_id = cur.row, cur.row["thread_id"]
+                if row["resumed_at"] is not None:  # carried in already (no claim was taken)
+                    found = pending_ids(conn, thread_id)
+                    return RunResult(ran=False, review_ids=found, thread_id=thread_id)
                 if cur.claim is None:
                     return RunResult(ran=False, busy=True, thread_id=thread_id)
-                if row["resumed_at"] is not None or row["status"] in ("pending", "cancelled"):
+                if row["status"] in ("pending", "cancelled"):
                     found = pending_ids(conn, thread_id)
                     return RunResult(ran=False, review_ids=found, thread_id=thread_id)
                 info, built = self.built_for(thread_id, cur.thread)

@@ -306,6 +306,8 @@ class Worker:
             kind = "refused" if isinstance(exc, InterlockError) else type(exc).__name__
             self._emit("failed", review_id=review_id, detail=f"{kind}: {exc}")
             return
+        if out is None:  # another worker carried it in since it was listed: not ours to count
+            return
         if out.status == "queued":  # another worker or process holds the thread
             counts["busy"] += 1
             self._emit("busy", review_id=review_id, thread_id=out.thread_id)

@@ -69,11 +69,13 @@ _PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(?, 0)) AS ok"
 PG_CLAIM_BY_REVIEW = (
     "WITH lk AS MATERIALIZED (SELECT thread_id, "
     "pg_try_advisory_lock(hashtextextended(thread_id, 0)) AS ok "
-    "FROM interlock_reviews WHERE id = ?), "
+    "FROM interlock_reviews WHERE id = ? AND resumed_at IS NULL), "
     f"f AS ({_NEXT_TOKEN.format(source='SELECT thread_id, 1 FROM lk WHERE ok')}) "
     "SELECT lk.ok, (SELECT token FROM f) AS token FROM lk"
 )
-"""The claim on a review's thread, by review id, and its fencing token (`ok`, `token`)."""
+"""The claim on a review's thread, by review id, and its fencing token (`ok`, `token`); no
+claim (no row) once the review was carried into its thread: nothing is left to do under it,
+and workers that listed it too must not take the thread (and a token) for nothing."""
 FENCE_CHECK = "SELECT interlock_fence(?, ?) AS token"
 """Postgres: fails the transaction (SQLSTATE IL409) unless the token is still the latest."""
 

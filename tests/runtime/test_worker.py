@@ -309,3 +309,30 @@ def test_an_orphan_that_finished_meanwhile_is_not_reported_as_marked(
     assert rt.inbox.pending() == []
     with rt.db.connection() as conn:
         assert conn.scalar("SELECT status FROM interlock_executions") == "succeeded"
+
+
+def test_a_review_another_worker_carried_in_after_the_listing_is_not_counted(
+    open_rt: Callable[..., Runtime], tmp_path: Path, db_url: str
+) -> None:
+    rt = open_rt()
+    review_id, infra = _start(rt, tmp_path)
+    _queue(rt, review_id)
+    worker = Worker(rt, WorkerOptions(poll=0, reconcile_every=0), on_event=(seen := []).append)
+    listed = worker._due()
+    assert listed == [review_id]
+    # Another worker resumes it between this worker's listing and its turn.
+    assert rt.decisions.resume(review_id).status == "resumed"
+    counts = dict.fromkeys(("resumed", "busy", "failed", "claim_lost", "interrupted"), 0)
+    worker._resume_one(listed[0], counts)
+    assert counts == dict.fromkeys(counts, 0)
+    assert seen == []
+    assert len(infra.events("delete_volume")) == 1  # the action ran once, by the first
+    if db_url.startswith("postgres"):
+        # No claim was taken for nothing: the thread's fencing token moved once per claim.
+        with rt.db.connection() as conn:
+            token = conn.scalar(
+                "SELECT token FROM interlock_thread_fences WHERE thread_id = "
+                "(SELECT thread_id FROM interlock_reviews WHERE id = ?)",
+                (review_id,),
+            )
+        assert token == 2  # the run, the first resume
