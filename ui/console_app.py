@@ -55,6 +55,9 @@ def _sign_in_pages() -> list[st.Page]:
 def _app() -> None:
     refresh_identity()
     reviewer = signed_in()
+    # The cookie's script goes out first: a page that already says "Signed in as" has
+    # stored the session, so a new tab or a deep link opened right after stays signed in.
+    session_cookie()
     if reviewer is None:
         rid = st.query_params.get("review")
         if rid:  # a deep link: open it after sign-in even if the URL loses its query
@@ -63,7 +66,6 @@ def _app() -> None:
     else:
         page = st.navigation(_pages())
         sidebar_identity(reviewer)
-    session_cookie()
     page.run()
 
 

@@ -128,6 +128,12 @@ def sign_in(page: Page, base: str, name: str, password: str) -> None:
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as")).to_be_visible(timeout=TIMEOUT_MS)
+    # The session cookie is written by a script in the page; a goto before it ran would land
+    # on the sign-in form again (seen under CI load).
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not any(c["name"] == "interlock_session" for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the console never stored its session cookie"
+        page.wait_for_timeout(50)
 
 
 def settle(page: Page) -> None:
