@@ -24,24 +24,31 @@ def pg_transaction(conn: Conn, *, durable: bool = True) -> Iterator[None]:
     COMMIT is one round trip. (psycopg's `transaction()` waits for the server on entry and
     on exit; plain BEGIN/COMMIT in autocommit mode do not.)"""
     raw = conn.raw
-    with raw.pipeline() as pipe:
-        conn.pipe = pipe
-        try:
-            raw.execute("BEGIN", prepare=False)
-            if not durable:
-                raw.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
+    body_failed = False
+    try:
+        with raw.pipeline() as pipe:
+            conn.pipe = pipe
             try:
+                raw.execute("BEGIN", prepare=False)
+                if not durable:
+                    raw.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
                 yield
                 raw.execute("COMMIT", prepare=False)
                 for sql, params in conn.then:  # after the commit, in its round trip
                     conn.send(sql, params)
-                pipe.sync()
             except BaseException:
+                body_failed = True
                 _pg_rollback(raw)
                 raise
-        finally:
-            conn.pipe = None
-            conn.then = []
+            finally:
+                conn.pipe = None
+                conn.then = []
+        # Leaving the pipeline sends its one Sync and reads every result: that is the
+        # COMMIT's round trip (a `sync()` before it would cost a second, empty one).
+    except BaseException:
+        if not body_failed:  # the COMMIT failed (a statement's error, a stale fence)
+            _pg_rollback(raw)
+        raise
 
 
 def _pg_rollback(raw: Any) -> None:
