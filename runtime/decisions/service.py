@@ -15,7 +15,6 @@ self-approval leaves the database exactly as it was.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -31,9 +30,6 @@ from interlock.runtime.audit.log import SYSTEM_ACTOR, AuditLog
 from interlock.runtime.decisions._commit import (
     Committed,
     Prepared,
-    authorise,
-    check_payload,
-    commit,
     stale_message,
 )
 from interlock.runtime.decisions._guard import require_principal
@@ -45,9 +41,9 @@ from interlock.runtime.decisions._outcome import (
     span_start,
     with_changes,
 )
+from interlock.runtime.decisions._record import record
 from interlock.runtime.execution._thread_read import (
     Current,
-    current_interrupt,
     moved_on,
     read_current,
 )
@@ -55,7 +51,7 @@ from interlock.runtime.review._records import REVIEW_COLUMNS
 from interlock.runtime.review.inbox import Inbox
 from interlock.runtime.review.reviewers import Reviewer
 from interlock.runtime.store._claims import Claim
-from interlock.runtime.store._db import Conn, from_db_ts
+from interlock.runtime.store._db import Conn
 from interlock.runtime.store.database import Database
 
 if TYPE_CHECKING:
@@ -144,21 +140,6 @@ class DecisionService:
             )
             raise DecisionError(msg)
         return self._decide(row["id"], dict(enumerate(decisions)), reviewer, resume, on_update)
-
-    def _prepare(
-        self, request: Mapping[str, Any], index: int, raw: Any, reviewer: Reviewer
-    ) -> Prepared:
-        from interlock.nodes import validate_decision
-
-        raw = check_payload(raw)
-        if isinstance(raw, Mapping):
-            raw = {k: v for k, v in raw.items() if k != "reviewer"}  # identity is not input
-        decision = dict(validate_decision(request, raw, index=index))  # type: ignore[arg-type]
-        decision["reviewer"] = reviewer.name
-        action = request["action_requests"][index]
-        if action.get("digest"):
-            decision.setdefault("digest", action["digest"])
-        return Prepared(index=index, decision=decision, action=action)
 
     def _decide(
         self,
@@ -256,56 +237,19 @@ class DecisionService:
         reviewer: Reviewer,
         signer: Signer,
     ) -> tuple[list[Prepared], Committed]:
-        """Every check, then the writes, inside the transaction that locked the review.
-        Raises (and so writes nothing) on the first check that fails."""
-        row = cur.row
-        if row["kind"] == "in_doubt":
-            msg = (
-                f"review {row['id']} is an execution in doubt, not a proposal: say what happened "
-                f"with `interlock resolve {row['id']} --ran|--did-not-run`."
-            )
-            raise DecisionError(msg)
-        if row["status"] != "pending":
-            raise ConflictError(stale_message(conn, row))
-        request = json.loads(row["payload"])
-        prepared = [self._prepare(request, i, raw, reviewer) for i, raw in sorted(items.items())]
-        for p in prepared:
-            authorise(self.policy, row, p, reviewer)
-        now = self.clock()
-        expires = from_db_ts(row["expires_at"])
-        if expires is not None and now >= expires:
-            msg = (
-                f"review {row['id']} expired at {expires.isoformat()}; it is escalated or "
-                "denied by expiry and cannot be decided any more."
-            )
-            raise ConflictError(msg)
-        engine.built_for(row["thread_id"], cur.thread)  # refuse now if no process could resume it
-        if engine.local and not current_interrupt(engine, cur):
-            raise ConflictError(moved_on(row))
-        from interlock.runtime.decisions._edits import plan_edit
-
-        prepared = [
-            p
-            if p.decision["type"] != "edit"
-            else Prepared(
-                index=p.index,
-                decision=p.decision,
-                action=p.action,
-                edit=plan_edit(engine, self.policy, row, request, p, reviewer),
-            )
-            for p in prepared
-        ]
-        done = commit(
+        """Every check, then the writes (`_record.record`)."""
+        return record(
             conn,
             self.audit,
+            self.policy,
+            engine,
             cur,
-            prepared,
+            items,
             reviewer,
-            now=now,
+            now=self.clock(),
             approval_ttl=self.approval_ttl,
             signer=signer,
         )
-        return prepared, done
 
     def _check_served(self, engine: Engine, review_id: str, reviewer: Reviewer) -> str:
         row = self._row(review_id)

@@ -37,7 +37,7 @@ from interlock.runtime.execution._approvals import (
     checked,
     why_refused,
 )
-from interlock.runtime.execution._ledger_audit import started_first, write_lost
+from interlock.runtime.execution._ledger_audit import forged_entry, mark_row, write_lost
 from interlock.runtime.execution._ledger_sql import (
     CONSUME_OPEN,
     CONSUME_OPEN_SIGNED,
@@ -52,7 +52,6 @@ from interlock.runtime.execution._ledger_sql import (
     record_of,
     stops_changed,
 )
-from interlock.runtime.review._in_doubt import open_in_doubt_review
 from interlock.runtime.store._claims import (
     Claim,
     ClaimLost,
@@ -170,22 +169,8 @@ class DurableExecutionLedger:
     def _forged(self, record: ExecutionRecord, undo: Undo) -> tuple[StartOutcome, None]:
         """Audit a refused approval (its step was rolled back: nothing consumed, nothing
         opened, nothing ran) with the run's deferred events before it, in order."""
-        a = undo.approval
         deferred = self._deferred()
-        entry = AuditEntry(
-            event="approval_forged",
-            actor="interlock-executor",
-            thread_id=record.thread_id,
-            review_id=(a.review_id or None) if a is not None else None,
-            digest=record.digest,
-            data={
-                "tool": record.tool,
-                "tool_call_id": record.tool_call_id,
-                "reason": undo.why,
-                "key_id": a.key_id if a is not None else "",
-                "reviewers": list(a.reviewers) if a is not None else [],
-            },
-        )
+        entry = forged_entry(record, undo)
         self.audit.append_all([*deferred, entry])
         self._written(deferred)
         return "forged", None
@@ -391,18 +376,8 @@ class DurableExecutionLedger:
         try:
             with self.db.transaction() as conn:
                 self._fence_in(conn)
-                row = conn.one(
-                    f"SELECT {LEDGER_COLS} FROM interlock_executions WHERE digest = ?", (key,)
-                )
-                changed = conn.execute(
-                    "UPDATE interlock_executions SET status = 'in_doubt', error = ? "
-                    "WHERE digest = ? AND status = 'started'",
-                    (detail, key),
-                )
-                if row is None or changed != 1:
+                if not mark_row(conn, self.audit, self.policy, key, detail, now):
                     return False
-                started_first(conn, self.audit, row)
-                open_in_doubt_review(conn, self.audit, self.policy, row, detail, now)
         except Exception as exc:
             lost = self._lost(exc, "marking an action in doubt")
             if lost is None:

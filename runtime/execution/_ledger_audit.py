@@ -4,6 +4,7 @@ lost its claim."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from interlock.runtime.audit._sql import head_query
@@ -11,9 +12,12 @@ from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.store._db import Conn, from_db_ts, iso_utc
 
 if TYPE_CHECKING:
+    from interlock.nodes import ExecutionRecord
+    from interlock.risk import Policy
+    from interlock.runtime.execution._approvals import Undo
     from interlock.runtime.store._claims import Claim, ClaimLost
 
-__all__ = ["started_first", "write_lost"]
+__all__ = ["forged_entry", "mark_row", "started_first", "write_lost"]
 
 
 def started_first(conn: Conn, audit: AuditLog, row: Mapping[str, Any]) -> None:
@@ -81,3 +85,44 @@ def write_lost(
     )
     top = (int(found[0]["seq"]), str(found[0]["hash"])) if found else None
     audit.append_all([*keep, entry], conn=conn, head=top)
+
+
+def forged_entry(record: ExecutionRecord, undo: Undo) -> AuditEntry:
+    """`approval_forged` for an approval whose signature did not verify (nothing ran)."""
+    a = undo.approval
+    return AuditEntry(
+        event="approval_forged",
+        actor="interlock-executor",
+        thread_id=record.thread_id,
+        review_id=(a.review_id or None) if a is not None else None,
+        digest=record.digest,
+        data={
+            "tool": record.tool,
+            "tool_call_id": record.tool_call_id,
+            "reason": undo.why,
+            "key_id": a.key_id if a is not None else "",
+            "reviewers": list(a.reviewers) if a is not None else [],
+        },
+    )
+
+
+def mark_row(
+    conn: Conn, audit: AuditLog, policy: Policy, key: str, detail: str, now: datetime
+) -> bool:
+    """In the caller's (fenced) transaction: mark the ledger row `key` in doubt if it is
+    still `started`, with its `execution_started` audit row first when the log has none,
+    and open its in-doubt review; False when it was not `started` (nothing changed)."""
+    from interlock.runtime.execution._ledger_sql import LEDGER_COLS
+    from interlock.runtime.review._in_doubt import open_in_doubt_review
+
+    row = conn.one(f"SELECT {LEDGER_COLS} FROM interlock_executions WHERE digest = ?", (key,))
+    changed = conn.execute(
+        "UPDATE interlock_executions SET status = 'in_doubt', error = ? "
+        "WHERE digest = ? AND status = 'started'",
+        (detail, key),
+    )
+    if row is None or changed != 1:
+        return False
+    started_first(conn, audit, row)
+    open_in_doubt_review(conn, audit, policy, row, detail, now)
+    return True

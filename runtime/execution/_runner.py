@@ -20,7 +20,6 @@ from interlock.nodes import InterlockContext, StoppedScopes
 from interlock.risk import Policy
 from interlock.risk.errors import NotFoundError
 from interlock.runtime.audit._sink import DurableAuditSink
-from interlock.runtime.audit._sql import head_query
 from interlock.runtime.audit.log import AuditEntry, AuditLog
 from interlock.runtime.execution._approvals import DurableApprovalStore, approval_of
 from interlock.runtime.execution._ledger import DurableExecutionLedger
@@ -29,22 +28,19 @@ from interlock.runtime.execution._runs import (
     RunResult,
     Snapshot,
     ThreadInfo,
-    ThreadStatus,
     Update,
     claim_thread,
     resume_command,
 )
+from interlock.runtime.execution._settle import finished_state, settle
 from interlock.runtime.execution._thread_read import Current, on_latest, send_current
-from interlock.runtime.execution._transcript import describe_update, final_message
+from interlock.runtime.execution._transcript import describe_update
 from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
 from interlock.runtime.review._records import (
-    IN_DOUBT_COUNT,
-    PENDING_INTERRUPTS,
     LiveState,
     cancel_stale,
     live_interrupts,
     pending_ids,
-    register_interrupts,
 )
 from interlock.runtime.store._claims import Claim, ClaimLost, ThreadLocks
 from interlock.runtime.store._db import Conn
@@ -178,19 +174,31 @@ class Engine:
         *,
         claim: Claim | None = None,
         hand_over: list[AuditEntry] | None = None,
+        seen: list[Snapshot] | None = None,
     ) -> list[str]:
         """Run the graph; its update descriptions. The run's deferred audit rows are written
         when it returns, or moved to `hand_over` for the caller's next transaction (they
-        are always written when it fails)."""
+        are always written when it fails). `seen` gets the thread's state as the run left
+        it when the run finished the thread (see `finished_state`)."""
         cfg: Any = {"configurable": {"thread_id": thread_id}}
         if claim is not None:  # every checkpoint write checks it (see store/_fenced_saver)
             cfg["configurable"][FENCE_KEY] = claim.token
         events: list[str] = []
         context = self.context(agent, claim)
+        modes: Any = "updates" if seen is None else ["updates", "checkpoints"]
+        last: Any = None  # the run's latest "checkpoints" event
+        interrupted = False
         try:
-            for chunk in built.graph.stream(payload, cfg, context=context, stream_mode="updates"):
+            for item in built.graph.stream(payload, cfg, context=context, stream_mode=modes):
+                chunk = item
+                if seen is not None:
+                    mode, chunk = item
+                    if mode == "checkpoints":
+                        last = chunk
+                        continue
                 for node, value in chunk.items():
                     if node == "__interrupt__":
+                        interrupted = True
                         continue
                     if on is not None:
                         on(node, value)
@@ -213,6 +221,8 @@ class Engine:
                 context.audit.deferred.clear()
             else:
                 context.audit.flush()
+        if seen is not None and not interrupted:
+            seen.extend(finished_state(last))
         return events
 
     def start(
@@ -236,8 +246,13 @@ class Engine:
             )
             payload = {"messages": [("user", text)]}
             rows: list[AuditEntry] = []
-            events = self._stream(built, payload, thread_id, agent, on, claim=claim, hand_over=rows)
-            return self._settle(built, thread_id, graph, agent, requester, events, audit_rows=rows)
+            seen: list[Snapshot] = []
+            events = self._stream(
+                built, payload, thread_id, agent, on, claim=claim, hand_over=rows, seen=seen
+            )
+            return self._settle(
+                built, thread_id, graph, agent, requester, events, audit_rows=rows, seen=seen
+            )
 
     def resume(self, review_id: str, on: Update | None = None) -> RunResult:
         """Carry a settled review into its thread, once. Safe to call again or from another
@@ -319,9 +334,10 @@ class Engine:
         thread_id, review_id = info.thread_id, row["id"]
         events: list[str] = []
         rows: list[AuditEntry] = []
+        seen: list[Snapshot] = []
         if payload is not _SKIP:
             events = self._stream(
-                built, payload, thread_id, info.agent, on, claim=claim, hand_over=rows
+                built, payload, thread_id, info.agent, on, claim=claim, hand_over=rows, seen=seen
             )
         # The run's last audit rows, the review marked resumed (and pointing at the review
         # the thread stopped at next) and the interrupts registered: one transaction.
@@ -335,6 +351,7 @@ class Engine:
             audit_rows=rows,
             resumed=review_id,
             held=(held, claim) if held is not None and claim is not None else None,
+            seen=seen,
         )
 
     def _payload(
@@ -360,71 +377,20 @@ class Engine:
         audit_rows: Sequence[AuditEntry] = (),
         resumed: str | None = None,
         held: tuple[Conn, Claim] | None = None,
+        seen: Sequence[Snapshot] = (),
     ) -> RunResult:
-        """Register what the thread stopped at; mark rows whose interrupt is gone. In the
-        same transaction: the run's `audit_rows` still to write, first, and the review it
-        resumed (`resumed`) marked so. `held` (the connection holding the run's claim, and
-        the claim): the transaction runs on it and gives the claim back as it commits."""
-        snap = self.snapshot(built, thread_id)
-        found = list(snap.interrupts)
-        checkpoint_id = snap.checkpoint_id
-        now = self.clock()
-        if held is not None and not self.db.looks_alive(held[0]):
-            held = None  # its session died (a server restart): a fresh connection settles
-        tx = self.db.transaction() if held is None else self.db.begin(held[0])
-        with tx as conn:
-            # What the transaction reads goes out together: one round trip.
-            reads: list[tuple[str, tuple[Any, ...]]] = [
-                (PENDING_INTERRUPTS, (thread_id,)),
-                (IN_DOUBT_COUNT, (thread_id,)),
-            ]
-            if audit_rows:
-                reads.insert(0, (head_query(conn.dialect), ()))  # the head first, as before
-            got = conn.fetch_all(reads)
-            if audit_rows:
-                top = got.pop(0)
-                head = (int(top[0]["seq"]), str(top[0]["hash"])) if top else None
-                self.audit.append_all(list(audit_rows), conn=conn, head=head)
-            pending, doubt_rows = got
-            if resumed is not None:
-                conn.send(
-                    "UPDATE interlock_reviews SET resumed_at = ? "
-                    "WHERE id = ? AND resumed_at IS NULL",
-                    (now, resumed),
-                )
-            live = {iid for _, iid, _ in found}
-            cancel_stale(conn, self.audit, thread_id, live, now, rows=pending)
-            ids = register_interrupts(
-                conn,
-                self.audit,
-                self.policy,
-                thread_id=thread_id,
-                graph=graph,
-                checkpoint_id=checkpoint_id,
-                interrupts=found,
-                agent=agent,
-                requester=requester,
-                now=now,
-            )
-            doubt = int(doubt_rows[0]["n"])
-            if resumed is not None and ids:
-                conn.send(
-                    "UPDATE interlock_reviews SET next_review_id = ? WHERE id = ?",
-                    (ids[0], resumed),
-                )
-            if held is not None:
-                self.locks.release_on_commit(conn, held[1])
-        for rid in ids:
-            events.append(f"stopped for review {rid}")
-        status: ThreadStatus = (
-            "pending" if ids else "in_doubt" if doubt else "running" if snap.next else "done"
-        )
-        messages = snap.messages
-        return RunResult(
-            thread_id=thread_id,
-            ran=True,
-            events=tuple(events),
-            review_ids=tuple(ids),
-            thread_status=status,
-            final_message=final_message(messages) if status == "done" else None,
+        """See `_settle.settle`; `seen`: the state the run left, from `_stream`."""
+        state = seen[0] if seen else None
+        return settle(
+            self,
+            built,
+            thread_id,
+            graph,
+            agent,
+            requester,
+            events,
+            audit_rows=audit_rows,
+            resumed=resumed,
+            held=held,
+            state=state,
         )

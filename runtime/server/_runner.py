@@ -136,6 +136,7 @@ class ServerEngine(Engine):
         *,
         claim: Claim | None = None,  # the server writes its own checkpoints: not fenced here
         hand_over: list[AuditEntry] | None = None,  # the server's graph audits for itself
+        seen: list[Snapshot] | None = None,  # the state is read back from the server
     ) -> list[str]:
         graph_id = served_graph_id(built.name)
         self.client.ensure_thread(thread_id, {"interlock_graph": built.name})
