@@ -5,7 +5,8 @@ model is called. Each call is assessed by `Gate.assess_call` under the bundled
 personal-assistant profile (`risk/policies/assistant.yaml`), with the thread's history handed
 over as the gated tool step does (`interlock.nodes._session`): the user's request is the
 thread's human message, and each tool is declared as a deployer would, with a `ToolSpec`
-of its effects and whether its results are untrusted (`agentdojo_labels.json`). Calls run
+of its effects, whether its results are untrusted and which fields of a structured result
+the service records rather than the content's author (`agentdojo_labels.json`). Calls run
 against AgentDojo's own environment so later calls see real results. A call the gate sends
 to review is taken as approved (a human looked), so the thread goes on.
 
@@ -51,7 +52,11 @@ def _gate(tools: Mapping[str, Mapping[str, Any]]) -> Gate:
 
     stub: BaseTool = StructuredTool.from_function(_noop, name="noop", description="unused")
     specs = {
-        name: ToolSpec(effects=frozenset(t["effects"]), untrusted=bool(t.get("untrusted")))
+        name: ToolSpec(
+            effects=frozenset(t["effects"]),
+            untrusted=bool(t.get("untrusted")),
+            trusted_fields=frozenset(t.get("trusted_fields", ())),
+        )
         for name, t in tools.items()
     }
     return Gate(policy=assistant_policy(), tools=dict.fromkeys(specs, stub), specs=specs)

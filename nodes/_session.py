@@ -9,15 +9,24 @@ in shares (a `GatedState` graph, a plain `MessagesState` graph with `GatedToolNo
 checkpointed with the thread. The model cannot write tool messages. Before assessing, the gate
 reads the last `MAX_EARLIER` entries and the user's own messages (their names, addresses and
 ids are trusted) into `Context.session`.
+
+An untrusted tool's result counts as untrusted content as a whole, unless its `ToolSpec`
+names `trusted_fields` and the result parses (JSON or YAML): then the values under those keys
+(the sender of a message, an event's participants, a file's id and sharing list) count as
+seen and only the rest stays untrusted. Name them only for a tool whose service builds the
+result's structure: where the whole result may be someone's text (a page, a raw mail), that
+text could write "sender: ..." itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import yaml
 from langchain_core.messages import AnyMessage, HumanMessage, ToolMessage
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
@@ -88,7 +97,13 @@ def entry_for(
     else:
         seen |= in_args
     if ran and result is not None:
-        (tainted if untrusted else seen).update(values_in(result))
+        spec = gate.spec(name) if untrusted else None
+        split = _split(result, spec.trusted_fields) if spec and spec.trusted_fields else None
+        if split is not None:
+            seen.update(values_in(split[0]))
+            tainted.update(values_in(split[1]))
+        else:
+            (tainted if untrusted else seen).update(values_in(result))
     return Earlier(
         tool=name,
         effects=frozenset(effects or ()),
@@ -98,6 +113,59 @@ def entry_for(
         seen=frozenset(seen),
         tainted=frozenset(tainted - seen),
     ).to_dict()
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_PARSE = 200_000
+
+
+def _parsed(result: Any) -> Any:
+    """A structured result as data: JSON, else YAML (a text that is neither is None)."""
+    if not isinstance(result, str):
+        return result if isinstance(result, Mapping | list) else None
+    text = result.strip()
+    if not text or len(text) > _MAX_PARSE:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        data = yaml.load(text, Loader=_Loader)  # CSafeLoader where built, else SafeLoader
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, Mapping | list) else None
+
+
+def _split(result: Any, keys: Collection[str]) -> tuple[list[Any], list[Any]] | None:
+    """The values of a structured result under the tool's trusted keys (with the keys of a
+    mapping there: a sharing list maps addresses to rights), and everything else."""
+    data = _parsed(result)
+    if data is None:
+        return None
+    trusted: list[Any] = []
+    rest: list[Any] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 6:
+            return
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if isinstance(k, str) and k in keys:
+                    trusted.append(v)
+                    if isinstance(v, Mapping):
+                        trusted.extend(str(x) for x in v)
+                else:
+                    rest.append(k)  # a key someone else wrote is their text too
+                    walk(v, depth + 1)
+        elif isinstance(node, list):
+            for v in node[:200]:
+                walk(v, depth + 1)
+        else:
+            rest.append(node)
+
+    walk(data, 0)
+    return trusted, rest
 
 
 def annotate(message: ToolMessage, entry: Mapping[str, Any]) -> ToolMessage:

@@ -70,6 +70,12 @@ class ToolSpec:
       default: it raises `ExecutionRefused` and does not run) or "allow".
     - `untrusted`: its results are content the user did not write (a web page, an email, a
       document); session-aware rules see that the thread read untrusted content.
+    - `trusted_fields`: for an untrusted tool whose results are structured (JSON or YAML),
+      the keys whose values the service itself records rather than the content's author: a
+      message's sender, an event's participants, a file's id and sharing list. Addresses and
+      ids under them count as seen; the rest of the result stays untrusted. A result that
+      does not parse is untrusted as a whole. Name them only where the service builds the
+      result's structure (never for a raw page or mail, whose text could write "sender:").
     """
 
     effects: frozenset[Effect]
@@ -82,8 +88,17 @@ class ToolSpec:
     allowed_decisions: tuple[DecisionType, ...] = DECISION_TYPES
     ungoverned: Ungoverned = "refuse"
     untrusted: bool = False
+    trusted_fields: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        fields = frozenset(self.trusted_fields)
+        if fields and (not self.untrusted or not all(isinstance(f, str) for f in fields)):
+            msg = (
+                "ToolSpec trusted_fields names keys of an untrusted tool's structured result; "
+                "set untrusted=True, and give the keys as strings."
+            )
+            raise ConfigError(msg)
+        object.__setattr__(self, "trusted_fields", fields)
         effects = frozenset(self.effects)
         bad = sorted(str(e) for e in effects if e not in EFFECTS)
         if bad or not effects:
@@ -220,6 +235,7 @@ def gated(
     allowed_decisions: Collection[DecisionType] = ...,
     ungoverned: Ungoverned = ...,
     untrusted: bool = ...,
+    trusted_fields: Collection[str] = ...,
 ) -> BaseTool: ...
 
 
@@ -237,6 +253,7 @@ def gated(
     allowed_decisions: Collection[DecisionType] = ...,
     ungoverned: Ungoverned = ...,
     untrusted: bool = ...,
+    trusted_fields: Collection[str] = ...,
 ) -> Callable[[BaseTool], BaseTool]: ...
 
 
@@ -253,6 +270,7 @@ def gated(
     allowed_decisions: Collection[DecisionType] = DECISION_TYPES,
     ungoverned: Ungoverned = "refuse",
     untrusted: bool = False,
+    trusted_fields: Collection[str] = (),
 ) -> BaseTool | Callable[[BaseTool], BaseTool]:
     """Declare a tool's metadata: `gated(my_tool, effects={"read"})` or `@gated(...)`.
 
@@ -269,6 +287,7 @@ def gated(
         allowed_decisions=tuple(allowed_decisions),
         ungoverned=ungoverned,
         untrusted=untrusted,
+        trusted_fields=frozenset(trusted_fields),
     )
     if tool is not None:
         return _attach(tool, spec)

@@ -10,6 +10,8 @@ when:
     carries_untrusted: {args: [body, content]}
     not_requested: ["calendar*", "meeting*"]
     carries_from: {tool: ["*user_info*"], args: [body]}
+    user_gave: {args: [amount, [recipient, iban]]}
+    new_name: {args: [title, description]}
 ```
 
 `earlier` and `count` match earlier actions by `tool` (globs), `effects`, `signals` (as in
@@ -26,7 +28,11 @@ messages matches any of the globs: an action of a kind the user never asked for.
 session (a plain `assess()` call) the thread is taken to be fresh. `carries_from` holds when
 one of the named arguments holds an identifier (a token with a digit: a passport, card or
 account number) that an earlier result of a matching tool held: the user's own records
-leaving in a message.
+leaving in a message. `user_gave` holds when every named argument is there and its value is
+one the user's own messages gave (a number as a number, an address, an IBAN; an entry that
+lists alternatives needs one of them): what the user said, not what the agent chose.
+`new_name` holds when the text of a named argument has a capitalised word inside a sentence
+(a name) that neither the user's words nor any seen value holds.
 """
 
 from __future__ import annotations
@@ -49,7 +55,14 @@ from interlock.risk._conditions import (
     set_match,
 )
 from interlock.risk._regex import PatternError, compile_glob
-from interlock.risk._session_args import carries_from, carries_untrusted, heads, not_requested
+from interlock.risk._session_args import (
+    carries_from,
+    carries_untrusted,
+    heads,
+    new_name,
+    not_requested,
+    user_gave,
+)
 from interlock.risk._session_types import (
     RAN,
     SESSION_SIGNALS,
@@ -61,7 +74,16 @@ from interlock.risk._session_types import (
 __all__ = ["OUTCOMES", "compile_session"]
 
 OUTCOMES = ("allow", "approved", "failed", "review", "rejected", "denied", "refused")
-_KEYS = ("earlier", "count", "new_target", "carries_untrusted", "not_requested", "carries_from")
+_KEYS = (
+    "earlier",
+    "count",
+    "new_target",
+    "carries_untrusted",
+    "not_requested",
+    "carries_from",
+    "user_gave",
+    "new_name",
+)
 _MATCH_KEYS = ("tool", "effects", "signals", "outcome", "within")
 _SPAN = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -93,6 +115,10 @@ def compile_session(
             checks.append(not_requested(spec, p))
         elif key == "carries_from":
             checks.append(carries_from(spec, p))
+        elif key == "user_gave":
+            checks.append(user_gave(spec, p))
+        elif key == "new_name":
+            checks.append(new_name(spec, p))
         else:
             msg = f"unknown session condition {key!r}; allowed: {', '.join(_KEYS)}."
             raise WhenError(msg, p)

@@ -23,6 +23,7 @@ __all__ = [
     "UNTRUSTED",
     "Earlier",
     "Session",
+    "number_form",
     "request_values",
     "target_values",
     "values_in",
@@ -100,17 +101,53 @@ def values_in(value: Any, limit: int = MAX_VALUES_PER_ENTRY) -> frozenset[str]:
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{1,39}")
+_NUMBER = re.compile(
+    r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,])|(?<![\w.,])\d+(?:[.,]\d+)?(?![\w,])"
+)
+# A sentence that ends on a host name with no space after its full stop ("our site
+# www.example.com.Then ..."): the capital after the dot starts the next sentence.
+_STOP = re.compile(r"\.(?=[A-Z][a-z])")
+
+
+def number_form(value: Any) -> str | None:
+    """A number as one canonical text ("10.00", "10" and 10.0 are all "10"), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        t = value.strip()
+        t = t.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", t) else t
+        try:
+            number = float(t.replace(",", "."))
+        except ValueError:
+            return None
+    else:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return f"{number:.6f}".rstrip("0").rstrip(".")
 
 
 def request_values(text: str, limit: int = 512) -> frozenset[str]:
     """What a user's own message names: its target-like tokens, as `values_in` finds them,
-    and every word, since a user names a recipient by name ("send it to Alice"). Only the
-    user's words are read this way; tool results keep to `values_in`."""
-    out = set(values_in(text, limit=limit))
-    for m in _WORD.finditer(text[:20_000]):
+    every word, since a user names a recipient by name ("send it to Alice"), and every
+    number ("rent is 2200"), in `number_form`. Only the user's words are read this way; tool
+    results keep to `values_in`."""
+    head = text[:20_000]
+    out = set(values_in(head, limit=limit))
+    if _STOP.search(head):
+        out |= values_in(_STOP.sub(". ", head), limit=limit)
+    for m in _WORD.finditer(head):
         if len(out) >= limit:
             break
         out.add(m.group(0).lower())
+    for m in _NUMBER.finditer(head):
+        if len(out) >= limit:
+            break
+        form = number_form(m.group(0))
+        if form is not None:
+            out.add(form)
     return frozenset(out)
 
 
