@@ -21,7 +21,14 @@ from xxhash import xxh3_128_hexdigest
 
 from interlock.nodes._payloads import AuditEvent
 from interlock.nodes._scope import InterlockContext, RunScope
-from interlock.nodes._stops import ROUTING_MAX_AGE, StoppedScopes, StopSource
+from interlock.nodes._stops import (
+    NOTHING_STOPPED,
+    ROUTING_MAX_AGE,
+    StoppedScopes,
+    StopSource,
+    is_stop_source,
+    read_stops,
+)
 from interlock.nodes._stores import (
     ApprovalStore,
     AuditSink,
@@ -41,6 +48,7 @@ from interlock.risk import (
     Credential,
     Policy,
     Reason,
+    Session,
     content_hash,
     utcnow,
 )
@@ -166,34 +174,48 @@ class Gate:
         info: ExecutionInfo | None = None,
         *,
         max_age: float = ROUTING_MAX_AGE,
+        session: Session | None = None,
     ) -> RunScope:
         """The run scope, with the stop switches as every source sees them now (a view at
-        most `max_age` seconds old; guarded execution passes 0)."""
+        most `max_age` seconds old; guarded execution passes 0), and the thread's `session`
+        when the caller read it (`interlock.nodes._session`)."""
+        if context is None:  # no run context: the gate's own settings (the common case)
+            sources, static, agent = tuple(self._stop_sources), NOTHING_STOPPED, self.agent
+            credential, approvals, ledger, audit = (
+                self.credential, self.approvals, self.ledger, self.audit,
+            )  # fmt: skip
+        else:
 
-        def pick(name: str, default: Any) -> Any:
-            value = getattr(context, name, None) if context is not None else None
-            return default if value is None else value
+            def pick(name: str, default: Any) -> Any:
+                value = getattr(context, name, None)
+                return default if value is None else value
 
-        static = StoppedScopes(
-            agents=frozenset(pick("stopped_agents", frozenset())),
-            environments=frozenset(pick("stopped_environments", frozenset())),
-        )
-        sources = tuple(self._stop_sources)
-        extra = pick("stops", None)
-        if _is_stop_source(extra) and not any(s is extra for s in sources):
-            sources = (*sources, extra)
-        agent = pick("agent", self.agent)
-        stopped = self._stopped(agent, _read_stops(sources, static, max_age))
+            static = StoppedScopes(
+                agents=frozenset(pick("stopped_agents", frozenset())),
+                environments=frozenset(pick("stopped_environments", frozenset())),
+            )
+            sources = tuple(self._stop_sources)
+            extra = pick("stops", None)
+            if is_stop_source(extra) and not any(s is extra for s in sources):
+                sources = (*sources, extra)
+            agent = pick("agent", self.agent)
+            credential, approvals = (
+                pick("credential", self.credential),
+                pick("approvals", self.approvals),
+            )
+            ledger, audit = pick("ledger", self.ledger), pick("audit", self.audit)
+        stopped = self._stopped(agent, read_stops(sources, static, max_age))
         return RunScope(
             agent=agent,
-            credential=pick("credential", self.credential),
-            approvals=pick("approvals", self.approvals),
-            ledger=pick("ledger", self.ledger),
-            audit=pick("audit", self.audit),
+            credential=credential,
+            approvals=approvals,
+            ledger=ledger,
+            audit=audit,
             context=Context(
                 now=self.clock(),
                 stopped_agents=stopped.agents,
                 stopped_environments=stopped.environments,
+                session=session,
             ),
             thread_id=(info.thread_id or "") if info is not None else "",
             checkpoint_ns=info.checkpoint_ns if info is not None else "",
@@ -212,7 +234,7 @@ class Gate:
         fresh unless `max_age` allows a view that old): the same scope when nothing changed."""
         if not scope.stop_sources:
             return scope
-        found = _read_stops(scope.stop_sources, scope.static_stops, max_age)
+        found = read_stops(scope.stop_sources, scope.static_stops, max_age)
         now = self._stopped(scope.agent, found)
         ctx = scope.context
         if now.agents == ctx.stopped_agents and now.environments == ctx.stopped_environments:
@@ -254,19 +276,23 @@ class Gate:
         rejected: Mapping[str, str] | None = None,
         *,
         reuse: bool = False,
+        keep: bool = True,
     ) -> Verdict:
         """Assess `call`. With `reuse`, an `allow` this gate computed moments ago for this very
         call object, in this process and under the same run scope, is returned instead of a
         second assessment: the object cannot have changed hands, so nothing is trusted from
-        the state. Anything else is assessed afresh."""
-        session = scope.context.session
-        key = (
-            scope.agent,
-            scope.credential,
-            scope.context.stopped_agents,
-            scope.context.stopped_environments,
-            session.key if session is not None else None,
-        )
+        the state. Anything else is assessed afresh. An `allow` is kept for such a reuse
+        unless `keep` is False (a caller that runs the call on this very verdict)."""
+        key: tuple[Any, ...] = ()
+        if reuse or keep:
+            session = scope.context.session
+            key = (
+                scope.agent,
+                scope.credential,
+                scope.context.stopped_agents,
+                scope.context.stopped_environments,
+                session.key if session is not None else None,
+            )
         if reuse:
             hit = self._recent.get(id(call))
             if (
@@ -279,7 +305,7 @@ class Gate:
         span = tracer().start_span("interlock.gate")  # a no-op span unless an SDK records
         verdict = self._assess(call, scope, rejected)
         gate_span(self, scope, verdict, span)
-        if verdict.kind == "allow":
+        if keep and verdict.kind == "allow":
             if len(self._recent) >= _REUSE_MAX:
                 self._recent.clear()
             self._recent[id(call)] = (time.monotonic(), call, key, verdict)
@@ -355,30 +381,6 @@ class Gate:
             event["action"] = verdict.action.to_dict()
             event["assessment"] = verdict.assessment.to_dict()
         (to or scope.audit.record)(event)
-
-
-_SOURCE_TYPES: dict[type, bool] = {}
-
-
-def _is_stop_source(value: Any) -> bool:
-    """`isinstance(value, StopSource)`, answered once per type: a runtime-checkable
-    Protocol check walks the protocol's attributes each time, and the gate asks per call."""
-    if value is None:
-        return False
-    kind = type(value)
-    known = _SOURCE_TYPES.get(kind)
-    if known is None:
-        known = _SOURCE_TYPES[kind] = isinstance(value, StopSource)
-    return known
-
-
-def _read_stops(
-    sources: Sequence[StopSource], static: StoppedScopes, max_age: float
-) -> StoppedScopes:
-    found = static
-    for source in sources:
-        found = found | source.stopped(max_age=max_age)
-    return found
 
 
 def fail_closed(policy: Policy, assessment: Assessment, text: str) -> Assessment:

@@ -33,7 +33,7 @@ from interlock.nodes._invoke import (
 )
 from interlock.nodes._payloads import AuditEvent, ReviewRecord
 from interlock.nodes._refusal import denial_text, stop_reason
-from interlock.nodes._session import annotate, entry_for
+from interlock.nodes._session import entry_of, record_entry
 from interlock.nodes._stores import (
     ExecutionLedger,
     ExecutionRecord,
@@ -94,8 +94,8 @@ def remember(runner: CallRunner, go: ToolMessage | Cleared, out: ToolOutput) -> 
     else:
         outcome = "rejected" if v.kind == "rejected" else "denied"
     session = runner.scope.context.session
-    entry = entry_for(runner.gate, v, outcome, out.content, runner.scope.context.now, session)
-    return annotate(out, entry)
+    entry = entry_of(runner.gate, v, outcome, out.content, runner.scope.context.now, session)
+    return record_entry(out, entry)
 
 
 class CallRunner:
@@ -112,11 +112,18 @@ class CallRunner:
         self.lock: threading.Lock = lock if lock is not None else threading.Lock()
 
     def settle(
-        self, call: ToolCall, rec: ReviewRecord | None, ai_id: str | None, rejected: Any
+        self,
+        call: ToolCall,
+        rec: ReviewRecord | None,
+        ai_id: str | None,
+        rejected: Any,
+        verdict: Verdict | None = None,
     ) -> ToolMessage | Cleared:
-        """Assess `call` and run it or refuse it; assessed again on a fresh read of the
+        """Assess `call` (or take `verdict`, the caller's assessment of this very call under
+        this runner's scope) and run it or refuse it; assessed again on a fresh read of the
         stops when the ledger finds one set since (nothing ran then)."""
-        verdict = self.gate.assess_call(call, self.scope, rejected, reuse=True)
+        if verdict is None or verdict.call is not call:
+            verdict = self.gate.assess_call(call, self.scope, rejected, reuse=True)
         if stop_reason(verdict) and checks_stops(self.scope.ledger):
             # The view may predate a stop's lifting: a stop refuses only as it is now.
             fresh = self.gate.restop(self.scope)
@@ -264,9 +271,13 @@ class CallRunner:
         """Run the cleared call (ToolNode's path) and record how it ended. An async call
         comes back as an awaitable that records its outcome when it is done. `span`, the
         call's `interlock.execute` span, is current while the tool runs and ends with it."""
+        run = governed(run_tool, go.verdict.call["name"])  # @gated tools run here only
         try:
-            with current(span):
-                out = governed(run_tool, go.verdict.call["name"])()  # @gated tools run here only
+            if span.is_recording():
+                with current(span):
+                    out = run()
+            else:
+                out = run()
         except GraphBubbleUp:
             end_execute(span, ledger="started", status="interrupted")
             raise

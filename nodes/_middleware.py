@@ -42,6 +42,7 @@ new, and whose result is kept, so re-running the tool task on resume repeats no 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from langchain.agents.middleware import AgentMiddleware, AgentState
 from langchain.agents.middleware.types import ToolCallRequest
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.runtime import ExecutionInfo
 from langgraph.types import Command
 
 from interlock.nodes._bridge import async_only, sync_bridged
@@ -59,12 +61,12 @@ from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._guarded import CallRunner, Guarded, checks_stops, remember
 from interlock.nodes._invoke import ToolOutput
 from interlock.nodes._payloads import InterlockState
-from interlock.nodes._session import with_session
+from interlock.nodes._session import session_in
 from interlock.nodes._state import last_ai_message, merge_interlock, record_for
 from interlock.nodes._stops import ROUTING_MAX_AGE, StopSource
 from interlock.nodes._stores import ApprovalStore, AuditSink, ExecutionLedger
 from interlock.nodes._tool_review import Reviewed, areview_call, review_call
-from interlock.nodes._toolspec import ToolSpec
+from interlock.nodes._toolspec import ToolSpec, unguarded
 from interlock.nodes._trace import aannounce, announce, settled
 from interlock.risk import Credential, Policy, default_policy, utcnow
 from interlock.risk.errors import ConfigError
@@ -152,28 +154,28 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         when it needs a human and has no decision yet, what its review needs (`_Held`)."""
         call = decided.call if decided is not None else request.tool_call
         state, rt = request.state, request.runtime
-        gate = self.gate
-        scope = gate.scope(rt.context, rt.execution_info, max_age=ROUTING_MAX_AGE)
+        gate, info = self.gate, rt.execution_info
+        session = session_in(state, (info.thread_id or "") if info is not None else "")
+        scope = gate.scope(rt.context, info, max_age=ROUTING_MAX_AGE, session=session)
         if not checks_stops(scope.ledger):
             scope = gate.restop(scope)
-        scope = with_session(scope, state)
         messages = (state.get("messages") or []) if isinstance(state, Mapping) else []
         ai = last_ai_message(messages)
         ours = ai is not None and any(c.get("id") == call.get("id") for c in ai.tool_calls)
         rejected = (state.get("interlock") or {}).get("rejected")
+        verdict: Verdict | None = None
         if decided is not None:
             record = decided.record
         else:
             record = record_for(state, ai, call["id"] or "") if ours and ai is not None else None
             if ours and ai is not None and record is None:
-                # One assessment: an allow is kept for this very call object, which guarded
-                # execution below finds again (`Gate.assess_call(reuse=True)`).
-                verdict = gate.assess_call(call, scope, rejected, reuse=True)
+                # One assessment: guarded execution below runs on this verdict.
+                verdict = gate.assess_call(call, scope, rejected, keep=False)
                 if verdict.kind == "review":
                     return _Held(scope, ai, verdict)
         runner = CallRunner(gate, scope, self._lock)
         with self._lock:
-            out = runner.settle(call, record, ai.id if ai else None, rejected)
+            out = runner.settle(call, record, ai.id if ai else None, rejected, verdict)
         # The tool runs with ToolNode's own per-call config: the verdict is written into it.
         return runner, out, *settled(gate, runner, out, rt.config, in_place=True)
 
@@ -189,11 +191,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         of `create_agent` threads take async tools."""
         found, decided = self._settle(request), None
         if isinstance(found, _Held):
-            rt = request.runtime
-            decided = review_call(
-                self.gate, rt.context, rt.execution_info, found.scope, request.state,
-                found.ai, found.verdict,
-            )  # fmt: skip
+            decided = review_call(*found.review(self.gate, request))
             if decided.answer is not None:
                 return _with(decided, decided.answer)
             request = request.override(tool_call=decided.call)
@@ -203,8 +201,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
             announce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
             return _with(decided, remember(runner, out, out))
-        if async_only(request.tool):
-            request = request.override(tool=sync_bridged(cast(BaseTool, request.tool)))
+        request = _cleared(request, bridge=True)
         got = runner._invoke(out, lambda: handler(request), span)
         return _with(decided, remember(runner, out, got))
 
@@ -217,11 +214,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         stores (synchronous) are used off the event loop."""
         found, decided = await asyncio.to_thread(self._settle, request), None
         if isinstance(found, _Held):
-            rt = request.runtime
-            decided = await areview_call(
-                self.gate, rt.context, rt.execution_info, found.scope, request.state,
-                found.ai, found.verdict,
-            )  # fmt: skip
+            decided = await areview_call(*found.review(self.gate, request))
             if decided.answer is not None:
                 return _with(decided, decided.answer)
             request = request.override(tool_call=decided.call)
@@ -231,8 +224,15 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
             await aannounce(config, [info], ran=not isinstance(out, ToolMessage))
         if isinstance(out, ToolMessage):
             return _with(decided, remember(runner, out, out))
+        request = _cleared(request, bridge=False)
         got = await runner._invoke(out, lambda: handler(request), span)
         return _with(decided, remember(runner, out, got))
+
+
+# create_agent wraps each wrap_tool_call hook in langsmith's `traceable`, which asks
+# `inspect.signature` of the hook on every call: the signature is worked out once here.
+for _hook in (InterlockMiddleware.wrap_tool_call, InterlockMiddleware.awrap_tool_call):
+    _hook.__dict__["__signature__"] = inspect.signature(_hook)
 
 
 @dataclass(frozen=True)
@@ -243,8 +243,29 @@ class _Held:
     ai: AIMessage
     verdict: Verdict
 
+    def review(self, gate: Gate, request: ToolCallRequest) -> _ReviewArgs:
+        """What `review_call` / `areview_call` take for this call."""
+        rt = request.runtime
+        return gate, rt.context, rt.execution_info, self.scope, request.state, self.ai, self.verdict
+
+
+_ReviewArgs = tuple[Gate, Any, ExecutionInfo | None, RunScope, Any, AIMessage, Verdict]
+
 
 _Step = Guarded | _Held
+
+
+def _cleared(request: ToolCallRequest, *, bridge: bool) -> ToolCallRequest:
+    """`request` for a cleared call: its tool without the @gated guard (the gate governs
+    this call), and, with `bridge`, an async-only tool runnable from the sync path (its
+    coroutine on a private loop, as the gated tool step runs it)."""
+    tool = request.tool
+    if not isinstance(tool, BaseTool):
+        return request
+    run = unguarded(tool)
+    if bridge and async_only(run):
+        run = sync_bridged(run)
+    return request if run is tool else request.override(tool=run)
 
 
 def _with(decided: Reviewed | None, out: ToolOutput) -> _Out:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,8 +45,12 @@ __all__ = [
     "SESSION_KEY",
     "annotate",
     "entry_for",
+    "entry_of",
     "is_untrusted",
+    "record_entry",
+    "session_in",
     "session_of",
+    "thread_session",
     "with_session",
 ]
 
@@ -54,6 +59,10 @@ _CACHE_MAX = 4096
 # Converted entries by the metadata dict they came from (held, so its id is not reused).
 _entries: dict[int, tuple[Mapping[str, Any], Earlier]] = {}
 _trusted: dict[int, tuple[AnyMessage, frozenset[str]]] = {}
+_MAX_THREADS = 256
+# Per thread id: the messages its last read saw (a copy), and the session read from them.
+_walks: dict[str, tuple[list[AnyMessage], Session]] = {}
+_walks_lock = threading.Lock()
 
 
 def is_untrusted(gate: Gate, tool: str) -> bool:
@@ -74,9 +83,21 @@ def entry_for(
     at: datetime,
     before: Session | None,
 ) -> dict[str, Any]:
-    """The history entry of one answered call (JSON-ready). `before` is the session it was
-    assessed in: once untrusted content came in, values the agent writes into arguments may
-    come from it, so only those seen before count as seen."""
+    """The history entry of one answered call (JSON-ready)."""
+    return entry_of(gate, verdict, outcome, result, at, before).to_dict()
+
+
+def entry_of(
+    gate: Gate,
+    verdict: Verdict,
+    outcome: str,
+    result: Any,
+    at: datetime,
+    before: Session | None,
+) -> Earlier:
+    """The history entry of one answered call. `before` is the session it was assessed in:
+    once untrusted content came in, values the agent writes into arguments may come from
+    it, so only those seen before count as seen."""
     call = verdict.call
     name, args = call["name"], call.get("args") or {}
     a = verdict.assessment
@@ -112,7 +133,7 @@ def entry_for(
         at=at,
         seen=frozenset(seen),
         tainted=frozenset(tainted - seen),
-    ).to_dict()
+    )
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -174,6 +195,21 @@ def annotate(message: ToolMessage, entry: Mapping[str, Any]) -> ToolMessage:
     return message
 
 
+def record_entry(message: ToolMessage, entry: Earlier) -> ToolMessage:
+    """`annotate` with `entry` as made: the next read of the thread's history finds it as it
+    is instead of parsing its JSON form again."""
+    meta = entry.to_dict()
+    message.response_metadata = {**(message.response_metadata or {}), SESSION_KEY: meta}
+    _remember(meta, entry)
+    return message
+
+
+def _remember(meta: Mapping[str, Any], entry: Earlier) -> None:
+    if len(_entries) >= _CACHE_MAX:
+        _entries.clear()
+    _entries[id(meta)] = (meta, entry)
+
+
 def _earlier(meta: Mapping[str, Any]) -> Earlier | None:
     hit = _entries.get(id(meta))
     if hit is not None and hit[0] is meta:
@@ -182,9 +218,7 @@ def _earlier(meta: Mapping[str, Any]) -> Earlier | None:
         found = Earlier.from_dict(meta)
     except (TypeError, ValueError):
         return None  # a damaged entry is skipped, as if the call had left none
-    if len(_entries) >= _CACHE_MAX:
-        _entries.clear()
-    _entries[id(meta)] = (meta, found)
+    _remember(meta, found)
     return found
 
 
@@ -216,12 +250,49 @@ def session_of(messages: Sequence[AnyMessage]) -> Session:
     return Session(tuple(found[-MAX_EARLIER:]), frozenset(trusted))
 
 
-def with_session(scope: RunScope, state: Any) -> RunScope:
-    """`scope` whose context carries the session of `state` (a graph state mapping)."""
+def thread_session(messages: Sequence[AnyMessage], thread: str) -> Session:
+    """`session_of(messages)`, reading only what came after the messages this thread's last
+    read saw, when those are still its first messages.
+
+    Each tool step of a thread sees the messages the step before it saw and the few the
+    graph appended since (`add_messages` appends). A message edited or removed by id, or any
+    other list, fails the comparison and the whole list is read again."""
+    hit = _walks.get(thread) if thread else None
+    session: Session | None = None
+    if hit is not None:
+        read, known = hit
+        n = len(read)
+        # A list compares its items by identity first: no message is compared field by field
+        # unless one was replaced.
+        if len(messages) >= n and messages[:n] == read:
+            tail = session_of(messages[n:]) if len(messages) > n else None
+            if tail is None or not (tail.earlier or tail.trusted):
+                session = known  # the same object: the gate's reuse key stays the same
+            else:
+                session = Session(known.earlier + tail.earlier, known.trusted | tail.trusted)
+    if session is None:
+        session = session_of(messages)
+    if thread:
+        with _walks_lock:
+            _walks.pop(thread, None)
+            if len(_walks) >= _MAX_THREADS:
+                del _walks[next(iter(_walks))]  # the thread read longest ago
+            _walks[thread] = (list(messages), session)
+    return session
+
+
+def session_in(state: Any, thread: str) -> Session | None:
+    """The session of a graph state's messages on `thread`; None when they record nothing."""
     messages = state.get("messages") if isinstance(state, Mapping) else None
     if not messages:
-        return scope
-    session = session_of(messages)
-    if not session.earlier and not session.trusted:
+        return None
+    session = thread_session(messages, thread)
+    return session if session.earlier or session.trusted else None
+
+
+def with_session(scope: RunScope, state: Any) -> RunScope:
+    """`scope` whose context carries the session of `state` (a graph state mapping)."""
+    session = session_in(state, scope.thread_id)
+    if session is None:
         return scope
     return dataclasses.replace(scope, context=dataclasses.replace(scope.context, session=session))

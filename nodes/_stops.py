@@ -21,11 +21,18 @@ source (the `interlock_stops` table); `StaticStops` serves tests and in-memory r
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ROUTING_MAX_AGE", "StaticStops", "StopSource", "StoppedScopes"]
+__all__ = [
+    "ROUTING_MAX_AGE",
+    "StaticStops",
+    "StopSource",
+    "StoppedScopes",
+    "is_stop_source",
+    "read_stops",
+]
 
 ROUTING_MAX_AGE = 0.1
 """Seconds: how old a view of the stops the router and the review node may act on."""
@@ -83,3 +90,27 @@ class StaticStops:
             self._view = StoppedScopes(
                 agents=v.agents - {agent}, environments=v.environments - {environment}
             )
+
+
+_SOURCE_TYPES: dict[type, bool] = {}
+
+
+def is_stop_source(value: Any) -> bool:
+    """`isinstance(value, StopSource)`, answered once per type: a runtime-checkable
+    Protocol check walks the protocol's attributes each time, and the gate asks per call."""
+    if value is None:
+        return False
+    kind = type(value)
+    known = _SOURCE_TYPES.get(kind)
+    if known is None:
+        known = _SOURCE_TYPES[kind] = isinstance(value, StopSource)
+    return known
+
+
+def read_stops(
+    sources: Sequence[StopSource], static: StoppedScopes, max_age: float
+) -> StoppedScopes:
+    found = static
+    for source in sources:
+        found = found | source.stopped(max_age=max_age)
+    return found

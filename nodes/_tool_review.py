@@ -13,9 +13,9 @@ review clock's start are a task too, written once however often the tool task re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langgraph.config import get_config
@@ -106,6 +106,29 @@ def _outcome(ai: AIMessage, call: ToolCall, update: Mapping[str, Any]) -> Review
     return Reviewed(call=decided, record=record, answer=answer, messages=messages, interlock=il)
 
 
+def _review(
+    gate: Gate,
+    context: Any,
+    info: ExecutionInfo | None,
+    scope: RunScope,
+    state: Mapping[str, Any],
+    ai: AIMessage,
+    held: Verdict,
+) -> Generator[Any, Any, Reviewed]:
+    """The review's rounds, for sync and async drivers alike: yields each LangGraph task's
+    future and takes back its result, until the review ends (its `Reviewed` returned)."""
+    opened: str = yield _opened(gate, scope, held)
+    current = _view(state, ai, held.call)
+    update: dict[str, Any] = {}
+    while True:
+        goto: str
+        step: dict[str, Any]
+        goto, step = yield _round(gate, context, info, current, opened)
+        current, update = _merge(current, step), _merge(update, step)
+        if goto != "review":
+            return _outcome(ai, held.call, update)
+
+
 def review_call(
     gate: Gate,
     context: Any,
@@ -116,16 +139,13 @@ def review_call(
     held: Verdict,
 ) -> Reviewed:
     """Review `held` (a call of `ai` that needs a human) to its end, round after round."""
-    opened: str = _opened(gate, scope, held).result()
-    current = _view(state, ai, held.call)
-    update: dict[str, Any] = {}
+    rounds = _review(gate, context, info, scope, state, ai, held)
+    pending = next(rounds)
     while True:
-        goto: str
-        step: dict[str, Any]
-        goto, step = _round(gate, context, info, current, opened).result()
-        current, update = _merge(current, step), _merge(update, step)
-        if goto != "review":
-            return _outcome(ai, held.call, update)
+        try:
+            pending = rounds.send(pending.result())
+        except StopIteration as done:
+            return cast(Reviewed, done.value)
 
 
 async def areview_call(
@@ -138,13 +158,10 @@ async def areview_call(
     held: Verdict,
 ) -> Reviewed:
     """`review_call` under asyncio: the rounds are awaited, never blocked on."""
-    opened: str = await _opened(gate, scope, held)
-    current = _view(state, ai, held.call)
-    update: dict[str, Any] = {}
+    rounds = _review(gate, context, info, scope, state, ai, held)
+    pending = next(rounds)
     while True:
-        goto: str
-        step: dict[str, Any]
-        goto, step = await _round(gate, context, info, current, opened)
-        current, update = _merge(current, step), _merge(update, step)
-        if goto != "review":
-            return _outcome(ai, held.call, update)
+        try:
+            pending = rounds.send(await pending)
+        except StopIteration as done:
+            return cast(Reviewed, done.value)

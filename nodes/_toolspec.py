@@ -36,6 +36,7 @@ __all__ = [
     "governed",
     "is_governed",
     "spec_of",
+    "unguarded",
 ]
 
 METADATA_KEY = "interlock"
@@ -207,6 +208,38 @@ def _guard(tool: BaseTool, spec: ToolSpec) -> None:
         return
     kept = [h for h in found or [] if h is not _GUARD]
     tool.callbacks = [*kept, _GUARD] if refuse else (kept or None)
+
+
+# Per tool object: the tool, its callbacks as they were, and its copy without the guard.
+_UNGUARDED: dict[int, tuple[BaseTool, tuple[Any, ...], BaseTool]] = {}
+
+
+def unguarded(tool: BaseTool) -> BaseTool:
+    """`tool` without the guard, for a call guarded execution cleared and runs in
+    `governed`: the gate governs that call, so the guard (a callback LangChain dispatches at
+    each start and end of the tool) could only let it pass. The copy is made once per tool,
+    and again when any of the tool's fields changed since; a tool whose callbacks are not a
+    list holding the guard is returned as it is."""
+    found = tool.callbacks
+    if not isinstance(found, list) or _GUARD not in found:
+        return tool
+    hit = _UNGUARDED.get(id(tool))
+    if hit is not None and hit[0] is tool and hit[1] == tuple(found) and _same(tool, hit[2]):
+        return hit[2]
+    kept = [h for h in found if h is not _GUARD]
+    copy = tool.model_copy(update={"callbacks": kept or None})
+    if len(_UNGUARDED) >= 1024:
+        _UNGUARDED.clear()
+    _UNGUARDED[id(tool)] = (tool, tuple(found), copy)
+    return copy
+
+
+def _same(tool: BaseTool, copy: BaseTool) -> bool:
+    """Whether `copy` holds the very values `tool` holds now, but for its callbacks."""
+    mine, theirs = vars(tool), vars(copy)
+    return len(mine) == len(theirs) and all(
+        k == "callbacks" or (k in theirs and theirs[k] is v) for k, v in mine.items()
+    )
 
 
 def _attach(tool: Any, spec: ToolSpec) -> BaseTool:

@@ -47,9 +47,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# What `json.dumps(value, sort_keys=True, ...)` builds on each call, built once.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace: the form every digest and version is taken over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -1,0 +1,89 @@
+"""The thread's session read incrementally (`thread_session`) is always the session read from
+all of its messages (`session_of`), and a cleared call's tool runs without the @gated guard
+(`unguarded`), the guard staying on the tool itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+
+from interlock.nodes import gated
+from interlock.nodes._session import SESSION_KEY, session_of, thread_session
+from interlock.nodes._toolspec import unguarded
+from interlock.risk import Earlier
+
+
+def _answer(n: int, value: str) -> ToolMessage:
+    entry = Earlier(
+        tool="lookup",
+        effects=frozenset({"read"}),
+        outcome="allow",
+        at=datetime(2026, 1, 1, 0, n, tzinfo=UTC),
+        seen=frozenset({value}),
+    )
+    msg = ToolMessage(value, tool_call_id=f"c{n}", id=f"t{n}")
+    msg.response_metadata = {SESSION_KEY: entry.to_dict()}
+    return msg
+
+
+def _turn(n: int) -> AIMessage:
+    return AIMessage("", id=f"a{n}", tool_calls=[{"name": "lookup", "args": {}, "id": f"c{n}"}])
+
+
+def test_each_step_reads_the_same_session_as_a_full_read() -> None:
+    messages: list[AnyMessage] = [HumanMessage("Look up k0 and bob@corp.example", id="h")]
+    for n in range(6):
+        messages = [*messages, _turn(n)]  # add_messages makes a new list each step
+        assert thread_session(messages, "t-inc") == session_of(messages)
+        messages = [*messages, _answer(n, f"k{n}")]
+        if n == 3:
+            messages = [*messages, HumanMessage("also carol@corp.example", id="h2")]
+    assert thread_session(messages, "t-inc") == session_of(messages)
+    assert len(session_of(messages).earlier) == 6
+
+
+def test_a_message_replaced_by_id_is_read_again() -> None:
+    messages: list[AnyMessage] = [HumanMessage("hi", id="h"), _turn(0), _answer(0, "k0")]
+    thread_session(messages, "t-edit")
+    edited = [messages[0], messages[1], _answer(0, "other-9"), _turn(1)]
+    assert thread_session(edited, "t-edit") == session_of(edited)
+    assert "other-9" in thread_session(edited, "t-edit").seen
+    fewer = [messages[0], _turn(1)]  # a removal: shorter than what was read
+    assert thread_session(fewer, "t-edit") == session_of(fewer)
+
+
+class _Seen(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.starts = 0
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kw: Any) -> None:
+        self.starts += 1
+
+
+def test_unguarded_drops_only_the_guard_and_follows_the_tool() -> None:
+    seen = _Seen()
+
+    @tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        return f"{key}: ok"
+
+    lookup.callbacks = [seen]
+    gated(lookup, effects={"read"})
+    free = unguarded(lookup)
+    assert free is not lookup
+    assert free.callbacks == [seen]
+    assert unguarded(lookup) is free  # made once
+    assert free.invoke({"key": "a"}) == "a: ok"
+    assert seen.starts == 1
+    assert len(lookup.callbacks or []) == 2  # the tool itself keeps its guard
+    lookup.description = "Changed."
+    again = unguarded(lookup)
+    assert again is not free
+    assert again.description == "Changed."
+    plain = lookup.model_copy(update={"callbacks": None})
+    assert unguarded(plain) is plain
