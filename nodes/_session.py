@@ -233,9 +233,7 @@ def _user_values(msg: AnyMessage) -> frozenset[str]:
     return found
 
 
-def session_of(messages: Sequence[AnyMessage]) -> Session:
-    """The session the thread's messages record: the last `MAX_EARLIER` entries, oldest
-    first, and the values the user's own messages name."""
+def _read(messages: Sequence[AnyMessage]) -> tuple[list[Earlier], set[str]]:
     found: list[Earlier] = []
     trusted: set[str] = set()
     for msg in messages:
@@ -247,6 +245,13 @@ def session_of(messages: Sequence[AnyMessage]) -> Session:
                     found.append(e)
         elif isinstance(msg, HumanMessage):
             trusted |= _user_values(msg)
+    return found, trusted
+
+
+def session_of(messages: Sequence[AnyMessage]) -> Session:
+    """The session the thread's messages record: the last `MAX_EARLIER` entries, oldest
+    first, and the values the user's own messages name."""
+    found, trusted = _read(messages)
     return Session(tuple(found[-MAX_EARLIER:]), frozenset(trusted))
 
 
@@ -265,11 +270,11 @@ def thread_session(messages: Sequence[AnyMessage], thread: str) -> Session:
         # A list compares its items by identity first: no message is compared field by field
         # unless one was replaced.
         if len(messages) >= n and messages[:n] == read:
-            tail = session_of(messages[n:]) if len(messages) > n else None
-            if tail is None or not (tail.earlier or tail.trusted):
+            found, trusted = _read(messages[n:])
+            if not found and trusted <= known.trusted:
                 session = known  # the same object: the gate's reuse key stays the same
             else:
-                session = Session(known.earlier + tail.earlier, known.trusted | tail.trusted)
+                session = Session(known.earlier + tuple(found), known.trusted | trusted)
     if session is None:
         session = session_of(messages)
     if thread:

@@ -210,8 +210,8 @@ def _guard(tool: BaseTool, spec: ToolSpec) -> None:
     tool.callbacks = [*kept, _GUARD] if refuse else (kept or None)
 
 
-# Per tool object: the tool, its callbacks as they were, and its copy without the guard.
-_UNGUARDED: dict[int, tuple[BaseTool, tuple[Any, ...], BaseTool]] = {}
+# Per tool object: the tool, its fields and callbacks as they were, its copy without the guard.
+_UNGUARDED: dict[int, tuple[BaseTool, tuple[Any, ...], tuple[Any, ...], BaseTool]] = {}
 
 
 def unguarded(tool: BaseTool) -> BaseTool:
@@ -223,23 +223,16 @@ def unguarded(tool: BaseTool) -> BaseTool:
     found = tool.callbacks
     if not isinstance(found, list) or _GUARD not in found:
         return tool
+    fields, handlers = tuple(vars(tool).values()), tuple(found)
     hit = _UNGUARDED.get(id(tool))
-    if hit is not None and hit[0] is tool and hit[1] == tuple(found) and _same(tool, hit[2]):
-        return hit[2]
+    if hit is not None and hit[0] is tool and hit[1] == fields and hit[2] == handlers:
+        return hit[3]
     kept = [h for h in found if h is not _GUARD]
     copy = tool.model_copy(update={"callbacks": kept or None})
     if len(_UNGUARDED) >= 1024:
         _UNGUARDED.clear()
-    _UNGUARDED[id(tool)] = (tool, tuple(found), copy)
+    _UNGUARDED[id(tool)] = (tool, fields, handlers, copy)
     return copy
-
-
-def _same(tool: BaseTool, copy: BaseTool) -> bool:
-    """Whether `copy` holds the very values `tool` holds now, but for its callbacks."""
-    mine, theirs = vars(tool), vars(copy)
-    return len(mine) == len(theirs) and all(
-        k == "callbacks" or (k in theirs and theirs[k] is v) for k, v in mine.items()
-    )
 
 
 def _attach(tool: Any, spec: ToolSpec) -> BaseTool:
