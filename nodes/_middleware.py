@@ -65,7 +65,7 @@ from interlock.nodes._session import session_in
 from interlock.nodes._state import last_ai_message, merge_interlock, record_for
 from interlock.nodes._stops import ROUTING_MAX_AGE, StopSource
 from interlock.nodes._stores import ApprovalStore, AuditSink, ExecutionLedger
-from interlock.nodes._tool_review import Reviewed, areview_call, review_call
+from interlock.nodes._tool_review import Reviewed, areview_call, review_call, review_rounds
 from interlock.nodes._toolspec import ToolSpec, unguarded
 from interlock.nodes._trace import aannounce, announce, settled
 from interlock.risk import Credential, Policy, default_policy, utcnow
@@ -191,7 +191,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         of `create_agent` threads take async tools."""
         found, decided = self._settle(request), None
         if isinstance(found, _Held):
-            decided = review_call(*found.review(self.gate, request))
+            decided = review_call(review_rounds(*found.review(self.gate, request)))
             if decided.answer is not None:
                 return _with(decided, decided.answer)
             request = request.override(tool_call=decided.call)
@@ -214,7 +214,7 @@ class InterlockMiddleware(AgentMiddleware[InterlockAgentState, Any, Any]):
         stores (synchronous) are used off the event loop."""
         found, decided = await asyncio.to_thread(self._settle, request), None
         if isinstance(found, _Held):
-            decided = await areview_call(*found.review(self.gate, request))
+            decided = await areview_call(review_rounds(*found.review(self.gate, request)))
             if decided.answer is not None:
                 return _with(decided, decided.answer)
             request = request.override(tool_call=decided.call)

@@ -75,16 +75,9 @@ def is_untrusted(gate: Gate, tool: str) -> bool:
     return defaults is not None and defaults.untrusted
 
 
-def entry_for(
-    gate: Gate,
-    verdict: Verdict,
-    outcome: str,
-    result: Any,
-    at: datetime,
-    before: Session | None,
-) -> dict[str, Any]:
-    """The history entry of one answered call (JSON-ready)."""
-    return entry_of(gate, verdict, outcome, result, at, before).to_dict()
+def entry_for(*args: Any) -> dict[str, Any]:
+    """`entry_of(...)` in its JSON form, as the ToolMessage carries it."""
+    return entry_of(*args).to_dict()
 
 
 def entry_of(

@@ -28,7 +28,7 @@ from interlock.nodes._payloads import ReviewRecord
 from interlock.nodes._review import review_round
 from interlock.nodes._state import merge_interlock
 
-__all__ = ["Reviewed", "areview_call", "review_call"]
+__all__ = ["Reviewed", "Rounds", "areview_call", "review_call", "review_rounds"]
 
 
 def _opened_at(gate: Gate, scope: RunScope, held: Verdict) -> str:
@@ -106,7 +106,11 @@ def _outcome(ai: AIMessage, call: ToolCall, update: Mapping[str, Any]) -> Review
     return Reviewed(call=decided, record=record, answer=answer, messages=messages, interlock=il)
 
 
-def _review(
+Rounds = Generator[Any, Any, Reviewed]
+"""A review's rounds (`review_rounds`), for `review_call` or `areview_call` to drive."""
+
+
+def review_rounds(
     gate: Gate,
     context: Any,
     info: ExecutionInfo | None,
@@ -114,9 +118,10 @@ def _review(
     state: Mapping[str, Any],
     ai: AIMessage,
     held: Verdict,
-) -> Generator[Any, Any, Reviewed]:
-    """The review's rounds, for sync and async drivers alike: yields each LangGraph task's
-    future and takes back its result, until the review ends (its `Reviewed` returned)."""
+) -> Rounds:
+    """The review of `held` (a call of `ai` that needs a human), round after round, for a
+    sync or an async driver (`review_call`, `areview_call`): it yields each LangGraph task's
+    future, takes back its result, and returns what the review decided."""
     opened: str = yield _opened(gate, scope, held)
     current = _view(state, ai, held.call)
     update: dict[str, Any] = {}
@@ -129,17 +134,8 @@ def _review(
             return _outcome(ai, held.call, update)
 
 
-def review_call(
-    gate: Gate,
-    context: Any,
-    info: ExecutionInfo | None,
-    scope: RunScope,
-    state: Mapping[str, Any],
-    ai: AIMessage,
-    held: Verdict,
-) -> Reviewed:
-    """Review `held` (a call of `ai` that needs a human) to its end, round after round."""
-    rounds = _review(gate, context, info, scope, state, ai, held)
+def review_call(rounds: Rounds) -> Reviewed:
+    """Run the review to its end, blocking on each round."""
     pending = next(rounds)
     while True:
         try:
@@ -148,17 +144,8 @@ def review_call(
             return cast(Reviewed, done.value)
 
 
-async def areview_call(
-    gate: Gate,
-    context: Any,
-    info: ExecutionInfo | None,
-    scope: RunScope,
-    state: Mapping[str, Any],
-    ai: AIMessage,
-    held: Verdict,
-) -> Reviewed:
+async def areview_call(rounds: Rounds) -> Reviewed:
     """`review_call` under asyncio: the rounds are awaited, never blocked on."""
-    rounds = _review(gate, context, info, scope, state, ai, held)
     pending = next(rounds)
     while True:
         try:
