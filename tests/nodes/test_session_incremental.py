@@ -4,7 +4,7 @@ all of its messages (`session_of`), and a cleared call's tool runs without the @
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langchain_core.tools import tool
 
 from interlock.nodes import gated
-from interlock.nodes._session import SESSION_KEY, session_of, thread_session
+from interlock.nodes._session import MAX_EARLIER, SESSION_KEY, session_of, thread_session
 from interlock.nodes._toolspec import unguarded
 from interlock.risk import Earlier
 
@@ -22,7 +22,7 @@ def _answer(n: int, value: str) -> ToolMessage:
         tool="lookup",
         effects=frozenset({"read"}),
         outcome="allow",
-        at=datetime(2026, 1, 1, 0, n, tzinfo=UTC),
+        at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
         seen=frozenset({value}),
     )
     msg = ToolMessage(value, tool_call_id=f"c{n}", id=f"t{n}")
@@ -44,6 +44,16 @@ def test_each_step_reads_the_same_session_as_a_full_read() -> None:
             messages = [*messages, HumanMessage("also carol@corp.example", id="h2")]
     assert thread_session(messages, "t-inc") == session_of(messages)
     assert len(session_of(messages).earlier) == 6
+
+
+def test_a_long_thread_keeps_only_the_last_entries_as_a_full_read_does() -> None:
+    messages: list[AnyMessage] = [HumanMessage("Look everything up", id="h")]
+    for n in range(MAX_EARLIER + 5):
+        messages = [*messages, _turn(n), _answer(n, f"k{n}")]
+        got = thread_session(messages, "t-long")
+        assert got == session_of(messages)
+    assert len(got.earlier) == MAX_EARLIER
+    assert "k0" not in got.seen  # the oldest entries fell out of the window
 
 
 def test_a_message_replaced_by_id_is_read_again() -> None:
