@@ -32,12 +32,7 @@ from interlock.runtime.execution._runs import (
     claim_thread,
     resume_command,
 )
-from interlock.runtime.execution._settle import (
-    finished_state,
-    primed_read,
-    read_snapshot,
-    settle,
-)
+from interlock.runtime.execution._settle import finished_state, settle
 from interlock.runtime.execution._thread_read import Current, on_latest, send_current
 from interlock.runtime.execution._transcript import describe_update
 from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
@@ -89,7 +84,19 @@ class Engine:
         return live_interrupts(self.db.checkpointer(), thread_id)
 
     def snapshot(self, built: BuiltGraph, thread_id: str) -> Snapshot:
-        return read_snapshot(built, thread_id)
+        snap = built.graph.get_state({"configurable": {"thread_id": thread_id}})
+        found: list[tuple[str, str, Any]] = []
+        for task in snap.tasks:
+            ns = ""
+            if isinstance(task.state, dict):
+                ns = str((task.state.get("configurable") or {}).get("checkpoint_ns") or "")
+            found.extend((ns, i.id, i.value) for i in task.interrupts)
+        return Snapshot(
+            checkpoint_id=(snap.config.get("configurable") or {}).get("checkpoint_id"),
+            interrupts=tuple(found),
+            next=tuple(snap.next),
+            messages=tuple((snap.values or {}).get("messages") or ()),
+        )
 
     # -- reading ------------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadInfo | None:
@@ -290,10 +297,7 @@ class Engine:
                 # node need not look them up, and guarded execution verifies this copy and
                 # consumes exactly that signed row in one statement.
                 self.approvals.remember([approval_of(a) for a in cur.approvals])
-                primed = cur.checkpoint_row if payload is not _SKIP else None
-                return self._carry(
-                    info, built, row, payload, on, claim=cur.claim, held=conn, primed=primed
-                )
+                return self._carry(info, built, row, payload, on, claim=cur.claim, held=conn)
             finally:
                 if cur.claim is not None:
                     self.locks.release(conn, cur.claim)
@@ -312,9 +316,7 @@ class Engine:
         info, built = self.built_for(cur.row["thread_id"], cur.thread)
         self._offer_stops(cur)
         payload = resume_command(cur.row, decisions)
-        return self._carry(
-            info, built, cur.row, payload, on, claim=cur.claim, held=held, primed=cur.checkpoint_row
-        )
+        return self._carry(info, built, cur.row, payload, on, claim=cur.claim, held=held)
 
     def _carry(
         self,
@@ -326,27 +328,17 @@ class Engine:
         *,
         claim: Claim | None = None,
         held: Conn | None = None,
-        primed: Any = None,
     ) -> RunResult:
         """Run `payload` into the thread and settle it. `held`: the connection that holds
-        `claim`, which the settling transaction then runs on and gives the claim back with.
-        `primed`: the thread's latest checkpoint row, read under `claim` (see `Current`)."""
+        `claim`, which the settling transaction then runs on and gives the claim back with."""
         thread_id, review_id = info.thread_id, row["id"]
         events: list[str] = []
         rows: list[AuditEntry] = []
         seen: list[Snapshot] = []
         if payload is not _SKIP:
-            with primed_read(built, claim, primed):
-                events = self._stream(
-                    built,
-                    payload,
-                    thread_id,
-                    info.agent,
-                    on,
-                    claim=claim,
-                    hand_over=rows,
-                    seen=seen,
-                )
+            events = self._stream(
+                built, payload, thread_id, info.agent, on, claim=claim, hand_over=rows, seen=seen
+            )
         # The run's last audit rows, the review marked resumed (and pointing at the review
         # the thread stopped at next) and the interrupts registered: one transaction.
         return self._settle(

@@ -1,5 +1,4 @@
-"""Settling a run: what the thread stopped at becomes review rows, in one transaction
-(and what a resumed run starts from, read with its claim: `primed_read`).
+"""Settling a run: what the thread stopped at becomes review rows, in one transaction.
 
 After every run and resume (outside any node) the engine registers the interrupts the
 thread stopped at, cancels rows whose interrupt is gone, marks the resumed review, writes
@@ -10,8 +9,7 @@ left (`finished_state`), so that is not read back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from interlock.runtime.audit._sql import head_query
@@ -31,40 +29,7 @@ from interlock.runtime.store._db import Conn
 if TYPE_CHECKING:
     from interlock.runtime.execution._runner import Engine
 
-__all__ = ["finished_state", "primed_read", "read_snapshot", "settle"]
-
-
-def read_snapshot(built: BuiltGraph, thread_id: str) -> Snapshot:
-    """The thread's state as LangGraph reads it: checkpoint, interrupts, next, messages."""
-    snap = built.graph.get_state({"configurable": {"thread_id": thread_id}})
-    found: list[tuple[str, str, Any]] = []
-    for task in snap.tasks:
-        ns = ""
-        if isinstance(task.state, dict):
-            ns = str((task.state.get("configurable") or {}).get("checkpoint_ns") or "")
-        found.extend((ns, i.id, i.value) for i in task.interrupts)
-    return Snapshot(
-        checkpoint_id=(snap.config.get("configurable") or {}).get("checkpoint_id"),
-        interrupts=tuple(found),
-        next=tuple(snap.next),
-        messages=tuple((snap.values or {}).get("messages") or ()),
-    )
-
-
-@contextmanager
-def primed_read(built: BuiltGraph, claim: Claim | None, row: Any) -> Iterator[None]:
-    """While a run under `claim` streams: its checkpointer answers the run's first read of
-    the thread from `row`, the latest checkpoint read under that claim, when it can (the
-    fenced Postgres saver); what the run did not use is dropped after it."""
-    saver: Any = getattr(built.graph, "checkpointer", None)
-    if row is None or claim is None or not hasattr(saver, "prime"):
-        yield
-        return
-    saver.prime(claim.thread_id, claim.token, row)
-    try:
-        yield
-    finally:
-        saver.unprime(claim.thread_id, claim.token)
+__all__ = ["finished_state", "settle"]
 
 
 def finished_state(last: Any) -> list[Snapshot]:

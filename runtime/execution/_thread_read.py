@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from interlock.runtime.audit._sql import head_query
@@ -55,9 +55,6 @@ class Current:
     """`time.monotonic()` when the read was sent: the stop switches are at least this fresh."""
     approvals: tuple[dict[str, Any], ...] = ()
     """The review's approval rows, signatures included, when asked for (`approvals=True`)."""
-    checkpoint_row: Any = None
-    """Postgres, with the claim: the thread's latest checkpoint as LangGraph's saver reads
-    it, read after the claim was taken (`FencedPostgresSaver.prime`); None otherwise."""
 
 
 def read_current(
@@ -125,45 +122,9 @@ def send_current(
     read_at = time.monotonic()
     rows = conn.queue_all(statements)
     if conn.dialect == "postgres":
-        latest_row = _queue_checkpoint(conn, review_id) if pg_claim and checkpoints else None
-
-        def read() -> Current | None:
-            cur = _current(rows(), locks, conn, read_at, pg_claim, claim, head, approvals)
-            if cur is None or latest_row is None or cur.claim is None:
-                return cur
-            found = latest_row()
-            if found is None or str(found["checkpoint_id"]) != cur.latest_checkpoint:
-                return cur  # moved between the two reads: the run reads it again
-            return replace(cur, checkpoint_row=found)
-
-        return read
+        return lambda: _current(rows(), locks, conn, read_at, pg_claim, claim, head, approvals)
     done = _current(rows(), locks, conn, read_at, pg_claim, claim, head, approvals)
     return lambda: done
-
-
-def _queue_checkpoint(conn: Conn, review_id: str) -> Callable[[], Any]:
-    """Queue LangGraph's own read of the review's thread's latest checkpoint (its saver's
-    SQL, binary rows, as `PostgresSaver.get_tuple` reads them), after the claim statement;
-    the function returned gives the row once the round trip is back (None: none, or one
-    whose format the saver would migrate first)."""
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
-
-    sql = (
-        f"{PostgresSaver.SELECT_SQL}WHERE thread_id = (SELECT thread_id FROM interlock_reviews "
-        "WHERE id = %s) AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1"
-    )
-    cursor = conn.raw.cursor(binary=True, row_factory=dict_row)
-    cursor.execute(sql, (review_id,))
-
-    def row() -> Any:
-        found = cursor.fetchone()
-        cursor.close()
-        if found is None or int(found["checkpoint"].get("v", 0)) < 4:
-            return None
-        return found
-
-    return row
 
 
 def _current(

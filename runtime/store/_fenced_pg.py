@@ -10,7 +10,7 @@ from typing import Any
 from langgraph.checkpoint.postgres import PostgresSaver
 
 from interlock.runtime.store._claims import claim_lost, is_fence_error
-from interlock.runtime.store._fenced_saver import DOING, FENCE_KEY, FencedWrites, active_fence
+from interlock.runtime.store._fenced_saver import DOING, FencedWrites, active_fence
 
 __all__ = ["FencedPostgresSaver"]
 
@@ -28,29 +28,6 @@ def _connection(conn: Any) -> Iterator[Any]:
 
 
 class FencedPostgresSaver(FencedWrites, PostgresSaver):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._primed: dict[tuple[str, int], Any] = {}
-
-    def prime(self, thread_id: str, token: int, row: Any) -> None:
-        """The thread's latest checkpoint row (`SELECT_SQL`, read with a binary cursor) as
-        the holder of claim `token` read it after taking the claim: the run's first
-        `get_tuple` under that claim answers from it instead of a round trip of its own.
-        Nobody else writes the thread meanwhile (the claim; every write is fenced)."""
-        self._primed[(thread_id, token)] = row
-
-    def unprime(self, thread_id: str, token: int) -> None:
-        self._primed.pop((thread_id, token), None)
-
-    def get_tuple(self, config: Any) -> Any:
-        conf = (config or {}).get("configurable") or {}
-        token = conf.get(FENCE_KEY)
-        if token is not None and not conf.get("checkpoint_id") and not conf.get("checkpoint_ns"):
-            row = self._primed.pop((str(conf["thread_id"]), int(token)), None)
-            if row is not None:
-                return self._load_checkpoint_tuple(row)
-        return super().get_tuple(config)
-
     @contextmanager
     def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
         fence = active_fence()
