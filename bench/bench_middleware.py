@@ -19,7 +19,10 @@ divided by `STEPS`; runs rotate who goes first after a warm-up, with the collect
 reported values are medians. It runs on LangGraph's `InMemorySaver` (the middleware's cost
 alone) and on a SQLite file (as deployed). The checkpoints row counts checkpoints per tool
 step: a middleware with an `after_model` hook (LangChain's) adds a node, hence a superstep
-and a checkpoint per model turn; InterlockMiddleware adds none.
+and a checkpoint per model turn; InterlockMiddleware adds none. An informing row times a
+fourth agent whose only middleware is a `wrap_tool_call` that calls the handler and nothing
+else: what `create_agent` itself charges any tool-wrapping middleware (its hook chain and the
+`traceable` span wrapper it puts around each hook), out of the 1.10x budget.
 """
 
 from __future__ import annotations
@@ -77,16 +80,21 @@ def _plain(tools: list[BaseTool]) -> list[BaseTool]:
     return [t.model_copy(update={"callbacks": None}) for t in tools]
 
 
-def _agents(saver: BaseCheckpointSaver[str]) -> tuple[Any, Any, Any]:
+def _agents(saver: BaseCheckpointSaver[str]) -> tuple[Any, Any, Any, Any]:
     from langchain.agents import create_agent
-    from langchain.agents.middleware import HumanInTheLoopMiddleware
+    from langchain.agents.middleware import AgentMiddleware, HumanInTheLoopMiddleware
+
+    class PassThrough(AgentMiddleware):  # type: ignore[type-arg]
+        def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+            return handler(request)
 
     gated_mw = InterlockMiddleware(TOOLS, default_policy())
     gated_agent = create_agent(_model(), TOOLS, middleware=[gated_mw], checkpointer=saver)
     plain = create_agent(_model(), _plain(TOOLS), checkpointer=saver)
     hitl_mw = HumanInTheLoopMiddleware(interrupt_on={"other_tool": True})
     hitl = create_agent(_model(), _plain(TOOLS), middleware=[hitl_mw], checkpointer=saver)
-    return gated_agent, plain, hitl
+    wrap = create_agent(_model(), _plain(TOOLS), middleware=[PassThrough()], checkpointer=saver)
+    return gated_agent, plain, hitl, wrap
 
 
 def _one_run(graph: Any) -> tuple[float, RunnableConfig]:
@@ -104,7 +112,7 @@ def _one_run(graph: Any) -> tuple[float, RunnableConfig]:
 def _measure(
     open_saver: Callable[[], AbstractContextManager[BaseCheckpointSaver[str]]], runs: int
 ) -> tuple[list[float], list[float]]:
-    """Median ms per tool step and checkpoints per tool step: (gated, plain, hitl) each."""
+    """Median ms per tool step and checkpoints per tool step: (gated, plain, hitl, wrap)."""
     with open_saver() as saver:
         graphs = _agents(saver)
         for _ in range(3):  # warm-up: imports, caches, compiled schemas
@@ -113,7 +121,7 @@ def _measure(
         samples: dict[int, list[float]] = {id(g): [] for g in graphs}
         with gc_disabled():
             for i in range(runs):
-                k = i % 3
+                k = i % len(graphs)
                 for graph in graphs[k:] + graphs[:k]:  # rotate who goes first
                     ms, _ = _one_run(graph)
                     samples[id(graph)].append(ms)
@@ -130,8 +138,8 @@ def _memory() -> Iterator[BaseCheckpointSaver[str]]:
 
 
 def _rows(backend: str, ms: list[float], checkpoints: list[float]) -> list[Row]:
-    g, p, h = ms
-    g_ck, p_ck, h_ck = checkpoints
+    g, p, h, w = ms
+    g_ck, p_ck, h_ck, _ = checkpoints
     note = f"{STEPS} tool steps per run; medians over alternating runs"
     return [
         row(
@@ -161,6 +169,14 @@ def _rows(backend: str, ms: list[float], checkpoints: list[float]) -> list[Row]:
             baseline=p_ck,
             baseline_name="create_agent, no middleware",
             note=f"with HumanInTheLoopMiddleware: {h_ck:.2f} (its after_model hook is a node)",
+        ),
+        row(
+            f"middleware: a pass-through wrap_tool_call vs bare create_agent, {backend}",
+            w,
+            "ms",
+            baseline=p,
+            baseline_name="create_agent, no middleware",
+            note="informs: create_agent's own cost for any tool-wrapping middleware",
         ),
     ]
 
