@@ -116,6 +116,8 @@ def worker_command(
     enable_json_logs(log_json)
     try:
         with Runtime.open(url) as rt, served_metrics(rt.db, metrics_port, metrics_address):
+            worker = Worker(rt, options, on_event=lambda e: _print_event(e, as_json))
+            worker.warm()  # imports and graphs now, not inside the first resume's claim
             if as_json:
                 print(json.dumps({"started": options.name, "db": redact_url(url)}), flush=True)
             else:
@@ -124,7 +126,6 @@ def worker_command(
                     + (" (one sweep)" if once else f" (idle poll {poll:g}s; Ctrl-C stops)")
                 )
                 console_err.print(escape(notify_line()), soft_wrap=True)
-            worker = Worker(rt, options, on_event=lambda e: _print_event(e, as_json))
             stats = worker.run(stop=stop, once=once)
     finally:
         for sig, handler in previous.items():

@@ -204,6 +204,13 @@ class Worker:
         self._rng = random.Random()
         self.stats = WorkerStats()
 
+    def warm(self) -> int:
+        """Load the engine and build the graphs of the work waiting now, before the first
+        sweep (see `_warm`); the number of graphs built."""
+        from interlock.runtime.execution._warm import warm
+
+        return warm(self.rt)
+
     def _emit(self, kind: EventKind, **fields: Any) -> None:
         if self.on_event is not None:
             self.on_event(WorkerEvent(kind=kind, **fields))

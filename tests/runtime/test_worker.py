@@ -336,3 +336,20 @@ def test_a_review_another_worker_carried_in_after_the_listing_is_not_counted(
                 (review_id,),
             )
         assert token == 2  # the run, the first resume
+
+
+def test_warm_builds_the_waiting_graphs_before_any_sweep_and_changes_nothing(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt = open_rt()
+    review_id, infra = _start(rt, tmp_path)
+    _queue(rt, review_id)
+    fresh = open_rt()  # a worker process starting with that decision waiting
+    worker = Worker(fresh)
+    assert worker.warm() == 1  # its graph, built ahead: the first resume does not pay for it
+    assert len(fresh.engine().registry._built) == 1
+    assert not _resumed(fresh, review_id)  # nothing claimed, run or written
+    assert infra.events() == []
+    assert worker.run(once=True).resumed == 1
+    assert [e["op"] for e in infra.events()] == ["delete_volume"]
+    assert Worker(open_rt()).warm() == 0  # nothing waits any more
