@@ -3,12 +3,14 @@ before each assessment.
 
 Guarded execution writes one entry (tool, effects, signals, outcome, time, target-like values
 of its arguments and result) into the `ToolMessage` it answers a call with, under
-`response_metadata["interlock_session"]`. The messages are the one part of the state every way
-in shares (a `GatedState` graph, a plain `MessagesState` graph with `GatedToolNode`,
-`create_agent` with `InterlockMiddleware`), so the history needs no channel of its own and is
-checkpointed with the thread. The model cannot write tool messages. Before assessing, the gate
-reads the last `MAX_EARLIER` entries and the user's own messages (their names, addresses and
-ids are trusted) into `Context.session`.
+`response_metadata["interlock_session"]`, as compact JSON text: a checkpoint serializes every
+message of the thread again at each step, and one string costs a fraction of what a nested
+dict does there (a mapping, as older threads hold, is read too). The messages are the one
+part of the state every way in shares (a `GatedState` graph, a plain `MessagesState` graph
+with `GatedToolNode`, `create_agent` with `InterlockMiddleware`), so the history needs no
+channel of its own and is checkpointed with the thread. The model cannot write tool
+messages. Before assessing, the gate reads the last `MAX_EARLIER` entries and the user's own
+messages (their names, addresses and ids are trusted) into `Context.session`.
 
 An untrusted tool's result counts as untrusted content as a whole, unless its `ToolSpec`
 names `trusted_fields` and the result parses (JSON or YAML): then the values under those keys
@@ -57,7 +59,7 @@ __all__ = [
 SESSION_KEY = "interlock_session"
 _CACHE_MAX = 4096
 # Converted entries by the metadata dict they came from (held, so its id is not reused).
-_entries: dict[int, tuple[Mapping[str, Any], Earlier]] = {}
+_entries: dict[int, tuple[object, Earlier]] = {}
 _trusted: dict[int, tuple[AnyMessage, frozenset[str]]] = {}
 _MAX_THREADS = 256
 # Per thread id: the messages its last read saw (a copy), and the session read from them.
@@ -182,33 +184,40 @@ def _split(result: Any, keys: Collection[str]) -> tuple[list[Any], list[Any]] | 
     return trusted, rest
 
 
+def _text(entry: Mapping[str, Any]) -> str:
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+
+
 def annotate(message: ToolMessage, entry: Mapping[str, Any]) -> ToolMessage:
     """`message` carrying `entry` in its response metadata (in place: it is ours, just made)."""
-    message.response_metadata = {**(message.response_metadata or {}), SESSION_KEY: dict(entry)}
+    message.response_metadata = {**(message.response_metadata or {}), SESSION_KEY: _text(entry)}
     return message
 
 
 def record_entry(message: ToolMessage, entry: Earlier) -> ToolMessage:
     """`annotate` with `entry` as made: the next read of the thread's history finds it as it
-    is instead of parsing its JSON form again."""
-    meta = entry.to_dict()
+    is instead of parsing its text again."""
+    meta = _text(entry.to_dict())
     message.response_metadata = {**(message.response_metadata or {}), SESSION_KEY: meta}
     _remember(meta, entry)
     return message
 
 
-def _remember(meta: Mapping[str, Any], entry: Earlier) -> None:
+def _remember(meta: object, entry: Earlier) -> None:
     if len(_entries) >= _CACHE_MAX:
         _entries.clear()
     _entries[id(meta)] = (meta, entry)
 
 
-def _earlier(meta: Mapping[str, Any]) -> Earlier | None:
+def _earlier(meta: object) -> Earlier | None:
     hit = _entries.get(id(meta))
     if hit is not None and hit[0] is meta:
         return hit[1]
     try:
-        found = Earlier.from_dict(meta)
+        data = json.loads(meta) if isinstance(meta, str) else meta
+        if not isinstance(data, Mapping):
+            return None
+        found = Earlier.from_dict(data)
     except (TypeError, ValueError):
         return None  # a damaged entry is skipped, as if the call had left none
     _remember(meta, found)
@@ -232,7 +241,7 @@ def _read(messages: Sequence[AnyMessage]) -> tuple[list[Earlier], set[str]]:
     for msg in messages:
         if isinstance(msg, ToolMessage):
             meta = (msg.response_metadata or {}).get(SESSION_KEY)
-            if isinstance(meta, Mapping):
+            if isinstance(meta, str | Mapping):
                 e = _earlier(meta)
                 if e is not None:
                     found.append(e)
@@ -264,10 +273,8 @@ def thread_session(messages: Sequence[AnyMessage], thread: str) -> Session:
         # unless one was replaced.
         if len(messages) >= n and messages[:n] == read:
             found, trusted = _read(messages[n:])
-            if not found and trusted <= known.trusted:
-                session = known  # the same object: the gate's reuse key stays the same
-            else:
-                session = Session(known.earlier + tuple(found), known.trusted | trusted)
+            # Nothing new: the same object, so the gate's reuse key stays the same.
+            session = known.then(found, frozenset(trusted))
     if session is None:
         session = session_of(messages)
     if thread:

@@ -9,7 +9,7 @@ the target-like values (addresses, IBANs, hosts, ...) seen in its arguments and 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -235,25 +235,54 @@ class Session:
     def __post_init__(self) -> None:
         earlier = tuple(self.earlier[-MAX_EARLIER:])
         object.__setattr__(self, "earlier", earlier)
-        signals: set[str] = set()
-        effects: set[str] = set()
-        seen: set[str] = set(self.trusted)
-        tainted: set[str] = set()
-        for e in earlier:
-            if e.outcome in RAN:
-                signals |= e.signals
-                effects |= e.effects
-            seen |= e.seen - tainted if tainted else e.seen
-            if e.tainted:
-                tainted |= e.tainted - seen
-        object.__setattr__(self, "ran_signals", frozenset(signals))
-        object.__setattr__(self, "ran_effects", frozenset(effects))
-        object.__setattr__(self, "seen", frozenset(seen))
-        object.__setattr__(self, "tainted", frozenset(tainted))
-        last = earlier[-1] if earlier else None
-        stamp = f"{last.tool}@{last.at.isoformat() if last and last.at else ''}" if last else ""
-        # Identifies this history cheaply (the gate's reuse check compares it).
-        object.__setattr__(self, "key", (len(earlier), stamp))
+        _fold(self, earlier, set(), set(), set(self.trusted), set())
+
+    def then(self, more: Sequence[Earlier], trusted: frozenset[str] = frozenset()) -> Session:
+        """This session followed by `more` entries, and `trusted` values the user gave since:
+        equal to `Session(self.earlier + more, self.trusted | trusted)`, computed from this
+        session's unions in time proportional to `more` (a thread's next tool step reads a
+        few new entries). A new user value changes what counted as seen all along, and a
+        full window drops entries off its front: both are computed whole."""
+        if (trusted and not trusted <= self.trusted) or (
+            len(self.earlier) + len(more) > MAX_EARLIER
+        ):
+            return Session(self.earlier + tuple(more), self.trusted | trusted)
+        if not more:
+            return self
+        out = object.__new__(Session)
+        object.__setattr__(out, "earlier", self.earlier + tuple(more))
+        object.__setattr__(out, "trusted", self.trusted)
+        sets = (self.ran_signals, self.ran_effects, self.seen, self.tainted)
+        _fold(out, tuple(more), *(set(s) for s in sets))
+        return out
+
+
+def _fold(
+    session: Session,
+    entries: tuple[Earlier, ...],
+    signals: set[str],
+    effects: set[str],
+    seen: set[str],
+    tainted: set[str],
+) -> None:
+    """Set `session`'s unions: the ones given, carried on over `entries` in order (a fold,
+    so a session and its continuation by `Session.then` agree), and its key."""
+    for e in entries:
+        if e.outcome in RAN:
+            signals |= e.signals
+            effects |= e.effects
+        seen |= e.seen - tainted if tainted else e.seen
+        if e.tainted:
+            tainted |= e.tainted - seen
+    object.__setattr__(session, "ran_signals", frozenset(signals))
+    object.__setattr__(session, "ran_effects", frozenset(effects))
+    object.__setattr__(session, "seen", frozenset(seen))
+    object.__setattr__(session, "tainted", frozenset(tainted))
+    earlier = session.earlier
+    last = earlier[-1] if earlier else None
+    stamp = f"{last.tool}@{last.at.isoformat() if last and last.at else ''}" if last else ""
+    # Identifies this history cheaply (the gate's reuse check compares it).
+    object.__setattr__(session, "key", (len(earlier), stamp))
 
 
 EMPTY_SESSION = Session()
