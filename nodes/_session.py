@@ -184,8 +184,12 @@ def _split(result: Any, keys: Collection[str]) -> tuple[list[Any], list[Any]] | 
     return trusted, rest
 
 
+# Built once: `json.dumps` with options builds an encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _text(entry: Mapping[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(entry)
 
 
 def annotate(message: ToolMessage, entry: Mapping[str, Any]) -> ToolMessage:
