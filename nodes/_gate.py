@@ -95,6 +95,10 @@ def call_fingerprint(tool: str, args: Mapping[str, Any]) -> str:
     return content_hash({"tool": tool, "args": dict(args)})[:32]
 
 
+def _fingerprint(call: ToolCall) -> str:
+    return call_fingerprint(call["name"], call.get("args") or {})
+
+
 def interrupt_id_for(checkpoint_ns: str) -> str:
     """The id LangGraph gives the first `interrupt()` of the task running in `checkpoint_ns`.
 
@@ -278,20 +282,23 @@ class Gate:
         reuse: bool = False,
         keep: bool = True,
     ) -> Verdict:
-        """Assess `call`. With `reuse`, an `allow` this gate computed moments ago for this very
-        call object, in this process and under the same run scope, is returned instead of a
-        second assessment: the object cannot have changed hands, so nothing is trusted from
-        the state. Anything else is assessed afresh. An `allow` is kept for such a reuse
-        unless `keep` is False (a caller that runs the call on this very verdict)."""
+        """Assess `call`. With `reuse`, a verdict this gate computed moments ago for this very
+        call object, in this process, under the same run scope and rejections, is returned
+        instead of a second assessment (the router's serves the review node; the review
+        node's, guarded execution, which still needs an approval for the call's digest):
+        the object cannot have changed hands, so nothing is trusted from the state. Anything
+        else is assessed afresh. Kept for reuse unless `keep` is False."""
         key: tuple[Any, ...] = ()
         if reuse or keep:
             session = scope.context.session
+            refused = rejected.get(_fingerprint(call)) if rejected else None
             key = (
                 scope.agent,
                 scope.credential,
                 scope.context.stopped_agents,
                 scope.context.stopped_environments,
                 session.key if session is not None else None,
+                refused,
             )
         if reuse:
             hit = self._recent.get(id(call))
@@ -305,7 +312,7 @@ class Gate:
         span = tracer().start_span("interlock.gate")  # a no-op span unless an SDK records
         verdict = self._assess(call, scope, rejected)
         gate_span(self, scope, verdict, span)
-        if keep and verdict.kind == "allow":
+        if keep and verdict.kind != "unknown_tool":
             if len(self._recent) >= _REUSE_MAX:
                 self._recent.clear()
             self._recent[id(call)] = (time.monotonic(), call, key, verdict)
@@ -321,7 +328,7 @@ class Gate:
             return Verdict(call=call, kind="unknown_tool", note=note)
         spec = self.spec(name)
         if rejected:
-            message = rejected.get(call_fingerprint(name, call.get("args") or {}))
+            message = rejected.get(_fingerprint(call))
             if message is not None:
                 return Verdict(call=call, kind="rejected", spec=spec, note=message)
         try:

@@ -38,7 +38,7 @@ def held_calls(
     for call, record in open_calls(state, ai):
         if record is not None:
             continue
-        verdict = gate.assess_call(call, scope, rejected)
+        verdict = gate.assess_call(call, scope, rejected, reuse=True)
         if verdict.kind == "review":
             held.append(verdict)
     return held
