@@ -58,7 +58,8 @@ __all__ = [
 
 SESSION_KEY = "interlock_session"
 _CACHE_MAX = 4096
-# Converted entries by the metadata dict they came from (held, so its id is not reused).
+# Converted entries by the metadata (text, or an older thread's dict) they came from (held,
+# so its id is not reused).
 _entries: dict[int, tuple[object, Earlier]] = {}
 _trusted: dict[int, tuple[AnyMessage, frozenset[str]]] = {}
 _MAX_THREADS = 256
@@ -277,7 +278,7 @@ def thread_session(messages: Sequence[AnyMessage], thread: str) -> Session:
         # unless one was replaced.
         if len(messages) >= n and messages[:n] == read:
             found, trusted = _read(messages[n:])
-            # Nothing new: the same object, so the gate's reuse key stays the same.
+            # With nothing new, `then` returns `known` itself: the gate's reuse key holds.
             session = known.then(found, frozenset(trusted))
     if session is None:
         session = session_of(messages)
