@@ -25,6 +25,7 @@ from interlock.runtime.store._schema_v5 import V5
 from interlock.runtime.store._schema_v6 import V6
 from interlock.runtime.store._schema_v7 import V7
 from interlock.runtime.store._schema_v8 import V8
+from interlock.runtime.store._schema_v9 import V9
 from interlock.runtime.store.database import Database, open_database
 
 __all__ = [
@@ -73,6 +74,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=6, name="reviewer-side tables and database roles", steps=V6),
     Migration(version=7, name="review routing (team) and the notification outbox", steps=V7),
     Migration(version=8, name="inbox: the partial index covers the review's team", steps=V8),
+    Migration(
+        version=9,
+        name="guards the agent role cannot get around: qualified names, audit head, events",
+        steps=V9,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
