@@ -165,8 +165,14 @@ def _next_steps(review: ReviewDetail, db: str, who: str | None) -> None:
     extra = "" if db == DEFAULT_DATABASE_URL else f" --db {shlex.quote(db)}"
     names = {a["name"] for a in review.request["action_requests"]}
     if parse_database_url(db).dialect != "sqlite":  # no demo accounts here: a real reviewer
+        # Deciding is the reviewer side's: its own URL, never the one this run used (the
+        # agent side's, whose password is not printed either).
+        extra = ' --db "$REVIEWER_URL"'
         advice = shlex.quote(_ADVICE if "delete_volume" in names else "Not now.")
-        console.print("[bold]Next[/], as a reviewer of this database (`interlock reviewers add`):")
+        console.print(
+            "[bold]Next[/], as a reviewer of this database (`interlock reviewers add`), with "
+            "the reviewer side's URL as REVIEWER_URL (`interlock db roles --print-urls`):"
+        )
         line = f"interlock decide {review.summary.id} --as NAME --reject {advice}{extra}"
         console.print(f"  {escape(line)}")
         console.print(f"  (or list what waits with: interlock pending{extra})")
@@ -317,12 +323,14 @@ def run_demo(
         printer = _Printer(gate)
         policy = gate.policy
         console.rule(f"[bold]Interlock demo[/] · PocketOS · policy {policy.name} {policy.version}")
-        console.print(f"[dim]database {db}[/]")
+        console.print(f"[dim]database {redact_url(db)}[/]")  # never its password
         if decide is None:
             thread = thread or f"demo-{uuid.uuid4().hex[:8]}"
             Infra(infra_file).reset()
             session_file.parent.mkdir(parents=True, exist_ok=True)
-            session_file.write_text(json.dumps({"thread_id": thread, "db": db}), encoding="utf-8")
+            session_file.write_text(
+                json.dumps({"thread_id": thread, "db": redact_url(db)}), encoding="utf-8"
+            )
             console.print(Text(f"user: {SCENARIO_REQUEST}", style="bold cyan"))
             run = rt.run(
                 "ops_agent",
@@ -336,7 +344,7 @@ def run_demo(
         else:
             if thread is None:
                 if not session_file.exists():
-                    msg = f"No demo thread found for {db}; run `interlock demo` first."
+                    msg = f"No demo thread found for {redact_url(db)}; run `interlock demo` first."
                     raise NotFoundError(msg)
                 thread = json.loads(session_file.read_text(encoding="utf-8"))["thread_id"]
             _demo_thread(rt, thread)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from interlock.risk import Policy
 from interlock.risk.errors import (
+    AuthorizationError,
     ConflictError,
     DecisionError,
     InterlockError,
@@ -64,6 +65,37 @@ __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
 def _integrity(exc: BaseException) -> bool:
     name = type(exc).__name__
     return name in ("IntegrityError", "UniqueViolation") or "unique" in str(exc).lower()
+
+
+def _denied(exc: BaseException, recorded: bool) -> str:
+    """Postgres refused a write of the decision (SQLSTATE 42501): its own reason, one line."""
+    first = (str(exc).strip().splitlines() or ["permission denied"])[0].rstrip(".")
+    done = "The decision was recorded; the resume was not." if recorded else "Nothing was recorded."
+    return (
+        f"the database refused: {first}. This database user may not do that (it is the agent "
+        "side's, or another that lacks the grants); decide with the reviewer side's URL "
+        f"(`interlock db roles --print-urls`). {done}"
+    )
+
+
+def _give_back(engine: Engine, conn: Conn, claim: Claim, *, failed: bool) -> None:
+    """Release the thread's claim on the connection holding it. After an error that
+    connection may sit in an aborted transaction, where the unlock fails too (hiding the real
+    error, leaving the advisory lock held): roll back first; if the release still fails, the
+    propagating error is the one to report and closing the connection drops the lock."""
+    pg = conn.dialect == "postgres"
+    if not failed:
+        engine.locks.release(conn, claim)
+        return
+    if pg and not (conn.raw.closed or conn.raw.broken) and conn.in_transaction:
+        with suppress(Exception):
+            conn.raw.rollback()
+    try:
+        engine.locks.release(conn, claim)
+    except Exception:
+        if pg:
+            with suppress(Exception):
+                conn.raw.close()
 
 
 class DecisionService:
@@ -167,6 +199,8 @@ class DecisionService:
         require_principal(self.audit, reviewer, review_id)
         signer = self._signer()  # a process without the signing key stops here, unchanged
         engine = self._engine()
+        # A signing process builds only configured graphs (names come from agent-written rows).
+        engine.registry.only_configured()
         if not engine.local:
             # A served thread's state is read over HTTP, which may write to the inbox: done
             # before the transaction locks the review.
@@ -178,6 +212,7 @@ class DecisionService:
         # ledger) before anything acts on it. Every other way out makes it durable first.
         relaxed = resume and engine.local
         with self.db.connection() as conn:  # held to the end: on Postgres it owns the claim
+            failed, recorded = True, False
             try:
                 try:
                     with self.db.begin(conn, durable=not relaxed) as tx:
@@ -195,18 +230,25 @@ class DecisionService:
                     rid = cur.row["id"]
                     msg = f"another decision on review {rid} won the race; yours was not applied."
                     self._refuse(cur.row, reviewer, ConflictError(msg))
+                recorded = True
                 if relaxed and not (done.settled and claim is not None):
                     self._make_durable(cur.row["id"])
                 try:
-                    return self._after(engine, cur, prepared, done, claim, resume, on, conn)
+                    out = self._after(engine, cur, prepared, done, claim, resume, on, conn)
                 except BaseException:
                     if relaxed:  # the resume failed before committing anything durably
                         with suppress(Exception):
                             self._make_durable(cur.row["id"])
                     raise
+                failed = False
+                return out
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) != "42501":
+                    raise
+                raise AuthorizationError(_denied(exc, recorded)) from None
             finally:
                 if claim is not None:
-                    engine.locks.release(conn, claim)
+                    _give_back(engine, conn, claim, failed=failed)
 
     def _make_durable(self, review_id: str) -> None:
         """Commit a write durably after a relaxed commit: the log is ordered, so this flushes

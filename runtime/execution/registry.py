@@ -9,6 +9,14 @@ the `interlock.graphs` entry-point group (the reference `ops_agent` registers it
     def factory(*, checkpointer, policy, approvals, ledger, audit, issue_on_resume, options):
         return something_with(.graph, .gate)   # e.g. interlock.graphs.ops_agent.OpsAgent
 
+**The reviewer side builds only what it was configured with.** A thread's graph name is read
+back from `interlock_threads`, a table the agent side writes. A process that decides (it holds
+the signing key; `only_configured()`) therefore imports no `module:attr` it was not given: a
+name registered here (`Runtime.open(graphs=...)`, `register`), an installed entry point, one
+listed in `INTERLOCK_GRAPHS` (comma-separated), or a factory this process loaded itself
+before. Any other name is refused in one line, before anything is imported. The agent side
+(a worker) keeps resolving `module:attr` names: the code it runs is its own anyway.
+
 The runtime needs the gate as well as the compiled graph: the decision service re-assesses
 edits with it, and it must run in strict mode (`issue_on_resume=False`), where only the
 decision service mints approvals. A factory that ignores that flag is refused.
@@ -17,6 +25,7 @@ decision service mints approvals. A factory that ignores that flag is refused.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +39,10 @@ if TYPE_CHECKING:  # LangGraph loads when a graph is built, not when the runtime
 
     from interlock.nodes import ApprovalStore, AuditSink, ExecutionLedger, Gate, StopSource
 
-__all__ = ["ENTRY_POINT_GROUP", "BuiltGraph", "GraphFactory", "GraphRegistry"]
+__all__ = ["ENTRY_POINT_GROUP", "GRAPHS_ENV", "BuiltGraph", "GraphFactory", "GraphRegistry"]
+
+GRAPHS_ENV = "INTERLOCK_GRAPHS"
+"""`module:attr` graph factories a reviewer-side process may import (comma-separated)."""
 
 
 class _HasGraphAndGate(Protocol):
@@ -78,6 +90,12 @@ def _entry_point_names() -> list[str]:
     return [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)]
 
 
+def _listed() -> frozenset[str]:
+    """The `module:attr` names the process's own environment lists in `INTERLOCK_GRAPHS`."""
+    text = os.environ.get(GRAPHS_ENV, "")
+    return frozenset(n.strip() for n in text.replace("\n", ",").split(",") if n.strip())
+
+
 class GraphRegistry:
     """Resolves graph names to factories and keeps one built graph per name and options."""
 
@@ -99,6 +117,9 @@ class GraphRegistry:
         self._stores = {"policy": policy, "approvals": approvals, "ledger": ledger, "audit": audit}
         self._factories: dict[str, GraphFactory] = dict(extra or {})
         self._built: dict[tuple[str, str], BuiltGraph] = {}
+        self._loaded: dict[str, GraphFactory] = {}
+        """`module:attr` factories this process imported itself (before `only_configured`)."""
+        self._configured_only = False
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
@@ -108,8 +129,14 @@ class GraphRegistry:
     def register(self, name: str, factory: GraphFactory) -> None:
         self._factories[name] = factory
 
+    def only_configured(self) -> None:
+        """From now on build only graphs this process was configured with (see the module
+        docstring): what a reviewer-side process calls before it builds a graph whose name
+        it read from the database. Cannot be undone."""
+        self._configured_only = True
+
     def factory(self, name: str) -> GraphFactory:
-        found = self._factories.get(name)
+        found = self._factories.get(name) or self._loaded.get(name)
         if found is None and ":" not in name:
             found = _entry_point(name)
         if found is not None:
@@ -118,6 +145,16 @@ class GraphRegistry:
             msg = (
                 f"unknown graph {name!r}. Use a registered name ({', '.join(self.names())}) "
                 "or 'package.module:factory'."
+            )
+            raise ConfigError(msg)
+        if self._configured_only and name not in _listed():
+            known = ", ".join([*self.names(), *sorted(_listed() | set(self._loaded))]) or "none"
+            msg = (
+                f"graph {name!r} is not one this reviewer-side process was configured with "
+                f"(configured: {known}), so nothing was imported: a thread's graph name comes "
+                "from the database, which the agent side writes. If it is yours, register it "
+                "(Runtime.open(graphs=...)), install it under the 'interlock.graphs' entry "
+                f"point, or list it in {GRAPHS_ENV}."
             )
             raise ConfigError(msg)
         module, _, attr = name.partition(":")
@@ -137,6 +174,7 @@ class GraphRegistry:
             )
             raise ConfigError(msg)
         factory: GraphFactory = target
+        self._loaded[name] = factory
         return factory
 
     def get(self, name: str, options: Mapping[str, Any] | None = None) -> BuiltGraph:

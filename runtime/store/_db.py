@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from interlock.risk.errors import ConfigError
 from interlock.runtime.store._text import storable
@@ -134,10 +134,34 @@ def parse_database_url(url: str) -> DatabaseURL:
         if not parts.hostname and "host=" not in parts.query:
             msg = f"Postgres URL {redact_url(url)!r} names no host. Allowed: {ALLOWED_URLS}."
             raise ConfigError(msg)
+        _refuse_search_path(url, parts.query)
         return DatabaseURL(url=url, dialect="postgres")
     shown = redact_url(url) if url else "(empty)"
     msg = f"unsupported database URL {shown!r}. Allowed: {ALLOWED_URLS}."
     raise ConfigError(msg)
+
+
+_SEARCH_PATH = re.compile(r"search[_-]path", re.IGNORECASE)
+
+
+def _refuse_search_path(url: str, query: str) -> None:
+    """Interlock's tables are named unqualified: a search_path set from the URL (libpq's
+    `options=-c search_path=...`) would point every statement at another schema's tables,
+    or at none. Refused; the database user's own default search_path is what Interlock
+    expects (each deployment gets its own database)."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
+    except ValueError:  # left to the driver's own message
+        return
+    for key, value in pairs:
+        if key.strip().lower() == "options" and _SEARCH_PATH.search(value):
+            msg = (
+                f"Postgres URL {redact_url(url)!r} sets search_path in its options "
+                f"({value.strip()!r}); Interlock does not accept that, because it would "
+                "redirect the runtime's tables to another schema. Remove it from the URL "
+                "and give Interlock a database of its own."
+            )
+            raise ConfigError(msg)
 
 
 @lru_cache(maxsize=512)
