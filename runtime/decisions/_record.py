@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from interlock.risk import Policy
 from interlock.risk.errors import ConflictError, DecisionError
 from interlock.runtime.audit.log import AuditLog
+from interlock.runtime.decisions._bound import bind_approvals
 from interlock.runtime.decisions._commit import (
     Committed,
     Prepared,
@@ -75,6 +76,9 @@ def record(
         raise ConflictError(stale_message(conn, row))
     request = json.loads(row["payload"])
     prepared = [prepare(request, i, raw, reviewer) for i, raw in sorted(items.items())]
+    # The row is the agent side's writing: approve only the action shown, at no less than
+    # this side's own policy requires (`_bound`).
+    prepared = bind_approvals(engine, policy, row, request, cur.thread, prepared)
     for p in prepared:
         authorise(policy, row, p, reviewer)
     expires = from_db_ts(row["expires_at"])
