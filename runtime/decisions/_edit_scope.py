@@ -22,6 +22,9 @@ def edit_scope(engine: Engine, thread_id: str) -> tuple[BuiltGraph, Gate, RunSco
     edited call, so the preview and the decision agree with what then happens."""
     from interlock.nodes import with_session
 
+    # Only the reviewer side previews or plans an edit: it builds no graph it was not
+    # configured with, whatever module a thread row names (the agent side writes those rows).
+    engine.registry.only_configured()
     info, built = engine.built_for(thread_id)
     gate = built.gate
     scope = gate.scope(engine.context(info.agent))

@@ -302,3 +302,27 @@ def test_the_demo_prints_no_password(split: Split) -> None:
     assert "agent-pw-1" not in done.stdout + done.stderr
     assert ":***@" in done.stdout
     assert "REVIEWER_URL" in done.stdout
+
+
+def test_the_edit_preview_imports_no_graph_a_thread_row_names(
+    split: Split, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's edit preview (`edit_scope`) is reviewer-side too: before any decision,
+    a thread row's `module:attr` is refused, not imported."""
+    from interlock.runtime import edit_scope
+
+    template, _, _ = _pending(split)
+    marker = split.tmp / "preview-imported.txt"
+    (split.tmp / "previewmod.py").write_text(
+        f"open({str(marker)!r}, 'w').write('imported')\ndef factory(**kw):\n    return None\n"
+    )
+    monkeypatch.syspath_prepend(str(split.tmp))
+    review_id = _forged_thread(split, template, "previewmod:factory")
+    with Runtime.open(split.reviewer_url) as rt:
+        with rt.db.connection() as conn:
+            row = conn.one("SELECT thread_id FROM interlock_reviews WHERE id = ?", (review_id,))
+        assert row is not None
+        thread = str(row["thread_id"])
+        with pytest.raises(InterlockError, match="not one this reviewer-side process"):
+            edit_scope(rt.engine(), thread)
+    assert not marker.exists()
