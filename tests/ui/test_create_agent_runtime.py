@@ -38,6 +38,9 @@ def _graphs_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
     )
+    # Reviewer-side processes (the CLI's decide, the console) build only the graphs they are
+    # configured with: these are listed, as a deployment lists its own.
+    monkeypatch.setenv("INTERLOCK_GRAPHS", f"{GRAPH},{TWO}")
 
 
 def _interlock(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
