@@ -59,14 +59,16 @@ def bind_approvals(
     from interlock.nodes import action_digest, grant_of
 
     out: list[Prepared] = []
-    scope: Any = None
+    found: tuple[Any, Any] | None = None  # the thread's gate and scope, once
     for p in prepared:
         if p.decision["type"] != "approve":
             out.append(p)
             continue
-        # First: a thread no process here could resume is refused as such (`built_for`).
-        info, built = engine.built_for(str(row["thread_id"]), thread)
-        gate = built.gate
+        if found is None:
+            # First: a thread no process here could resume is refused as such (`built_for`).
+            info, built = engine.built_for(str(row["thread_id"]), thread)
+            found = built.gate, built.gate.scope(engine.context(info.agent))
+        gate, scope = found
         a = p.action
         name, args = str(a.get("name") or ""), a.get("args")
         where = f"action {p.index + 1} ({name or '?'}) of review {row['id']}"
@@ -89,8 +91,6 @@ def bind_approvals(
                 "`interlock audit verify` and look at who writes to this database."
             )
             raise ConflictError(msg)
-        if scope is None:
-            scope = gate.scope(engine.context(info.agent))
         if name not in gate.tools:
             msg = f"{where} names tool {name!r}, which this graph does not have; not approved."
             raise ConflictError(msg)
