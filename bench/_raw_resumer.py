@@ -40,12 +40,11 @@ def raw_graph(saver: Any, infra_path: str) -> Any:
     from langgraph.types import interrupt
 
     from interlock.graphs import Infra, ScriptedChatModel, make_model_node, make_ops_tools, say
+    from interlock.nodes import ungated
 
-    # Raw LangGraph has no gate: the same tools as plain copies, without the callback that
-    # makes a @gated tool refuse to run where no gate governs it.
-    tools = {
-        t.name: t.model_copy(update={"callbacks": None}) for t in make_ops_tools(Infra(infra_path))
-    }
+    # Raw LangGraph has no gate: the same tools as plain copies (`ungated`), without the
+    # guard that makes a @gated tool refuse to run where no gate governs it.
+    tools = {t.name: ungated(t) for t in make_ops_tools(Infra(infra_path))}
     model = ScriptedChatModel(steps=[say("turn 0", ("restart_service", dict(RESTART)))])
 
     def review(state: MessagesState) -> Command[Any]:

@@ -48,7 +48,7 @@ from interlock.graphs import (
     say,
 )
 from interlock.graphs._agent import make_model_node
-from interlock.nodes import gated
+from interlock.nodes import gated, ungated
 from interlock.risk import default_policy
 
 __all__ = ["run"]
@@ -77,10 +77,10 @@ def _model() -> ScriptedChatModel:
 
 
 def _ungated(tools: list[BaseTool], saver: BaseCheckpointSaver[str]) -> Any:
-    # Plain copies, without the callback that makes a @gated tool refuse where no gate
-    # governs it: this graph is the baseline with no Interlock at all. Its tool step is
+    # Plain copies (`ungated`), without the guard that makes a @gated tool refuse where no
+    # gate governs it: this graph is the baseline with no Interlock at all. Its tool step is
     # LangGraph's ToolNode, which the gated tool step (GatedToolNode) replaces.
-    plain = [t.model_copy(update={"callbacks": None}) for t in tools]
+    plain = [ungated(t) for t in tools]
 
     def route(state: MessagesState) -> str:
         ai = state["messages"][-1]

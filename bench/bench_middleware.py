@@ -12,7 +12,7 @@ gated agent has `@gated` tools and `InterlockMiddleware` with the bundled policy
 in-memory approvals, ledger and audit: it has one hook, `wrap_tool_call`, which assesses
 each call once, opens and closes a ledger entry and writes an audit event (a held call
 would stop in that same tool task; none is held here). The baselines get plain copies of
-the tools, without the callback that makes a `@gated` tool refuse where no gate governs it;
+the tools, without the guard that makes a `@gated` tool refuse where no gate governs it;
 the second has `HumanInTheLoopMiddleware(interrupt_on={"other_tool": True})`, so it reviews
 nothing here but still inspects every turn. One sample is one whole run on a fresh thread,
 divided by `STEPS`; runs rotate who goes first after a warm-up, with the collector off, and the
@@ -42,7 +42,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from bench._common import Row, gc_disabled, row
 from interlock.graphs import ScriptedChatModel, open_checkpointer, say
-from interlock.nodes import InterlockMiddleware, gated
+from interlock.nodes import InterlockMiddleware, gated, ungated
 from interlock.risk import default_policy
 
 __all__ = ["run"]
@@ -76,8 +76,8 @@ def _model() -> ScriptedChatModel:
 
 
 def _plain(tools: list[BaseTool]) -> list[BaseTool]:
-    # Without the guard callback: a @gated tool refuses to run where no gate governs it.
-    return [t.model_copy(update={"callbacks": None}) for t in tools]
+    # Without the guard (`ungated`): a @gated tool refuses to run where no gate governs it.
+    return [ungated(t) for t in tools]
 
 
 def _agents(saver: BaseCheckpointSaver[str]) -> tuple[Any, Any, Any, Any]:

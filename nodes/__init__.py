@@ -91,6 +91,7 @@ from interlock.nodes._toolspec import (
     governed,
     is_governed,
     spec_of,
+    ungated,
 )
 from interlock.nodes._trace import VERDICT_EVENT, trace_span, tracer, use_tracer_provider
 
@@ -195,6 +196,7 @@ __all__ = [
     "stop_reason",
     "trace_span",
     "tracer",
+    "ungated",
     "use_tracer_provider",
     "validate_decision",
     "validate_response",

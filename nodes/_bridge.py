@@ -60,7 +60,7 @@ def sync_bridged(tool: BaseTool) -> BaseTool:
 
     The sync function wraps the coroutine (`functools.wraps`), so the tool passes it the
     same `callbacks` and config parameters it would pass the coroutine; name, schema,
-    metadata and callbacks (the @gated guard) are the original's."""
+    metadata, callbacks and class (the @gated guard) are the original's."""
     coro: Callable[..., Coroutine[Any, Any, Any]] = cast(Any, tool).coroutine
 
     @functools.wraps(coro)

@@ -66,7 +66,7 @@ from interlock.nodes._state import last_ai_message, merge_interlock, record_for
 from interlock.nodes._stops import ROUTING_MAX_AGE, StopSource
 from interlock.nodes._stores import ApprovalStore, AuditSink, ExecutionLedger
 from interlock.nodes._tool_review import Reviewed, areview_call, review_call, review_rounds
-from interlock.nodes._toolspec import ToolSpec, unguarded
+from interlock.nodes._toolspec import ToolSpec
 from interlock.nodes._trace import aannounce, announce, settled
 from interlock.risk import Credential, Policy, default_policy, utcnow
 from interlock.risk.errors import ConfigError
@@ -256,16 +256,12 @@ _Step = Guarded | _Held
 
 
 def _cleared(request: ToolCallRequest, *, bridge: bool) -> ToolCallRequest:
-    """`request` for a cleared call: its tool without the @gated guard (the gate governs
-    this call), and, with `bridge`, an async-only tool runnable from the sync path (its
-    coroutine on a private loop, as the gated tool step runs it)."""
+    """`request` for a cleared call; with `bridge`, an async-only tool runnable from the sync
+    path (its coroutine on a private loop, as the gated tool step runs it)."""
     tool = request.tool
-    if not isinstance(tool, BaseTool):
+    if not (bridge and isinstance(tool, BaseTool) and async_only(tool)):
         return request
-    run = unguarded(tool)
-    if bridge and async_only(run):
-        run = sync_bridged(run)
-    return request if run is tool else request.override(tool=run)
+    return request.override(tool=sync_bridged(tool))
 
 
 def _with(decided: Reviewed | None, out: ToolOutput) -> _Out:

@@ -7,8 +7,10 @@ A tool without a spec is unknown to the gate, and the risk engine fails closed t
 A gated tool also fails closed where no gate governs it: invoked by a plain `ToolNode`, by
 `create_agent` without `InterlockMiddleware`, or directly, it raises `ExecutionRefused` and
 does not run. Guarded execution marks the one call it cleared (`governed`). Opt out per tool
-with `gated(..., ungoverned="allow")`, or for a block of code (a unit test of the tool
-itself, a script) with `with allow_ungoverned(): ...`.
+with `gated(..., ungoverned="allow")`, for a block of code (a unit test of the tool
+itself, a script) with `with allow_ungoverned(): ...`, or take a plain copy with
+`ungated(tool)`. The guard is in the tool's class, so copies keep it and replacing the
+tool's callbacks or metadata does not lift it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast, overload
 
-from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.tools import BaseTool
 
 from interlock.nodes._payloads import DECISION_TYPES, DecisionType
@@ -36,7 +37,7 @@ __all__ = [
     "governed",
     "is_governed",
     "spec_of",
-    "unguarded",
+    "ungated",
 ]
 
 METADATA_KEY = "interlock"
@@ -175,63 +176,71 @@ def governed(run: Callable[[], T], tool: str) -> Callable[[], T]:
     return call
 
 
-class _Guard(BaseCallbackHandler):
-    """Refuses a gated tool's start where no gate governs it. A tool's own callbacks run at
-    every start, however it is invoked (ToolNode, `create_agent`, directly)."""
-
-    raise_error = True  # a callback's error otherwise only warns: the tool would run
-    run_inline = True  # in the caller's context, where the governed mark is
-
-    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kwargs: Any) -> None:
-        name = str((serialized or {}).get("name") or "")
-        if is_governed(name):
-            return
-        msg = (
-            f"Refused to run {name}: it is @gated, and no Interlock gate governs this call "
-            "(a plain ToolNode, or create_agent without InterlockMiddleware). It was not run. "
-            "Add InterlockMiddleware, use the gated tool step, or opt out explicitly with "
-            "gated(..., ungoverned='allow') or `with allow_ungoverned():`."
-        )
-        raise ExecutionRefused(msg)
+def _refusal(name: str) -> ExecutionRefused:
+    msg = (
+        f"Refused to run {name}: it is @gated, and no Interlock gate governs this call "
+        "(a plain ToolNode, or create_agent without InterlockMiddleware). It was not run. "
+        "Add InterlockMiddleware, use the gated tool step, or opt out explicitly with "
+        "gated(..., ungoverned='allow') or `with allow_ungoverned():`."
+    )
+    return ExecutionRefused(msg)
 
 
-_GUARD = _Guard()
-
-
-def _guard(tool: BaseTool, spec: ToolSpec) -> None:
-    refuse, found = spec.ungoverned == "refuse", tool.callbacks
-    if isinstance(found, BaseCallbackManager):
-        if _GUARD in found.handlers:
-            found.remove_handler(_GUARD)
-        if refuse:
-            found.add_handler(_GUARD, inherit=False)
+def _check(tool: BaseTool) -> None:
+    if is_governed(tool.name):
         return
-    kept = [h for h in found or [] if h is not _GUARD]
-    tool.callbacks = [*kept, _GUARD] if refuse else (kept or None)
+    spec = spec_of(tool)
+    # A tool that lost its spec (metadata replaced) stays refused: it was gated.
+    if spec is None or spec.ungoverned == "refuse":
+        raise _refusal(tool.name)
 
 
-# Per tool object: the tool, its fields and callbacks as they were, its copy without the guard.
-_UNGUARDED: dict[int, tuple[BaseTool, tuple[Any, ...], tuple[Any, ...], BaseTool]] = {}
+# The guard lives in the tool's class, not in a field: `run` and `arun` are where every
+# invocation goes (invoke, ainvoke, ToolNode, create_agent), and a field such as
+# `callbacks` is replaced by a plain `model_copy(update=...)` or an assignment, which would
+# let the tool run ungoverned without anyone opting out. Copies keep the class.
+_GUARDED: dict[type[BaseTool], type[BaseTool]] = {}
+_ORIGINAL: dict[type[BaseTool], type[BaseTool]] = {}
 
 
-def unguarded(tool: BaseTool) -> BaseTool:
-    """`tool` without the guard, for a call guarded execution cleared and runs in
-    `governed`: the gate governs that call, so the guard (a callback LangChain dispatches at
-    each start and end of the tool) could only let it pass. The copy is made once per tool,
-    and again when any of the tool's fields changed since; a tool whose callbacks are not a
-    list holding the guard is returned as it is."""
-    found = tool.callbacks
-    if not isinstance(found, list) or _GUARD not in found:
-        return tool
-    fields, handlers = tuple(vars(tool).values()), tuple(found)
-    hit = _UNGUARDED.get(id(tool))
-    if hit is not None and hit[0] is tool and hit[1] == fields and hit[2] == handlers:
-        return hit[3]
-    kept = [h for h in found if h is not _GUARD]
-    copy = tool.model_copy(update={"callbacks": kept or None})
-    if len(_UNGUARDED) >= 1024:
-        _UNGUARDED.clear()
-    _UNGUARDED[id(tool)] = (tool, fields, handlers, copy)
+def _guarded_class(cls: type[BaseTool]) -> type[BaseTool]:
+    if cls in _ORIGINAL:
+        return cls
+    found = _GUARDED.get(cls)
+    if found is not None:
+        return found
+
+    def run(self: BaseTool, *args: Any, **kwargs: Any) -> Any:
+        _check(self)
+        return cls.run(self, *args, **kwargs)
+
+    async def arun(self: BaseTool, *args: Any, **kwargs: Any) -> Any:
+        _check(self)
+        return await cls.arun(self, *args, **kwargs)
+
+    made = cast(
+        "type[BaseTool]",
+        type(cls.__name__, (cls,), {"run": run, "arun": arun, "__module__": __name__}),
+    )
+    made.__qualname__ = f"{cls.__qualname__}[gated]"
+    _GUARDED[cls], _ORIGINAL[made] = made, cls
+    return made
+
+
+def _guard(tool: BaseTool) -> None:
+    object.__setattr__(tool, "__class__", _guarded_class(type(tool)))
+
+
+def ungated(tool: BaseTool) -> BaseTool:
+    """A copy of `tool` as it was before `gated`: no spec and no guard, so it runs wherever
+    it is invoked. For baselines and for handing a tool, on purpose, to something Interlock
+    does not govern; `tool` itself stays gated."""
+    copy = tool.model_copy(deep=False)
+    original = _ORIGINAL.get(type(tool))
+    if original is not None:
+        object.__setattr__(copy, "__class__", original)
+    meta = {k: v for k, v in (tool.metadata or {}).items() if k != METADATA_KEY}
+    copy.metadata = meta or None
     return copy
 
 
@@ -243,7 +252,7 @@ def _attach(tool: Any, spec: ToolSpec) -> BaseTool:
         )
         raise ConfigError(msg)
     tool.metadata = {**(tool.metadata or {}), METADATA_KEY: spec}
-    _guard(tool, spec)
+    _guard(tool)
     return tool
 
 

@@ -22,6 +22,7 @@ from interlock.nodes import (
     governed,
     is_governed,
     spec_of,
+    ungated,
 )
 from interlock.risk.errors import ConfigError, ExecutionRefused
 
@@ -158,3 +159,36 @@ def test_gating_again_can_lift_or_restore_the_refusal() -> None:
         probe.invoke({"x": 2})
     with pytest.raises(ConfigError, match="ungoverned"):
         gated(probe, effects={"read"}, ungoverned="sometimes")  # type: ignore[arg-type]
+
+
+def test_copies_and_replaced_fields_stay_refused() -> None:
+    """The guard is in the tool's class: a copy, new callbacks or new metadata do not lift
+    it, so nobody opts out without saying so."""
+    copies = [
+        read_logs.model_copy(update={"callbacks": None}),
+        read_logs.model_copy(update={"metadata": None}),
+        read_logs.model_copy(deep=True),
+    ]
+    for copy in copies:
+        with pytest.raises(ExecutionRefused, match="no Interlock gate governs"):
+            copy.invoke({"service": "api"})
+        with pytest.raises(ExecutionRefused):
+            asyncio.run(copy.ainvoke({"service": "api"}))
+    agent = create_agent(
+        ScriptedChatModel(steps=[say("Look.", ("read_logs", {"service": "api"}))]),
+        [read_logs.model_copy(update={"callbacks": []})],
+        checkpointer=InMemorySaver(),
+    )
+    with pytest.raises(ExecutionRefused):
+        agent.invoke({"messages": [("user", "why?")]}, cfg())
+    assert RAN == []
+
+
+def test_ungated_is_the_explicit_plain_copy() -> None:
+    plain = ungated(read_logs)
+    assert spec_of(plain) is None
+    assert plain.invoke({"service": "api"}) == "api: all quiet"
+    assert tool_node_graph(plain).invoke(proposal())["messages"][-1].content == "api: all quiet"
+    with pytest.raises(ExecutionRefused):  # the original stays gated
+        read_logs.invoke({"service": "api"})
+    assert RAN == ["api", "api"]

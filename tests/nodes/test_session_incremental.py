@@ -1,19 +1,13 @@
 """The thread's session read incrementally (`thread_session`) is always the session read from
-all of its messages (`session_of`), and a cleared call's tool runs without the @gated guard
-(`unguarded`), the guard staying on the tool itself."""
+all of its messages (`session_of`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 
-from interlock.nodes import gated
 from interlock.nodes._session import MAX_EARLIER, SESSION_KEY, session_of, thread_session
-from interlock.nodes._toolspec import unguarded
 from interlock.risk import Earlier
 
 
@@ -64,36 +58,3 @@ def test_a_message_replaced_by_id_is_read_again() -> None:
     assert "other-9" in thread_session(edited, "t-edit").seen
     fewer = [messages[0], _turn(1)]  # a removal: shorter than what was read
     assert thread_session(fewer, "t-edit") == session_of(fewer)
-
-
-class _Seen(BaseCallbackHandler):
-    def __init__(self) -> None:
-        self.starts = 0
-
-    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kw: Any) -> None:
-        self.starts += 1
-
-
-def test_unguarded_drops_only_the_guard_and_follows_the_tool() -> None:
-    seen = _Seen()
-
-    @tool
-    def lookup(key: str) -> str:
-        """Look a key up."""
-        return f"{key}: ok"
-
-    lookup.callbacks = [seen]
-    gated(lookup, effects={"read"})
-    free = unguarded(lookup)
-    assert free is not lookup
-    assert free.callbacks == [seen]
-    assert unguarded(lookup) is free  # made once
-    assert free.invoke({"key": "a"}) == "a: ok"
-    assert seen.starts == 1
-    assert len(lookup.callbacks or []) == 2  # the tool itself keeps its guard
-    lookup.description = "Changed."
-    again = unguarded(lookup)
-    assert again is not free
-    assert again.description == "Changed."
-    plain = lookup.model_copy(update={"callbacks": None})
-    assert unguarded(plain) is plain
