@@ -18,6 +18,7 @@ from typing import Any
 import streamlit as st
 
 from interlock.risk.errors import ConfigError
+from interlock.runtime.store import lock_wait_message
 
 __all__ = [
     "DB_ERRORS",
@@ -158,6 +159,12 @@ def db_guard(body: Callable[[], Any]) -> None:
     try:
         body()
     except Exception as exc:
+        waited = lock_wait_message(exc)
+        if waited is not None:  # another session sits on a lock: retrying would not help
+            _keep_inputs()
+            text = esc(waited[0].upper() + waited[1:])
+            st.error(f"**Not recorded.** {text}", icon=":material/lock:")
+            return
         if not _unavailable(exc):
             raise
         _keep_inputs()

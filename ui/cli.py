@@ -127,6 +127,12 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(exc.exit_code)
     except Exception as exc:
+        from interlock.runtime.store import lock_wait_message
+
+        waited = lock_wait_message(exc)
+        if waited is not None:
+            console_err.print(f"[bold red]error:[/] {escape(waited)}", highlight=False)
+            sys.exit(2)
         # Postgres refused what this database role may not do (`interlock db roles`).
         if getattr(exc, "sqlstate", None) != "42501":
             raise

@@ -171,6 +171,8 @@ class WorkerStats:
 
 def is_outage(exc: BaseException) -> bool:
     """True for errors that mean "the database is not answering", not "this item is bad"."""
+    if getattr(exc, "sqlstate", None) == "55P03":  # a lock wait timed out: this item, not the DB
+        return False
     names = {t.__name__ for t in type(exc).__mro__}
     if names & {"PoolTimeout", "PoolClosed", "InterfaceError", "ConnectionError"}:
         return True

@@ -5,7 +5,12 @@ connections and pools, transactions (pipelined on Postgres), the schema and its 
 per-thread claims, and the settings read from the environment.
 """
 
-from interlock.runtime.store._db import DatabaseURL, parse_database_url, redact_url
+from interlock.runtime.store._db import (
+    DatabaseURL,
+    lock_wait_message,
+    parse_database_url,
+    redact_url,
+)
 from interlock.runtime.store._roles import (
     AGENT_GRANTS,
     DEFAULT_AGENT_ROLE,
@@ -45,6 +50,7 @@ __all__ = [
     "RolesResult",
     "Settings",
     "UpgradeResult",
+    "lock_wait_message",
     "open_checkpointer",
     "open_database",
     "parse_database_url",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import PG_CONNECT_TIMEOUT_S, Conn, redact_url
+from interlock.runtime.store._db import PG_CONNECT_TIMEOUT_S, Conn, lock_timeout_s, redact_url
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -86,11 +87,12 @@ def quiet(conn: Connection[Any]) -> bool:
     return not readable
 
 
-def _configure(conn: Connection[Any]) -> None:
-    """Each new pool connection speaks UTC. psycopg hands every timestamptz back in the
-    session's zone (a ZoneInfo conversion per value) and Interlock wants UTC: with the
-    session in UTC both conversions go away. Stored values do not change."""
-    conn.execute("SET TIME ZONE 'UTC'", prepare=False)
+def _configure(conn: Connection[Any], *, lock_timeout_ms: int) -> None:
+    """Each new pool connection speaks UTC and waits for a lock at most `lock_timeout_s()`.
+    psycopg hands every timestamptz back in the session's zone (a ZoneInfo conversion per
+    value) and Interlock wants UTC: with the session in UTC both conversions go away. Stored
+    values do not change. One message, both settings (no parameters: the simple protocol)."""
+    conn.execute(f"SET TIME ZONE 'UTC'; SET lock_timeout = {lock_timeout_ms}", prepare=False)
 
 
 def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[DictRow]]:
@@ -112,6 +114,7 @@ def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[Di
         )
         raise ConfigError(msg) from None
 
+    lock_timeout_ms = int(lock_timeout_s() * 1000)  # read once: a bad value fails here
     # Connect once first: a wrong host, database or password gets psycopg's exact message
     # instead of a bare pool timeout.
     try:
@@ -131,7 +134,7 @@ def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[Di
             "connect_timeout": PG_CONNECT_TIMEOUT_S,
         },
         check=_check_connection,
-        configure=_configure,
+        configure=partial(_configure, lock_timeout_ms=lock_timeout_ms),
         open=False,
         name="interlock",
     )

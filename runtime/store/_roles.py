@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import redact_url
+from interlock.runtime.store._db import redact_url, wait_for_xact_lock
 
 if TYPE_CHECKING:
     from interlock.runtime.store.database import Database
@@ -152,7 +152,7 @@ def setup_roles(
     created: list[str] = []
     with db.transaction(pipelined=False) as conn:
         # One setup at a time: CREATE ROLE and GRANT race badly otherwise.
-        conn.execute("SELECT pg_advisory_xact_lock(?)", (0x496E746C6B000006,))
+        wait_for_xact_lock(conn, 0x496E746C6B000006)
         for role, password in ((agent, agent_password), (reviewer, reviewer_password)):
             exists = conn.scalar("SELECT count(*) AS n FROM pg_roles WHERE rolname = ?", (role,))
             if not exists:

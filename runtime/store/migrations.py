@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import Conn, Dialect, redact_url
+from interlock.runtime.store._db import Conn, Dialect, redact_url, wait_for_xact_lock
 from interlock.runtime.store._schema import SCHEMA_TABLE, V1, Step
 from interlock.runtime.store._schema_v2 import V2
 from interlock.runtime.store._schema_v3 import V3
@@ -157,7 +157,7 @@ def upgrade_database(db: Database) -> UpgradeResult:
             continue
         with db.transaction(pipelined=False) as conn:
             if conn.dialect == "postgres":
-                conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+                wait_for_xact_lock(conn, _MIGRATION_LOCK)
             conn.execute(SCHEMA_TABLE)
             # Re-read under the lock: another process may have applied it meanwhile.
             if _version(conn) >= migration.version:

@@ -198,3 +198,56 @@ def test_the_agent_sides_normal_run_still_works(
         assert rt.audit.verify().ok
     for wanted in ("run_started", "review_opened", "decision_recorded", "execution_started"):
         assert wanted in events, events
+
+
+def test_an_agent_sitting_on_the_audit_head_cannot_hang_a_stop(
+    roles: Roles, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The agent role may lock the audit head (it appends audit rows) and hold it in an open
+    transaction. A reviewer's stop then fails after the lock timeout with one line, records
+    nothing, and goes through once the agent lets go."""
+    from interlock.runtime.store import lock_wait_message
+    from interlock.ui.cli import main
+
+    _agent_run(roles)
+    before = _head(roles.admin)
+    monkeypatch.setenv("INTERLOCK_LOCK_TIMEOUT", "0.5")
+    monkeypatch.setenv("INTERLOCK_REVIEWER_PASSWORD", "ada-password-1")
+    argv = ["stop", "--environment", "production", "--as", "ada", "--reason", "INC-9"]
+    argv += ["--db", roles.reviewer]
+    with psycopg.connect(roles.agent) as squatter:  # not autocommit: the lock stays held
+        squatter.execute("SELECT seq FROM interlock_audit_head WHERE id = 1 FOR UPDATE")
+        with Runtime.open(roles.reviewer) as rv:
+            ada = rv.authenticate("ada", "ada-password-1")
+            with pytest.raises(psycopg.errors.LockNotAvailable) as caught:
+                rv.stops.stop("environment", "production", by=ada, reason="INC-9")
+            line = lock_wait_message(caught.value)
+            assert line is not None
+            assert "after 0.5 s waiting for a lock" in line
+            assert "nothing was recorded" in line
+            assert rv.stops.active() == []
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "error: the database gave up after 0.5 s waiting for a lock" in err
+        assert "Traceback" not in err
+        squatter.rollback()
+    assert _head(roles.admin) == before
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 0
+    with Runtime.open(roles.admin) as rt:
+        assert [(s.scope, s.value) for s in rt.stops.active()] == [("environment", "production")]
+        assert rt.audit.verify().ok
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "7200"])
+def test_a_bad_lock_timeout_is_one_line(
+    roles: Roles, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    from interlock.risk.errors import ConfigError
+
+    monkeypatch.setenv("INTERLOCK_LOCK_TIMEOUT", raw)
+    with pytest.raises(ConfigError, match=r"INTERLOCK_LOCK_TIMEOUT must be seconds from 0\.1"):
+        Runtime.open(roles.reviewer)
