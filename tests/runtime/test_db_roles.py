@@ -13,22 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from interlock.graphs import Infra, scripted_ops_agent
-from interlock.runtime import Runtime, open_database, upgrade_database
+from interlock.graphs import Infra
+from interlock.runtime import Runtime, open_database
 from interlock.runtime.execution.worker import Worker, WorkerEvent
 from interlock.runtime.store import setup_roles
+from tests.role_pair import PROD_DELETE, role_pair, scripted_ops
 
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
-PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
-
-
-def scripted(**kw: Any) -> Any:
-    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
 
 
 @dataclass(frozen=True)
@@ -44,20 +39,9 @@ class Roles:
 def roles(pg_url: str) -> Iterator[Roles]:
     """The test database upgraded, with its own pair of roles (role names are cluster-wide,
     so each test has unique ones, dropped afterwards)."""
-    tag = uuid.uuid4().hex[:8]
-    agent, reviewer = f"ia_{tag}", f"ir_{tag}"
-    with open_database(pg_url) as db:
-        upgrade_database(db)
-        db.checkpointer()
-        got = setup_roles(db, agent=agent, reviewer=reviewer, agent_password="agent-pw-1")
-    assert got.created == (agent, reviewer)
-    try:
-        yield Roles(pg_url, got.agent_url, got.reviewer_url, agent, reviewer)
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{agent}", "{reviewer}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{agent}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{reviewer}"')
+    with role_pair(pg_url) as got:
+        assert got.created == (got.agent, got.reviewer)
+        yield Roles(pg_url, got.agent_url, got.reviewer_url, got.agent, got.reviewer)
 
 
 def _refused(url: str, sql: str) -> str:
@@ -80,7 +64,7 @@ def _start(rt: Runtime, tmp: Path) -> tuple[str, Infra]:
 def test_the_agent_role_may_not_decide_approve_add_reviewers_or_lift_stops(
     roles: Roles, tmp_path: Path
 ) -> None:
-    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}) as rt:
         review_id, _ = _start(rt, tmp_path)
     agent = roles.agent
     decision = (
@@ -127,17 +111,17 @@ def test_the_agent_role_runs_to_the_interrupt_and_executes_what_the_reviewer_rol
 ) -> None:
     with Runtime.open(roles.admin) as admin:
         admin.reviewers.add("sam", ["sre-lead"], "sam-password-1")
-    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}) as rt:
         review_id, infra = _start(rt, tmp_path)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             rt.reviewers.authenticate("sam", "sam-password-1")  # cannot even read the hashes
     assert "vol-prod-db" in infra.read()["volumes"]
-    with Runtime.open(roles.reviewer, graphs={"s": scripted}) as rv:
+    with Runtime.open(roles.reviewer, graphs={"s": scripted_ops}) as rv:
         sam = rv.reviewers.authenticate("SAM", "sam-password-1")  # case-insensitive login
         assert sam.name == "sam"
         out = rv.decisions.decide(review_id, {"type": "approve"}, reviewer=sam, resume=False)
         assert out.status == "queued"
-    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}) as rt:
         swept = Worker(rt).sweep()
     assert swept.resumed == 1
     assert "vol-prod-db" not in infra.read()["volumes"]
@@ -230,10 +214,10 @@ def test_the_cli_refuses_agent_side_writes_in_one_line(roles: Roles, tmp_path: P
 
 def test_expiry_is_left_to_the_reviewer_role(roles: Roles, tmp_path: Path) -> None:
     later = datetime.now(UTC) + timedelta(days=30)  # every review is past its deadline then
-    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}) as rt:
         review_id, _ = _start(rt, tmp_path)
     events: list[WorkerEvent] = []
-    with Runtime.open(roles.agent, graphs={"s": scripted}, clock=lambda: later) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}, clock=lambda: later) as rt:
         worker = Worker(rt, on_event=events.append)
         assert worker.sweep().expired == 0
         assert worker.sweep().expired == 0  # said once, not every sweep
@@ -241,6 +225,6 @@ def test_expiry_is_left_to_the_reviewer_role(roles: Roles, tmp_path: Path) -> No
     skipped = [e for e in events if "expiry skipped" in e.detail]
     assert len(skipped) == 1
     assert "reviewer role" in skipped[0].detail
-    with Runtime.open(roles.reviewer, graphs={"s": scripted}, clock=lambda: later) as rv:
+    with Runtime.open(roles.reviewer, graphs={"s": scripted_ops}, clock=lambda: later) as rv:
         assert Worker(rv).sweep().expired == 1
         assert rv.inbox.summary(review_id).status == "expired"

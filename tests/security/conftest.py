@@ -19,16 +19,12 @@ from typing import Any
 
 import pytest
 
-from interlock.graphs import Infra, scripted_ops_agent
+from interlock.graphs import Infra
 from interlock.runtime import Principal, Runtime
+from tests.role_pair import PROD_DELETE, scripted_ops
 
-PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
 OTHER_DELETE = ["delete_volume", {"volume_id": "vol-prod-logs", "token": "tok-ci-admin"}]
 REVIEWER, PASSWORD = "sam", "sam-password-1"
-
-
-def scripted_ops(**kw: Any) -> Any:
-    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
 
 
 @dataclass

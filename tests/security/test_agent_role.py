@@ -18,17 +18,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from interlock.graphs import Infra, scripted_ops_agent
-from interlock.runtime import Runtime, open_database, upgrade_database
+from interlock.graphs import Infra
+from interlock.runtime import Runtime
 from interlock.runtime.execution.worker import Worker
-from interlock.runtime.store import setup_roles
+from tests.role_pair import PROD_DELETE, role_pair, scripted_ops
 
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
-PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
-
-
-def scripted(**kw: Any) -> Any:
-    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
 
 
 @dataclass(frozen=True)
@@ -58,28 +53,15 @@ class Agent:
 
 @pytest.fixture
 def agent(pg_url: str, tmp_path: Path, signing_keys: tuple[Path, Path]) -> Iterator[Agent]:
-    tag = uuid.uuid4().hex[:8]
-    names = (f"ia_{tag}", f"ir_{tag}")
-    with open_database(pg_url) as db:
-        upgrade_database(db)
-        db.checkpointer()
-        got = setup_roles(db, agent=names[0], reviewer=names[1], agent_password="agent-pw-1")
-    with Runtime.open(pg_url) as admin:
-        admin.reviewers.add("ada", ["admin"], "ada-password-1")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
-    env = {
-        **base,
-        "INTERLOCK_DATABASE_URL": got.agent_url,
-        "INTERLOCK_PUBLIC_KEYS": str(signing_keys[1]),
-        "INTERLOCK_REVIEWERS": str(tmp_path / "mine.toml"),  # a file the attacker controls
-    }
-    try:
+    with role_pair(pg_url, reviewers={"ada": ("admin", "ada-password-1")}) as got:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
+        env = {
+            **base,
+            "INTERLOCK_DATABASE_URL": got.agent_url,
+            "INTERLOCK_PUBLIC_KEYS": str(signing_keys[1]),
+            "INTERLOCK_REVIEWERS": str(tmp_path / "mine.toml"),  # a file the attacker controls
+        }
         yield Agent(pg_url, got.agent_url, got.reviewer_url, env, tmp_path, str(signing_keys[0]))
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{names[0]}", "{names[1]}"')
-            for name in names:
-                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def _pending_delete(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, Infra]:
@@ -88,7 +70,7 @@ def _pending_delete(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> tuple[str,
             monkeypatch.setenv(key, value)
     monkeypatch.delenv("INTERLOCK_SIGNING_KEY", raising=False)
     infra = agent.tmp / f"infra-{uuid.uuid4().hex[:6]}.json"
-    with Runtime.open(agent.url, graphs={"s": scripted}) as rt:
+    with Runtime.open(agent.url, graphs={"s": scripted_ops}) as rt:
         run = rt.run("s", "tidy up", options={"infra": str(infra), "turns": [[PROD_DELETE]]})
     assert run.status == "pending"
     assert run.review_id
@@ -122,7 +104,7 @@ def test_a_reviewer_added_through_an_environment_file_decides_nothing(
         stdin="eve-password-1\n",
     )
     _one_line(decided)
-    with Runtime.open(agent.admin, graphs={"s": scripted}) as rt:
+    with Runtime.open(agent.admin, graphs={"s": scripted_ops}) as rt:
         Worker(rt).sweep()
         assert rt.inbox.summary(review_id).status == "pending"
     assert "vol-prod-db" in infra.read()["volumes"]
@@ -178,7 +160,7 @@ def test_an_in_doubt_action_cannot_be_resolved_from_the_agent_side(
     with Runtime.open(agent.admin) as admin:
         admin.reviewers.add("sam", ["sre-lead"], "sam-password-1")
     monkeypatch.setenv("INTERLOCK_SIGNING_KEY", agent.signing_key)
-    with Runtime.open(agent.reviewer_url, graphs={"s": scripted}) as rv:
+    with Runtime.open(agent.reviewer_url, graphs={"s": scripted_ops}) as rv:
         sam = rv.authenticate("sam", "sam-password-1")
         assert rv.decisions.decide(review_id, {"type": "approve"}, reviewer=sam, resume=False)
     monkeypatch.delenv("INTERLOCK_SIGNING_KEY")
@@ -189,7 +171,7 @@ def test_an_in_doubt_action_cannot_be_resolved_from_the_agent_side(
             "'started', now(), digest, tool_call_id FROM interlock_approvals WHERE review_id = %s",
             (review_id,),
         )
-    with Runtime.open(agent.url, graphs={"s": scripted}) as rt:
+    with Runtime.open(agent.url, graphs={"s": scripted_ops}) as rt:
         Worker(rt).sweep()
     with psycopg.connect(agent.admin, autocommit=True) as conn:
         found = conn.execute(

@@ -16,17 +16,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from interlock.graphs import Infra, scripted_ops_agent
-from interlock.runtime import AuditLog, Runtime, open_database, upgrade_database
+from interlock.graphs import Infra
+from interlock.runtime import AuditLog, Runtime, open_database
 from interlock.runtime.execution.worker import Worker
-from interlock.runtime.store import setup_roles
 from interlock.runtime.store._schema_v9 import REVIEWER_EVENTS
-
-PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
-
-
-def scripted(**kw: Any) -> Any:
-    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
+from tests.role_pair import PROD_DELETE, role_pair, scripted_ops
 
 
 @dataclass(frozen=True)
@@ -41,29 +35,16 @@ class Roles:
 def roles(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signing_keys: tuple[Path, Path]
 ) -> Iterator[Roles]:
-    tag = uuid.uuid4().hex[:8]
-    names = (f"ga_{tag}", f"gr_{tag}")
-    with open_database(pg_url) as db:
-        upgrade_database(db)
-        db.checkpointer()
-        got = setup_roles(db, agent=names[0], reviewer=names[1], agent_password="agent-pw-1")
-    with Runtime.open(pg_url) as admin:
-        admin.reviewers.add("ada", ["admin"], "ada-password-1")
-        admin.reviewers.add("sam", ["sre-lead"], "sam-password-1")
-    monkeypatch.delenv("INTERLOCK_SIGNING_KEY", raising=False)  # the agent side has none
-    try:
+    people = {"ada": ("admin", "ada-password-1"), "sam": ("sre-lead", "sam-password-1")}
+    with role_pair(pg_url, reviewers=people) as got:
+        monkeypatch.delenv("INTERLOCK_SIGNING_KEY", raising=False)  # the agent side has none
         yield Roles(pg_url, got.agent_url, got.reviewer_url, tmp_path)
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{names[0]}", "{names[1]}"')
-            for name in names:
-                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def _agent_run(roles: Roles) -> tuple[str, str, Infra]:
     """The agent side's normal run, under its own role: a gated delete waits for review."""
     infra = roles.tmp / f"infra-{uuid.uuid4().hex[:6]}.json"
-    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}) as rt:
         run = rt.run("s", "tidy up", options={"infra": str(infra), "turns": [[PROD_DELETE]]})
     assert run.status == "pending", run
     assert run.review_id
@@ -186,11 +167,11 @@ def test_the_agent_sides_normal_run_still_works(
     worker: every audit row lands, the tool runs once, the log verifies."""
     review_id, _, infra = _agent_run(roles)
     monkeypatch.setenv("INTERLOCK_SIGNING_KEY", str(signing_keys[0]))
-    with Runtime.open(roles.reviewer, graphs={"s": scripted}) as rv:
+    with Runtime.open(roles.reviewer, graphs={"s": scripted_ops}) as rv:
         sam = rv.authenticate("sam", "sam-password-1")
         assert rv.decisions.decide(review_id, {"type": "approve"}, reviewer=sam, resume=False)
     monkeypatch.delenv("INTERLOCK_SIGNING_KEY")
-    with Runtime.open(roles.agent, graphs={"s": scripted}) as rt:
+    with Runtime.open(roles.agent, graphs={"s": scripted_ops}) as rt:
         Worker(rt).sweep()
     assert "vol-prod-db" not in infra.read()["volumes"]
     with Runtime.open(roles.admin) as rt:

@@ -23,18 +23,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from interlock.graphs import Infra, scripted_ops_agent
+from interlock.graphs import Infra
 from interlock.risk.errors import InterlockError
-from interlock.runtime import Reviewer, Runtime, open_database, upgrade_database
+from interlock.runtime import Reviewer, Runtime
 from interlock.runtime.review.principal import principal_for
-from interlock.runtime.store import setup_roles
+from tests.role_pair import PROD_DELETE, role_pair, scripted_ops
 
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
-PROD_DELETE = ["delete_volume", {"volume_id": "vol-prod-db", "token": "tok-ci-admin"}]
-
-
-def scripted(**kw: Any) -> Any:
-    return scripted_ops_agent(kw["options"]["turns"], kw["options"]["infra"], **kw)
 
 
 @dataclass(frozen=True)
@@ -67,33 +62,15 @@ class Split:
 
 @pytest.fixture
 def split(pg_url: str, tmp_path: Path, signing_keys: tuple[Path, Path]) -> Iterator[Split]:
-    tag = uuid.uuid4().hex[:8]
-    names = (f"ia_{tag}", f"ir_{tag}")
-    with open_database(pg_url) as db:
-        upgrade_database(db)
-        db.checkpointer()
-        got = setup_roles(
-            db,
-            agent=names[0],
-            reviewer=names[1],
-            agent_password="agent-pw-1",
-            reviewer_password="reviewer-pw-1",
-        )
-    with Runtime.open(pg_url) as admin:
-        admin.reviewers.add("sam", ["sre-lead"], "sam-password-1")
     private, public = signing_keys
-    try:
+    people = {"sam": ("sre-lead", "sam-password-1")}
+    with role_pair(pg_url, reviewers=people, reviewer_password="reviewer-pw-1") as got:
         yield Split(pg_url, got.agent_url, got.reviewer_url, tmp_path, str(private), str(public))
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{names[0]}", "{names[1]}"')
-            for name in names:
-                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def _pending(split: Split) -> tuple[str, str, Infra]:
     infra = split.tmp / f"infra-{uuid.uuid4().hex[:6]}.json"
-    with Runtime.open(split.agent_url, graphs={"s": scripted}) as rt:
+    with Runtime.open(split.agent_url, graphs={"s": scripted_ops}) as rt:
         run = rt.run("s", "tidy up", options={"infra": str(infra), "turns": [[PROD_DELETE]]})
     assert run.status == "pending"
     assert run.review_id
@@ -120,7 +97,7 @@ def test_a_decision_the_database_refuses_names_the_cause_and_leaves_no_lock(
     review_id, _, infra = _pending(split)
     monkeypatch.setenv("INTERLOCK_SIGNING_KEY", split.signing_key)
     monkeypatch.setenv("INTERLOCK_PUBLIC_KEYS", split.public_keys)
-    with Runtime.open(split.agent_url, graphs={"s": scripted}) as rt:
+    with Runtime.open(split.agent_url, graphs={"s": scripted_ops}) as rt:
         who = principal_for(Reviewer(name="mallory", roles=("admin",)), "password")
         with pytest.raises(InterlockError) as caught:
             rt.decisions.decide(review_id, {"type": "approve"}, reviewer=who)
