@@ -7,10 +7,10 @@ per-thread claims, and the settings read from the environment.
 
 from interlock.runtime.store._db import (
     DatabaseURL,
-    lock_wait_message,
     parse_database_url,
     redact_url,
 )
+from interlock.runtime.store._lock_wait import LOCK_TIMEOUT_SQLSTATE, lock_wait_message
 from interlock.runtime.store._roles import (
     AGENT_GRANTS,
     DEFAULT_AGENT_ROLE,
@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_REVIEWERS",
     "DEFAULT_REVIEWER_ROLE",
     "LATEST_VERSION",
+    "LOCK_TIMEOUT_SQLSTATE",
     "Conn",
     "Database",
     "DatabaseURL",

@@ -9,7 +9,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import PG_CONNECT_TIMEOUT_S, Conn, lock_timeout_s, redact_url
+from interlock.runtime.store._db import PG_CONNECT_TIMEOUT_S, Conn, redact_url
+from interlock.runtime.store._lock_wait import lock_timeout_s
 
 if TYPE_CHECKING:
     from psycopg import Connection

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import redact_url, wait_for_xact_lock
+from interlock.runtime.store._db import redact_url
+from interlock.runtime.store._lock_wait import wait_for_xact_lock
 
 if TYPE_CHECKING:
     from interlock.runtime.store.database import Database

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import Conn, Dialect, redact_url, wait_for_xact_lock
+from interlock.runtime.store._db import Conn, Dialect, redact_url
+from interlock.runtime.store._lock_wait import wait_for_xact_lock
 from interlock.runtime.store._schema import SCHEMA_TABLE, V1, Step
 from interlock.runtime.store._schema_v2 import V2
 from interlock.runtime.store._schema_v3 import V3
