@@ -15,18 +15,10 @@
 from typing import TYPE_CHECKING, Any
 
 from interlock.nodes._decisions import check_args, validate_decision, validate_response
+from interlock.nodes._digest import action_digest, call_fingerprint, interrupt_id_for
 from interlock.nodes._edit_rule import edit_exceeds
 from interlock.nodes._execute import GatedToolNode, make_execute_node
-from interlock.nodes._gate import (
-    Gate,
-    InterlockContext,
-    RunScope,
-    Verdict,
-    action_digest,
-    call_fingerprint,
-    fail_closed,
-    interrupt_id_for,
-)
+from interlock.nodes._gate import Gate, InterlockContext, RunScope, Verdict, fail_closed
 from interlock.nodes._invoke import HandleToolErrors
 from interlock.nodes._payloads import (
     DECISION_TYPES,

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.runtime import ExecutionInfo
-from xxhash import xxh3_128_hexdigest
 
+from interlock.nodes._digest import action_digest, call_fingerprint
 from interlock.nodes._payloads import AuditEvent
 from interlock.nodes._scope import InterlockContext, RunScope
 from interlock.nodes._stops import (
@@ -49,7 +49,6 @@ from interlock.risk import (
     Policy,
     Reason,
     Session,
-    content_hash,
     utcnow,
 )
 
@@ -58,10 +57,7 @@ __all__ = [
     "InterlockContext",
     "RunScope",
     "Verdict",
-    "action_digest",
-    "call_fingerprint",
     "fail_closed",
-    "interrupt_id_for",
 ]
 
 _REUSE_SECONDS = 2.0
@@ -70,42 +66,8 @@ _REUSE_MAX = 4096
 VerdictKind = Literal["allow", "review", "deny", "rejected", "unknown_tool"]
 
 
-def action_digest(
-    tool: str,
-    args: Mapping[str, Any],
-    *,
-    thread_id: str,
-    interrupt_id: str | None,
-    policy_version: str,
-) -> str:
-    """SHA-256 of the canonical JSON of {tool, args, thread_id, interrupt_id, policy_version}."""
-    return content_hash(
-        {
-            "tool": tool,
-            "args": dict(args),
-            "thread_id": thread_id,
-            "interrupt_id": interrupt_id,
-            "policy_version": policy_version,
-        }
-    )
-
-
-def call_fingerprint(tool: str, args: Mapping[str, Any]) -> str:
-    """Identifies a call by what it does, so a rejected call is recognised if proposed again."""
-    return content_hash({"tool": tool, "args": dict(args)})[:32]
-
-
 def _fingerprint(call: ToolCall) -> str:
     return call_fingerprint(call["name"], call.get("args") or {})
-
-
-def interrupt_id_for(checkpoint_ns: str) -> str:
-    """The id LangGraph gives the first `interrupt()` of the task running in `checkpoint_ns`.
-
-    The request must name its interrupt id before it is raised, because the digests inside it
-    are bound to it; tests pin this to `get_state().interrupts[0].id`.
-    """
-    return xxh3_128_hexdigest(checkpoint_ns.encode())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,8 +22,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from interlock.nodes._decisions import validate_response
+from interlock.nodes._digest import call_fingerprint, interrupt_id_for
 from interlock.nodes._edit_rule import edit_exceeds
-from interlock.nodes._gate import Gate, RunScope, Verdict, call_fingerprint, interrupt_id_for
+from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._router import held_calls

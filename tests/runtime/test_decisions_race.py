@@ -121,8 +121,12 @@ def _race(db_url: str, tmp_path: Path, ids: list[str], mode: str) -> list[dict[s
     ]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("ready-*"))) < PROCESSES:
-        assert time.monotonic() < deadline, "the deciders did not start"
-        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+        dead = [p for p in procs if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            for p in procs:  # the others wait for "go" forever: stop them before reading
+                p.kill()
+            errors = [p.communicate()[1].strip()[-2000:] for p in dead]
+            pytest.fail(f"the deciders did not all start: {errors or 'timed out'}")
         time.sleep(0.02)
     (tmp_path / "go").touch()
     results = []
