@@ -185,15 +185,17 @@ class Engine:
             cfg["configurable"][FENCE_KEY] = claim.token
         events: list[str] = []
         context = self.context(agent, claim)
-        modes: Any = "updates" if seen is None else ["updates", "checkpoints"]
-        last: Any = None  # the run's latest "checkpoints" event
+        # "values", not "checkpoints": a checkpoint event deep-copies every pending
+        # interrupt's payload (a whole ReviewRequest) at every step, before the tool runs.
+        modes: Any = "updates" if seen is None else ["updates", "values"]
+        last: Any = None  # the run's latest "values" event
         interrupted = False
         try:
             for item in built.graph.stream(payload, cfg, context=context, stream_mode=modes):
                 chunk = item
                 if seen is not None:
                     mode, chunk = item
-                    if mode == "checkpoints":
+                    if mode == "values":
                         last = chunk
                         continue
                 for node, value in chunk.items():
@@ -221,7 +223,7 @@ class Engine:
                 context.audit.deferred.clear()
             else:
                 context.audit.flush()
-        if seen is not None and not interrupted:
+        if seen is not None and not interrupted:  # it ran to its end: nothing is next
             seen.extend(finished_state(last))
         return events
 

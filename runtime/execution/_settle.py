@@ -33,20 +33,15 @@ __all__ = ["finished_state", "settle"]
 
 
 def finished_state(last: Any) -> list[Snapshot]:
-    """The thread's state from a run's last "checkpoints" stream event, when that run
-    finished the thread (nothing next, nothing interrupted): one Snapshot, else none (the
-    caller reads the state back). The event is of the checkpoint the run wrote last, so it
-    is what `get_state` would read, without the read."""
-    if not isinstance(last, dict) or last.get("next") or not isinstance(last.get("values"), dict):
+    """The thread's state from the last "values" stream event of a run that ran to its
+    end (no interrupt, no error: nothing is next), as one Snapshot; none when the event is
+    not a state with messages (the caller reads the state back). That event is the state
+    of the checkpoint the run wrote last, so it is what `get_state` would read, without the
+    read. No checkpoint id: with no interrupt, none is registered against it."""
+    if not isinstance(last, dict) or not isinstance(last.get("messages"), list):
         return []
-    if any(t.get("interrupts") for t in last.get("tasks") or ()):
-        return []
-    conf = (last.get("config") or {}).get("configurable") or {}
-    if conf.get("checkpoint_ns") or not conf.get("checkpoint_id"):
-        return []
-    messages = tuple(last["values"].get("messages") or ())
-    done = Snapshot(checkpoint_id=conf["checkpoint_id"], interrupts=(), next=(), messages=messages)
-    return [done]
+    messages = tuple(last["messages"])
+    return [Snapshot(checkpoint_id=None, interrupts=(), next=(), messages=messages)]
 
 
 def settle(
