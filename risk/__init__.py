@@ -55,7 +55,7 @@ from interlock.risk._session_types import (
     target_values,
     values_in,
 )
-from interlock.risk.analyzers import SIGNALS, Finding, analyze
+from interlock.risk.analyzers import SIGNALS, Finding, analyze, protect_paths, protected_paths
 from interlock.risk.errors import (
     ActionError,
     AuthorizationError,
@@ -121,6 +121,8 @@ __all__ = [
     "evaluate",
     "load_corpus",
     "load_policy",
+    "protect_paths",
+    "protected_paths",
     "request_values",
     "target_values",
     "utcnow",

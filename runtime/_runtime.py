@@ -32,7 +32,7 @@ from interlock.runtime.review.signing import KeyRing, Signer, public_ring, signe
 from interlock.runtime.review.stops import StopSwitch
 from interlock.runtime.store.database import Database, open_database
 from interlock.runtime.store.migrations import upgrade_database
-from interlock.runtime.store.settings import Settings
+from interlock.runtime.store.settings import Settings, protect_files
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -157,6 +157,7 @@ class Runtime:
         `reviewers_path` is a file this code chose, and is used on either backend.
         """
         settings = Settings.from_env()
+        given_policy = policy.source if policy is not None else None
         if policy is None:
             policy = load_policy(settings.policy) if settings.policy else default_policy()
         db = open_database(url or settings.database_url, create=create)
@@ -168,6 +169,9 @@ class Runtime:
                 reviewers = Reviewers.load(Path(reviewers_path or settings.reviewers))
             upgrade_database(db)
             db.checkpointer()
+            # The gate in this process refuses agent calls that name these files.
+            given = Path(reviewers_path) if reviewers_path is not None else None
+            protect_files(settings, database=db.path, policy=given_policy, reviewers=given)
         except BaseException:
             db.close()
             raise

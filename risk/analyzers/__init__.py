@@ -11,6 +11,9 @@ piecemeal but reported as an `INCOMPLETE` finding, which the engine sends to rev
 Each command, SQL statement and HTTP request is also classified as read, write or destroy
 (`_verdict`, `_readonly`); an action whose every one only reads carries `READ_ONLY`
 (`cli.read_only`), and a read-only HTTP request `HTTP_READ` (`http.read`).
+
+`protect_paths(what, paths)` adds a deployment's own files (policy, reviewers, database,
+keys) to what counts as Interlock's oversight state (`oversight.settings`) in this process.
 """
 
 from interlock.risk.analyzers._dispatch import SIGNALS, Finding, analyze
@@ -24,6 +27,7 @@ from interlock.risk.analyzers._limits import (
     MAX_STRING,
     MAX_VALUES,
 )
+from interlock.risk.analyzers._oversight import protect_paths, protected_paths
 from interlock.risk.analyzers._verdict import HTTP_READ, READ_ONLY
 
 __all__ = [
@@ -40,4 +44,6 @@ __all__ = [
     "SIGNALS",
     "Finding",
     "analyze",
+    "protect_paths",
+    "protected_paths",
 ]

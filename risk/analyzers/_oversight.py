@@ -16,13 +16,19 @@ policy should still refuse the obvious moves against it, and say why:
   demo, ...): an operator's tool, reviewed. The read-only ones (pending, show, stops, audit
   verify/export, policy check/explain/test/replay, --version, --help) find nothing.
 
-A database file configured outside `.interlock/` cannot be known to a static policy; the
-settings above still name it wherever it is.
+A file configured outside `.interlock/` (a policy at `/etc/ops/policy.yaml`, a key in
+`/srv/keys/`) cannot be known to a static policy: the process that runs the gate registers
+the paths it was configured with (`protect_paths`; the runtime does it when it opens), and a
+word naming one of them, absolute, relative to the working directory, with `~` or as a glob
+(`cat /etc/ops/pol*`), is `oversight.settings` too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import fnmatch
+import os
+import threading
+from collections.abc import Iterable, Sequence
 
 from interlock.risk.analyzers._findings import Finding, snippet, words
 
@@ -30,7 +36,10 @@ __all__ = [
     "OVERSIGHT_SIGNALS",
     "analyze_interlock",
     "analyze_interlock_code",
+    "may_name_protected",
     "oversight_table",
+    "protect_paths",
+    "protected_paths",
     "setting_named",
     "settings_finding",
 ]
@@ -70,8 +79,70 @@ _CHECKPOINT_TABLES = words("CHECKPOINTS CHECKPOINT_WRITES CHECKPOINT_BLOBS CHECK
 _RUNTIME_CODE = ("interlock.runtime", "interlock.ui", "interlock.nodes", "from interlock import")
 
 
+_GLOB = frozenset("*?[")
+_protected: dict[str, str] = {}
+"""Absolute, normalised path -> what it is (`protect_paths`)."""
+_names: frozenset[str] = frozenset()
+"""Their file names: a word that contains none (and no glob) names none of them."""
+_protect_lock = threading.Lock()
+
+
+def protect_paths(what: str, paths: Iterable[str | os.PathLike[str]]) -> None:
+    """Treat `paths` as Interlock's own state in every later assessment in this process:
+    a word that names one is `oversight.settings` (`what` says what it is in the finding,
+    e.g. "Interlock's policy file"). For the files a deployment configured (its policy,
+    reviewers file, database, keys) where the built-in names do not reach."""
+    global _names
+    with _protect_lock:
+        for path in paths:
+            full = os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
+            if full != os.sep:  # the root names everything
+                _protected[full] = what
+        _names = frozenset(os.path.basename(p) for p in _protected)
+
+
+def protected_paths() -> dict[str, str]:
+    """The paths `protect_paths` registered, and what each is."""
+    return dict(_protected)
+
+
+def may_name_protected(text: str) -> bool:
+    """False when `text` certainly names no registered path (a quick test, before parsing)."""
+    return bool(_protected) and (not _GLOB.isdisjoint(text) or any(name in text for name in _names))
+
+
+def _glob_hit(pattern: str) -> str | None:
+    # `cat *` or `ls *.*` in a protected file's directory is ordinary work; a pattern with a
+    # name in it (`sig*`, `*.key`, `pol?cy.yaml`) is aimed.
+    if not os.path.basename(pattern).strip("*?.[]"):
+        return None
+    return next((w for p, w in _protected.items() if fnmatch.fnmatchcase(p, pattern)), None)
+
+
+def _named_path(text: str) -> str | None:
+    """What a registered path `text` names (the word itself, or the value after `=`)."""
+    globbed = not _GLOB.isdisjoint(text)
+    if not globbed and not any(name in text for name in _names):
+        return None
+    for part in {text, text.rpartition("=")[2], text.removeprefix("file://")}:
+        if not part or part.startswith("-"):
+            continue
+        full = os.path.normpath(os.path.abspath(os.path.expanduser(part)))
+        what = _protected.get(full)
+        if what is not None:
+            return what
+        if globbed and (hit := _glob_hit(full)) is not None:
+            return hit
+    # A path written inside a longer word (a sed script, a URL, `--config=...`).
+    return next((w for p, w in _protected.items() if p in text), None)
+
+
 def setting_named(text: str) -> str | None:
     """What of Interlock's own state `text` names (a path, a variable), or None."""
+    if _protected:
+        what = _named_path(text)
+        if what is not None:
+            return what
     low = text.lower()
     if "interlock" not in low and "reviewers.toml" not in low:
         return None

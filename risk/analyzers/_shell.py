@@ -24,7 +24,11 @@ import re
 
 from interlock.risk.analyzers._findings import snippet, words
 from interlock.risk.analyzers._limits import MAX_COMMANDS, incomplete
-from interlock.risk.analyzers._oversight import setting_named, settings_finding
+from interlock.risk.analyzers._oversight import (
+    may_name_protected,
+    setting_named,
+    settings_finding,
+)
 from interlock.risk.analyzers._shctx import DEVICE, Ctx, Stdin
 from interlock.risk.analyzers._shellcmds import HANDLERS
 from interlock.risk.analyzers._shflow import (
@@ -218,5 +222,7 @@ def may_find(text: str) -> bool:
         text = text.replace("\\\n", "").translate(_QUOTES)
     low = text.lower()
     if "interlock" in low or "reviewers.toml" in low:  # Interlock's own state: see _oversight
+        return True
+    if may_name_protected(text):  # a deployment's own policy, database or key files
         return True
     return not _TRIGGERS.isdisjoint(_WORD_RUNS.findall(low)) or may_flow(low)

@@ -52,7 +52,7 @@ _DUMPS = words("env printenv set export declare typeset compgen")
 _RUNNERS = words("sh bash zsh dash ksh ash fish mksh python python3 perl ruby node php")
 _WRAPPING_INSTALLERS = words("uv poetry pdm pipx conda")
 FLOW_PROGRAMS = frozenset(
-    {*SENDERS, *PERSISTERS, *_DUMPS, *_WRAPPING_INSTALLERS, "base64", "base32", "xxd", "git"}
+    {*SENDERS, *PERSISTERS, *_DUMPS, *_WRAPPING_INSTALLERS, "base64", "base32", "xxd", "git", "ps"}
 )
 # Agent text meets these regexes (Python's `re`, kept for speed): each is linear, with no
 # nested or adjacent quantifiers over the same characters; tests/risk/test_bounds.py times
@@ -165,6 +165,14 @@ def before(argv: list[str], stdin: Stdin, ctx: Ctx) -> bool:
     """Commands the wrapper handling would swallow; True when nothing else is to be done."""
     prog = argv[0].rsplit("/", 1)[-1].lower()
     args = argv[1:]
+    if prog == "ps" and _ps_environ(args):
+        ctx.add(
+            "secret.env_dump",
+            "read",
+            f"`{snippet(argv)}` prints the environment of other processes (BSD option `e`), "
+            "with the tokens, keys and database URLs they hold, a reviewer's console's too.",
+        )
+        return False
     if prog in _DUMPS and _dumps(prog, args):
         ctx.add(
             "secret.env_dump",
@@ -180,6 +188,18 @@ def before(argv: list[str], stdin: Stdin, ctx: Ctx) -> bool:
         report_send(snippet(argv), host.rpartition("@")[2], ["-"], stdin, ctx)
     if prog in _WRAPPING_INSTALLERS:
         install(prog, args, ctx)
+    return False
+
+
+def _ps_environ(args: list[str]) -> bool:
+    """`ps e`, `ps eww`, `ps auxe`: BSD-style options (no dash) with `e` show each process's
+    environment. `ps -e` (with a dash) only means every process."""
+    prev = ""
+    for a in args:
+        # A word after a dash option is its value (`ps -u webserver`), not options.
+        if not prev.startswith("-") and not a.startswith("-") and a.isalpha() and "e" in a:
+            return True
+        prev = a
     return False
 
 

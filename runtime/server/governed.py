@@ -44,7 +44,7 @@ from typing import Any
 from interlock.risk import Policy, default_policy, load_policy
 from interlock.runtime.execution.registry import BuiltGraph, GraphRegistry
 from interlock.runtime.server._served import SERVED_GRAPHS, ServedStores, served_graph_id
-from interlock.runtime.store.settings import Settings
+from interlock.runtime.store.settings import Settings, protect_files
 
 __all__ = ["SERVED_GRAPHS", "governed", "governed_graph", "served_graph_id"]
 
@@ -69,6 +69,7 @@ def governed(name: str = "ops_agent", **options: Any) -> BuiltGraph:
             return found
         settings = Settings.from_env()
         policy = _policy(settings)
+        protect_files(settings)  # the gate here refuses agent calls that name them
         stores = ServedStores(policy=policy)
         registry = GraphRegistry(
             checkpointer=lambda: None,  # type: ignore[arg-type,return-value]  # the server's

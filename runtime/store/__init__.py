@@ -34,7 +34,12 @@ from interlock.runtime.store.migrations import (
     upgrade,
     upgrade_database,
 )
-from interlock.runtime.store.settings import DEFAULT_DATABASE_URL, DEFAULT_REVIEWERS, Settings
+from interlock.runtime.store.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REVIEWERS,
+    Settings,
+    protect_files,
+)
 
 __all__ = [
     "AGENT_GRANTS",
@@ -55,6 +60,7 @@ __all__ = [
     "open_checkpointer",
     "open_database",
     "parse_database_url",
+    "protect_files",
     "redact_url",
     "require_schema",
     "role_url",

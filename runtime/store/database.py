@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,11 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({redact_url(self.url)!r})"
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None on Postgres."""
+        return self._sqlite.path if self._sqlite is not None else None
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_REVIEWERS", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_REVIEWERS", "Settings", "protect_files"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./.interlock/interlock.db"
 DEFAULT_REVIEWERS = "./.interlock/reviewers.toml"
@@ -59,3 +59,41 @@ class Settings:
             signing_key=Path(signing) if signing else None,
             public_keys=Path(public) if public else None,
         )
+
+
+def protect_files(
+    settings: Settings,
+    *,
+    database: Path | None = None,
+    policy: str | Path | None = None,
+    reviewers: Path | None = None,
+) -> None:
+    """Make the files this process was configured with part of what the policy treats as
+    Interlock's own state (`interlock.risk.protect_paths`): an agent's shell or file tool
+    that names them (`sed -i ... /etc/ops/policy.yaml`, `cat /srv/keys/signing.pem`) is
+    refused wherever they live, not only under `.interlock/`. `database`: the SQLite file
+    (with its `-wal`, `-shm` and `-journal` files); `policy`: the file a policy came from
+    (`Policy.source`, when it is a file);
+    `reviewers`: the reviewers file in use (default: the settings')."""
+    from interlock.risk import protect_paths
+
+    files: dict[str, list[Path]] = {
+        # A policy's source may be a bare name (the bundled `default.yaml`): files only.
+        "Interlock's policy file": [
+            Path(p) for p in (settings.policy, policy) if p and Path(p).is_file()
+        ],
+        "Interlock's reviewers file": [reviewers or settings.reviewers],
+        "Interlock's approval signing key": [settings.signing_key] if settings.signing_key else [],
+        "Interlock's approval public keys": [settings.public_keys] if settings.public_keys else [],
+        "Interlock's database": (
+            [database, *(database.with_name(database.name + x) for x in _SQLITE_SIDES)]
+            if database is not None
+            else []
+        ),
+    }
+    for what, paths in files.items():
+        if paths:
+            protect_paths(what, paths)
+
+
+_SQLITE_SIDES = ("-wal", "-shm", "-journal")
