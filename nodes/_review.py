@@ -91,9 +91,17 @@ class _Apply:
         store, now = self.scope.approvals, self.scope.context.now
         if not self.gate.issue_on_resume:
             if not approval_issued(store, digest):
-                self.notes.append(
+                why = (
                     f"{v.call['name']}: no approval was issued for this exact action "
                     f"(digest {digest[:12]}...); approve it through the decision service."
+                )
+                self.notes.append(why)
+                # An approve that did not come through the decision service (a resume the
+                # agent side made itself): nothing runs, and the log says who it claimed.
+                claimed = d.get("reviewer")
+                detail = f"{why} The resume claimed reviewer {claimed!r}." if claimed else why
+                self.gate.event(
+                    self.scope, "decision_refused", v.call, digest=digest, detail=detail
                 )
                 return False
             return True
