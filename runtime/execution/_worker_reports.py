@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from interlock.risk.errors import ConfigError
@@ -32,17 +32,6 @@ EventKind = Literal[
     "outage",
     "recovered",
 ]
-_COUNTS = (
-    "resumed",
-    "expired",
-    "orphans",
-    "marked_in_doubt",
-    "reconciled",
-    "busy",
-    "failed",
-    "claim_lost",
-    "interrupted",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +101,10 @@ class SweepResult:
         return bool(self.resumed or self.expired or self.orphans or self.reconciled)
 
 
+_COUNTS = tuple(f.name for f in fields(SweepResult))
+"""The counts a sweep reports, which `WorkerStats` totals."""
+
+
 @dataclass(kw_only=True)
 class WorkerStats:
     """Totals over a worker's life (`interlock worker` prints them when it stops)."""
@@ -133,7 +126,7 @@ class WorkerStats:
         """Add a sweep's counts; `whole=False` for one an outage cut short (its work counts,
         it does not count as a sweep)."""
         self.sweeps += int(whole)
-        for key in _COUNTS:
+        for key in _COUNTS:  # every count a sweep reports
             setattr(self, key, getattr(self, key) + getattr(sweep, key))
 
     def to_dict(self) -> dict[str, Any]:
