@@ -162,7 +162,8 @@ def db_guard(body: Callable[[], Any]) -> None:
         waited = lock_wait_message(exc)
         if waited is not None:  # another session sits on a lock: retrying would not help
             _keep_inputs()
-            text = esc(waited[0].upper() + waited[1:])
+            # Our own text, not the database's: its SQL shows as code, not as escaped marks.
+            text = waited[0].upper() + waited[1:]
             st.error(f"**Not recorded.** {text}", icon=":material/lock:")
             return
         if not _unavailable(exc):
