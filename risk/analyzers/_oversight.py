@@ -121,10 +121,10 @@ def _glob_hit(pattern: str) -> str | None:
 
 def _named_path(text: str) -> str | None:
     """What a registered path `text` names (the word itself, or the value after `=`)."""
-    globbed = not _GLOB.isdisjoint(text)
-    if not globbed and not any(name in text for name in _names):
+    if not may_name_protected(text):
         return None
-    for part in {text, text.rpartition("=")[2], text.removeprefix("file://")}:
+    globbed = not _GLOB.isdisjoint(text)
+    for part in (text, text.rpartition("=")[2], text.removeprefix("file://")):
         if not part or part.startswith("-"):
             continue
         full = os.path.normpath(os.path.abspath(os.path.expanduser(part)))
