@@ -39,8 +39,11 @@ DEFERRED = frozenset({"decided", "escalated"})
 
 
 class DurableAuditSink:
-    """Gate events into the audit log; `actor` is the agent the run acts for. Events about an
-    assessed call keep its `action` and `assessment`, which `interlock policy replay` reads."""
+    """Gate events into the audit log; `actor` is the agent the run acts for, and every row
+    this sink writes is the agent's, also the echo of a decision (a reviewer named in a
+    resume is kept as `data["reviewer"]`, never as the actor: the agent side could name
+    anyone). Events about an assessed call keep its `action` and `assessment`, which
+    `interlock policy replay` reads."""
 
     def __init__(self, audit: AuditLog, actor: str, *, defer: bool = False) -> None:
         """`defer=True` only where the caller flushes when the run returns."""
@@ -66,13 +69,17 @@ class DurableAuditSink:
             "detail": event.get("detail"),
             "gate_event": kind,
         }
+        if event.get("reviewer"):
+            # As the resume named them: the agent side writes this row, so its actor is the
+            # agent. Who decided, authenticated, is the decision service's own row's actor.
+            data["reviewer"] = event["reviewer"]
         if "action" in event:
             data["action"] = event["action"]
         if "assessment" in event:
             data["assessment"] = event["assessment"]
         return AuditEntry(
             event=GATE_EVENTS.get(kind, f"gate_{kind}"),
-            actor=event.get("reviewer") or self.actor,
+            actor=self.actor,
             thread_id=event.get("thread_id") or None,
             digest=event.get("digest"),
             data=data,

@@ -38,6 +38,13 @@ _DECISION_EVENTS = {"decision", "decided", "decision_recorded", "decision_applie
 _MACHINE_ACTORS = {SYSTEM_ACTOR}
 
 
+def _decider(row: AuditRow) -> str:
+    """Who a decision row says decided: the gate's echo (written by the agent) names the
+    reviewer in its data; the decision service's own row is by the reviewer."""
+    named = row.data.get("reviewer") if "gate_event" in row.data else None
+    return str(named) if named else row.actor
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReplayItem:
     """One recorded action and what the candidate policy would do with it."""
@@ -134,7 +141,7 @@ def replay_rows(
     for row in rows:
         data = row.data
         key = _call_key(row)
-        if row.event in _DECISION_EVENTS and row.actor not in _MACHINE_ACTORS:
+        if row.event in _DECISION_EVENTS and _decider(row) not in _MACHINE_ACTORS:
             kind = _decision_kind(data)
             if kind is not None:
                 for k in (key, f"digest:{row.digest}" if row.digest else None):
