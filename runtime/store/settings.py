@@ -73,11 +73,14 @@ def protect_files(
     that names them (`sed -i ... /etc/ops/policy.yaml`, `cat /srv/keys/signing.pem`) is
     refused wherever they live, not only under `.interlock/`. `database`: the SQLite file
     (with its `-wal`, `-shm` and `-journal` files); `policy`: the file a policy came from
-    (`Policy.source`, when it is a file);
+    (`Policy.source`, when it is a file; the bundled policies are always protected);
     `reviewers`: the reviewers file in use (default: the settings')."""
     from interlock.risk import protect_paths
 
     files: dict[str, list[Path]] = {
+        # Where INTERLOCK_POLICY is unset the gate falls back on these: an agent that
+        # rewrites the installed copy would choose the next process's policy.
+        "Interlock's bundled policy": _bundled_policies(),
         # A policy's source may be a bare name (the bundled `default.yaml`): files only.
         "Interlock's policy file": [
             Path(p) for p in (settings.policy, policy) if p and Path(p).is_file()
@@ -97,3 +100,15 @@ def protect_files(
 
 
 _SQLITE_SIDES = ("-wal", "-shm", "-journal")
+
+
+def _bundled_policies() -> list[Path]:
+    """The bundled policy files, as installed and (an editable install links them) where
+    they really are."""
+    from interlock.risk import bundled_policy_path
+
+    found: list[Path] = []
+    for name in ("default", "assistant"):
+        path = bundled_policy_path(name)
+        found.extend({path, Path(os.path.realpath(path))})
+    return found

@@ -75,3 +75,22 @@ def test_an_agent_cannot_rewrite_the_configured_policy_file(
     assert ran == []  # the tool never started
     assert policy.read_bytes() == before
     assert "action_denied" in events
+
+
+def test_the_bundled_policy_is_protected_where_no_policy_file_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With INTERLOCK_POLICY unset the gate uses the bundled policy, so the installed copy is
+    what an agent would rewrite: it is protected too (a read here, so a failure of this test
+    changes nothing on disk)."""
+    monkeypatch.delenv("INTERLOCK_POLICY", raising=False)
+    monkeypatch.setenv("INTERLOCK_REVIEWERS", str(tmp_path / "people.toml"))
+    installed = bundled_policy_path("default")
+    ran: list[str] = []
+    url = f"sqlite:///{tmp_path}/interlock.db"
+    with Runtime.open(url, graphs={"sh": _shell_agent(f"cat {installed}", ran)}) as rt:
+        assert protected_paths()[str(installed)] == "Interlock's bundled policy"
+        out = rt.run("sh", "show me the policy")
+        events = [r.event for r in rt.audit.rows(thread_id=out.thread_id)]
+    assert ran == []
+    assert "action_denied" in events
