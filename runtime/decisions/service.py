@@ -33,6 +33,7 @@ from interlock.runtime.decisions._commit import (
     Prepared,
     stale_message,
 )
+from interlock.runtime.decisions._failures import denied_message, give_back, is_integrity
 from interlock.runtime.decisions._guard import require_principal
 from interlock.runtime.decisions._outcome import (
     DecisionOutcome,
@@ -60,42 +61,6 @@ if TYPE_CHECKING:
     from interlock.runtime.review.signing import Signer
 
 __all__ = ["SYSTEM_ACTOR", "DecisionOutcome", "DecisionService"]
-
-
-def _integrity(exc: BaseException) -> bool:
-    name = type(exc).__name__
-    return name in ("IntegrityError", "UniqueViolation") or "unique" in str(exc).lower()
-
-
-def _denied(exc: BaseException, recorded: bool) -> str:
-    """Postgres refused a write of the decision (SQLSTATE 42501): its own reason, one line."""
-    first = (str(exc).strip().splitlines() or ["permission denied"])[0].rstrip(".")
-    done = "The decision was recorded; the resume was not." if recorded else "Nothing was recorded."
-    return (
-        f"the database refused: {first}. This database user may not do that (it is the agent "
-        "side's, or another that lacks the grants); decide with the reviewer side's URL "
-        f"(`interlock db roles --print-urls`). {done}"
-    )
-
-
-def _give_back(engine: Engine, conn: Conn, claim: Claim, *, failed: bool) -> None:
-    """Release the thread's claim on the connection holding it. After an error that
-    connection may sit in an aborted transaction, where the unlock fails too (hiding the real
-    error, leaving the advisory lock held): roll back first; if the release still fails, the
-    propagating error is the one to report and closing the connection drops the lock."""
-    pg = conn.dialect == "postgres"
-    if not failed:
-        engine.locks.release(conn, claim)
-        return
-    if pg and not (conn.raw.closed or conn.raw.broken) and conn.in_transaction:
-        with suppress(Exception):
-            conn.raw.rollback()
-    try:
-        engine.locks.release(conn, claim)
-    except Exception:
-        if pg:
-            with suppress(Exception):
-                conn.raw.close()
 
 
 class DecisionService:
@@ -225,7 +190,7 @@ class DecisionService:
                 except InterlockError:
                     raise
                 except Exception as exc:
-                    if cur is None or not _integrity(exc):
+                    if cur is None or not is_integrity(exc):
                         raise
                     rid = cur.row["id"]
                     msg = f"another decision on review {rid} won the race; yours was not applied."
@@ -245,10 +210,10 @@ class DecisionService:
             except Exception as exc:
                 if getattr(exc, "sqlstate", None) != "42501":
                     raise
-                raise AuthorizationError(_denied(exc, recorded)) from None
+                raise AuthorizationError(denied_message(exc, recorded)) from None
             finally:
                 if claim is not None:
-                    _give_back(engine, conn, claim, failed=failed)
+                    give_back(engine, conn, claim, failed=failed)
 
     def _make_durable(self, review_id: str) -> None:
         """Commit a write durably after a relaxed commit: the log is ordered, so this flushes
