@@ -34,6 +34,7 @@ from interlock.risk._model import (
     utcnow,
 )
 from interlock.risk._policy import (
+    BUNDLED_POLICIES,
     ApprovalSpec,
     Policy,
     Route,
@@ -70,6 +71,7 @@ from interlock.risk.errors import (
 )
 
 __all__ = [
+    "BUNDLED_POLICIES",
     "EFFECTS",
     "LEVELS",
     "MAX_EARLIER",

@@ -36,6 +36,7 @@ from interlock.risk._routes import CompiledRoutes, Route
 from interlock.risk._yaml import Lines, load_located, read_text
 
 __all__ = [
+    "BUNDLED_POLICIES",
     "ApprovalSpec",
     "Policy",
     "Route",
@@ -195,13 +196,14 @@ def load_policy(path: str | Path) -> Policy:
 
 
 _BUNDLED: dict[str, Policy] = {}
-BUNDLED = ("default", "assistant")
+BUNDLED_POLICIES = ("default", "assistant")
+"""The names of the policies bundled with Interlock (`bundled_policy_path(name)`)."""
 
 
 def bundled_policy_path(name: str = "default") -> Path:
     """Where a bundled policy's YAML is (`default` or `assistant`), to copy or pass on."""
-    if name not in BUNDLED:
-        msg = f"no bundled policy {name!r}; bundled: {', '.join(BUNDLED)}."
+    if name not in BUNDLED_POLICIES:
+        msg = f"no bundled policy {name!r}; bundled: {', '.join(BUNDLED_POLICIES)}."
         raise ValueError(msg)
     return Path(str(resources.files("interlock.risk").joinpath(f"policies/{name}.yaml")))
 

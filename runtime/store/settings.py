@@ -105,10 +105,10 @@ _SQLITE_SIDES = ("-wal", "-shm", "-journal")
 def _bundled_policies() -> list[Path]:
     """The bundled policy files, as installed and (an editable install links them) where
     they really are."""
-    from interlock.risk import bundled_policy_path
+    from interlock.risk import BUNDLED_POLICIES, bundled_policy_path
 
     found: list[Path] = []
-    for name in ("default", "assistant"):
+    for name in BUNDLED_POLICIES:
         path = bundled_policy_path(name)
         found.extend({path, Path(os.path.realpath(path))})
     return found
