@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from interlock.risk.errors import ConflictError
@@ -49,6 +50,7 @@ __all__ = [
     "claim_lost",
     "fenced_all",
     "is_fence_error",
+    "pg_fenced",
 ]
 
 STALE_AFTER = timedelta(hours=1)
@@ -149,29 +151,46 @@ def check_fence(conn: Conn, claim: Claim) -> None:
         raise claim_lost(claim.thread_id, claim.token, "writing")
 
 
+_FENCE_CTE = "il_fence AS MATERIALIZED (SELECT interlock_fence(?, ?) AS il_token)"
+
+
+@lru_cache(maxsize=64)
+def pg_fenced(sql: str) -> str:
+    """`sql` (one write statement with RETURNING, or a WITH statement whose final SELECT
+    reads its CTEs) with the fence check in the same statement, which then takes the
+    thread and the token as its first two parameters. The check is the preserved side of a
+    LEFT JOIN, so it runs even when the write matches no row; its rows are the statement's,
+    plus one all-NULL row when it has none (`fenced_all` drops it). One statement, not
+    two: the server prepares it once per connection instead of planning it every time."""
+    if sql.startswith("WITH "):
+        ctes, sep, final = sql[len("WITH ") :].rpartition(") SELECT ")
+        if not sep or ")" in final:
+            msg = f"cannot fence a statement whose final SELECT is not simple: {sql[:80]}..."
+            raise ValueError(msg)
+        body = f"{_FENCE_CTE}, {ctes}), il_out AS (SELECT {final})"
+    else:
+        body = f"{_FENCE_CTE}, il_out AS ({sql})"
+    return f"WITH {body} SELECT il_out.* FROM il_fence LEFT JOIN il_out ON true"
+
+
 def fenced_all(
     conn: Conn, claim: Claim | None, sql: str, params: Sequence[Any], *, doing: str
 ) -> list[dict[str, Any]]:
     """Run one write statement (outside a transaction) and return its rows, refused with
-    `ClaimLost` when `claim` was overtaken. On Postgres the check and the statement travel
-    as one simple-query message: one implicit transaction, one round trip, the fence row
-    locked FOR SHARE until the statement commits. Without a claim: the bare statement."""
+    `ClaimLost` when `claim` was overtaken. On Postgres the check is part of the statement
+    (`pg_fenced`): one implicit transaction, one round trip, the fence row locked FOR SHARE
+    until the statement commits. Without a claim: the bare statement."""
     if claim is None:
         return conn.all(sql, params)
     if conn.dialect == "postgres":
-        import psycopg
-        from psycopg.rows import dict_row
-
-        text = f"{FENCE_CHECK}; {sql}".replace("%", "%%").replace("?", "%s")
         try:
-            with psycopg.ClientCursor(conn.raw, row_factory=dict_row) as cur:
-                cur.execute(text, (claim.thread_id, claim.token, *conn.storable(params)))
-                cur.nextset()
-                return [dict(r) for r in cur.fetchall()] if cur.description else []
-        except psycopg.Error as exc:
+            rows = conn.all(pg_fenced(sql), (claim.thread_id, claim.token, *params))
+        except Exception as exc:
             if is_fence_error(exc):
                 raise claim_lost(claim.thread_id, claim.token, doing) from None
             raise
+        # Every statement fenced here returns a key column: an all-NULL row is the join's.
+        return [r for r in rows if any(v is not None for v in r.values())]
     begin_immediate(conn.raw)
     try:
         check_fence(conn, claim)
