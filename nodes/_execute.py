@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import AnyMessage, ToolMessage
@@ -27,6 +28,7 @@ from interlock.nodes._guarded import (
 )
 from interlock.nodes._invoke import (
     HandleToolErrors,
+    InputKind,
     ToolOutput,
     acall_tool,
     call_tool,
@@ -38,16 +40,59 @@ from interlock.nodes._session import with_session
 from interlock.nodes._state import last_ai_message, open_calls
 from interlock.nodes._stops import ROUTING_MAX_AGE
 from interlock.nodes._trace import aannounce, announce, settled
+from interlock.risk.errors import ConfigError
 
 __all__ = ["Cleared", "GatedToolNode", "make_execute_node"]
+
+
+def gated_input(node: ToolNode, given: Any) -> tuple[Mapping[str, Any], InputKind]:
+    """What the gate reads from the tool step's input, as ToolNode takes it (a state with
+    the node's `messages_key`, as a mapping or an object, or a list of messages), and the
+    form ToolNode answers in. A bare list of tool calls or a `Send` of one call carries no
+    model turn to gate against: refused with one clear line, as ToolNode refuses an input
+    with no messages."""
+    key = node._messages_key
+    if isinstance(given, list):
+        if given and isinstance(given[-1], dict) and given[-1].get("type") == "tool_call":
+            msg = (
+                "GatedToolNode got a bare list of tool calls; it gates the calls of the "
+                "model's last turn, so pass the graph state (or its messages) instead, or "
+                "use InterlockMiddleware with create_agent."
+            )
+            raise ConfigError(msg)
+        return {"messages": given}, "list"
+    if isinstance(given, Mapping):
+        if given.get("__type") == "tool_call_with_context":
+            msg = (
+                "GatedToolNode got one tool call sent on its own (Send); it gates the calls "
+                "of the model's last turn together, so route the whole state to it, or use "
+                "InterlockMiddleware with create_agent, which gates each sent call."
+            )
+            raise ConfigError(msg)
+        messages = given.get(key)
+        interlock = given.get("interlock")
+    else:
+        messages = getattr(given, key, None)
+        interlock = getattr(given, "interlock", None)
+    if not messages:
+        msg = (
+            f"GatedToolNode found no messages under {key!r} in its input ({type(given).__name__})."
+        )
+        raise ValueError(msg)  # ToolNode's own error for the same input
+    if isinstance(given, Mapping) and key == "messages":
+        return given, "dict"
+    return {"messages": messages, "interlock": interlock}, "dict"
 
 
 class _Step:
     """One run of the tool step: the calls of the last AI turn that have no answer yet."""
 
-    def __init__(self, node: GatedToolNode, state: Any, runtime: Runtime[Any]) -> None:
+    def __init__(self, node: GatedToolNode, given: Any, runtime: Runtime[Any]) -> None:
         gate = node.gate
-        self.node, self.gate, self.state, self.runtime = node, gate, state, runtime
+        state, self.kind = gated_input(node, given)
+        # The tools are injected the input as given, as ToolNode injects it.
+        self.node, self.gate, self.state, self.given = node, gate, state, given
+        self.runtime = runtime
         self.ai = last_ai_message(state["messages"])
         self.calls = open_calls(state, self.ai) if self.ai is not None else []
         if not self.calls:
@@ -77,7 +122,8 @@ class _Step:
         return runner, go, *settled(self.gate, runner, go, config)
 
     def tool_runtime(self, index: int, config: RunnableConfig) -> ToolRuntime[Any, Any]:
-        return tool_runtime(self.node, self.state, self.calls[index][0]["id"], config, self.runtime)
+        call_id = self.calls[index][0]["id"]
+        return tool_runtime(self.node, self.given, call_id, config, self.runtime)
 
     def run(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
         index, config = item
@@ -87,7 +133,7 @@ class _Step:
         if isinstance(go, ToolMessage):
             return remember(runner, go, go)
         rt = self.tool_runtime(index, config)
-        out = runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt), span)
+        out = runner._invoke(go, lambda: call_tool(self.node, go.verdict.call, rt, self.kind), span)
         return remember(runner, go, out)
 
     async def arun(self, item: tuple[int, RunnableConfig]) -> ToolOutput:
@@ -98,7 +144,9 @@ class _Step:
         if isinstance(go, ToolMessage):
             return remember(runner, go, go)
         rt = self.tool_runtime(index, config)
-        out = await runner._invoke(go, lambda: acall_tool(self.node, go.verdict.call, rt), span)
+        out = await runner._invoke(
+            go, lambda: acall_tool(self.node, go.verdict.call, rt, self.kind), span
+        )
         return remember(runner, go, out)
 
 
@@ -110,8 +158,11 @@ class GatedToolNode(ToolNode):
     `InjectedToolCallId`, async tools, `Command` results, `handle_tool_errors`), the calls
     of a turn in parallel (the config's thread pool under `invoke`, `asyncio.gather` under
     `ainvoke`). Each opens its ledger row before it starts and records its outcome after,
-    also when the tool raises. The output is ToolNode's. A rerun answered from the ledger
-    gets the recorded message only (a Command's other updates are not replayed).
+    also when the tool raises. It takes ToolNode's inputs (a state with `messages_key`,
+    as a mapping or an object, or a list of messages) and answers in ToolNode's form (a
+    state update, or a list for a list). A rerun answered from the ledger gets the recorded
+    message only (a Command's other updates are not replayed). A bare list of tool calls,
+    or one call sent on its own, carries no model turn to gate: refused (`ConfigError`).
     """
 
     def __init__(
@@ -121,12 +172,15 @@ class GatedToolNode(ToolNode):
         name: str = "tools",
         tags: list[str] | None = None,
         handle_tool_errors: HandleToolErrors | None = None,
+        messages_key: str = "messages",
     ) -> None:
-        """`handle_tool_errors`: as ToolNode's; None keeps ToolNode's default."""
+        """`handle_tool_errors`, `messages_key`: as ToolNode's; None keeps ToolNode's
+        default error handling."""
         options: dict[str, Any] = {}
         if handle_tool_errors is not None:
             options["handle_tool_errors"] = handle_tool_errors
-        super().__init__(list(gate.tools.values()), name=name, tags=tags, **options)
+        tools = list(gate.tools.values())
+        super().__init__(tools, name=name, tags=tags, messages_key=messages_key, **options)
         self.gate = gate
 
     # ToolNode's batch entry points, overridden (private names: ToolNode registers them as
@@ -139,9 +193,9 @@ class GatedToolNode(ToolNode):
     ) -> Any:
         step = _Step(self, input, runtime)
         if not step.calls:
-            return {}
+            return [] if step.kind == "list" else {}
         outputs = map_calls(step.run, step.items(config), config)
-        return self._combine_tool_outputs(outputs, "dict")
+        return self._combine_tool_outputs(outputs, step.kind)
 
     async def _afunc(
         self,
@@ -152,9 +206,9 @@ class GatedToolNode(ToolNode):
         # Reading the stops may touch the database: off the event loop.
         step = await asyncio.to_thread(_Step, self, input, runtime)
         if not step.calls:
-            return {}
+            return [] if step.kind == "list" else {}
         outputs = await gather_calls(step.arun, step.items(config), config)
-        return self._combine_tool_outputs(outputs, "dict")
+        return self._combine_tool_outputs(outputs, step.kind)
 
 
 def make_execute_node(

@@ -30,6 +30,7 @@ from interlock.nodes._bridge import async_only, run_to_completion
 
 __all__ = [
     "HandleToolErrors",
+    "InputKind",
     "ToolOutput",
     "acall_tool",
     "call_tool",
@@ -48,8 +49,8 @@ HandleToolErrors = bool | str | Callable[..., str] | type[Exception] | tuple[typ
 """ToolNode's `handle_tool_errors` (its default: invalid arguments become an error message,
 an exception the tool raises propagates)."""
 
-_INPUT: Literal["dict"] = "dict"
-"""The gated step reads graph state with a `messages` key, ToolNode's "dict" input."""
+InputKind = Literal["list", "dict"]
+"""ToolNode's input forms the gated step takes: a state ("dict") or a list of messages."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -73,19 +74,23 @@ def tool_runtime(
     )
 
 
-def call_tool(node: ToolNode, call: Any, rt: ToolRuntime[Any, Any]) -> ToolOutput:
+def call_tool(
+    node: ToolNode, call: Any, rt: ToolRuntime[Any, Any], kind: InputKind = "dict"
+) -> ToolOutput:
     """Run one call through ToolNode's own path (injection, error handling, Command checks).
     An async-only tool, which ToolNode cannot run here, runs through its async path on a
     private event loop (interlock.nodes._bridge: how the sync runtime runs async tools)."""
     if async_only(node.tools_by_name.get(call["name"])):
-        return run_to_completion(lambda: acall_tool(node, call, rt))
-    out: ToolOutput = node._run_one(call, _INPUT, rt)
+        return run_to_completion(lambda: acall_tool(node, call, rt, kind))
+    out: ToolOutput = node._run_one(call, kind, rt)
     return out
 
 
-async def acall_tool(node: ToolNode, call: Any, rt: ToolRuntime[Any, Any]) -> ToolOutput:
+async def acall_tool(
+    node: ToolNode, call: Any, rt: ToolRuntime[Any, Any], kind: InputKind = "dict"
+) -> ToolOutput:
     """`call_tool` under asyncio: an async tool is awaited, a sync one runs as ToolNode runs it."""
-    out: ToolOutput = await node._arun_one(call, _INPUT, rt)
+    out: ToolOutput = await node._arun_one(call, kind, rt)
     return out
 
 
