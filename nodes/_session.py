@@ -34,6 +34,7 @@ from langchain_core.messages import AnyMessage, HumanMessage, ToolMessage
 
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._state import message_text
+from interlock.nodes._toolspec import ToolSpec
 from interlock.risk import (
     MAX_EARLIER,
     UNTRUSTED,
@@ -68,10 +69,10 @@ _walks: dict[str, tuple[list[AnyMessage], Session]] = {}
 _walks_lock = threading.Lock()
 
 
-def is_untrusted(gate: Gate, tool: str) -> bool:
-    """Whether `tool`'s results are untrusted content: its spec says so, or the policy's
-    `tools:` entry does."""
-    spec = gate.spec(tool)
+def is_untrusted(gate: Gate, tool: str, spec: ToolSpec | None = None) -> bool:
+    """Whether `tool`'s results are untrusted content: its spec (`spec`, else the gate's)
+    says so, or the policy's `tools:` entry does."""
+    spec = spec or gate.spec(tool)
     if spec is not None and spec.untrusted:
         return True
     defaults = gate.policy.tool_defaults(tool)  # aliases too: `*__fetch`, any case
@@ -100,7 +101,7 @@ def entry_of(
     effects = (a.effects if a is not None else None) or (
         verdict.action.effects if verdict.action is not None else None
     )
-    untrusted = is_untrusted(gate, name)
+    untrusted = is_untrusted(gate, name, verdict.spec)
     signals = set(a.signals) if a is not None else set()
     ran = outcome in ("allow", "approved", "failed")
     if untrusted and ran:
@@ -114,7 +115,7 @@ def entry_of(
     else:
         seen |= in_args
     if ran and result is not None:
-        spec = gate.spec(name) if untrusted else None
+        spec = (verdict.spec or gate.spec(name)) if untrusted else None
         split = _split(result, spec.trusted_fields) if spec and spec.trusted_fields else None
         if split is not None:
             seen.update(values_in(split[0]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from interlock.nodes._payloads import AuditEvent
 
@@ -186,6 +186,14 @@ class InMemoryApprovalStore:
         return list(self._items.values())
 
 
+def _updated(record: ExecutionRecord, **changes: Any) -> ExecutionRecord:
+    """`dataclasses.replace(record, **changes)` without its field-by-field rebuild: a record
+    finishes once per call that ran, on the path every allowed call takes."""
+    done = object.__new__(ExecutionRecord)
+    done.__dict__.update(record.__dict__, **changes)
+    return done
+
+
 class InMemoryExecutionLedger:
     """The ledger in a dict; it prevents double runs within one process."""
 
@@ -205,7 +213,7 @@ class InMemoryExecutionLedger:
         self, key: str, *, status: ExecutionStatus, result: str, now: datetime
     ) -> ExecutionRecord:
         with self._lock:
-            done = replace(self._items[key], status=status, result=result, finished_at=now)
+            done = _updated(self._items[key], status=status, result=result, finished_at=now)
             self._items[key] = done
             return done
 

@@ -53,6 +53,9 @@ _TOKEN = re.compile(
 )
 # A list bullet or a "key:" in front of a listed item.
 _ITEM = re.compile(r"^(?:[-*•]\s+)?(?:[A-Za-z_][\w ]{0,30}:\s+)?")
+# What makes a token a target: an address, a dot, a path or a digit (the token pattern's
+# identifiers are ASCII, so `0-9` is `c.isdigit()` there).
+_TARGETISH = re.compile(r"[@./0-9]")
 _HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/\s]*@)?([^/:?#\s]+)")
 
 
@@ -76,10 +79,11 @@ def target_values(value: Any) -> list[frozenset[str]]:
 def values_in(value: Any, limit: int = MAX_VALUES_PER_ENTRY) -> frozenset[str]:
     """Target-like tokens in `value` (strings, numbers, nested mappings and lists)."""
     out: set[str] = set()
-    for text in _strings(value, 0):
+    # A single text, the common case (a tool's result), needs no walk.
+    for text in (value,) if isinstance(value, str) else _strings(value, 0):
         for m in _TOKEN.finditer(text[:20_000]):
             t = _norm(m.group(0))
-            if "@" in t or "." in t or "/" in t or any(c.isdigit() for c in t):
+            if _TARGETISH.search(t):
                 out.add(t)
                 host = _HOST.match(t)
                 if host:
@@ -230,7 +234,7 @@ class Session:
     ran_effects: frozenset[str] = field(init=False)
     seen: frozenset[str] = field(init=False)
     tainted: frozenset[str] = field(init=False)
-    key: tuple[int, str] = field(init=False)
+    key: tuple[int, str, datetime | None] = field(init=False)
 
     def __post_init__(self) -> None:
         earlier = tuple(self.earlier[-MAX_EARLIER:])
@@ -280,9 +284,9 @@ def _fold(
     object.__setattr__(session, "tainted", frozenset(tainted))
     earlier = session.earlier
     last = earlier[-1] if earlier else None
-    stamp = f"{last.tool}@{last.at.isoformat() if last and last.at else ''}" if last else ""
     # Identifies this history cheaply (the gate's reuse check compares it).
-    object.__setattr__(session, "key", (len(earlier), stamp))
+    key = (len(earlier), last.tool, last.at) if last is not None else (0, "", None)
+    object.__setattr__(session, "key", key)
 
 
 EMPTY_SESSION = Session()
