@@ -79,8 +79,7 @@ def target_values(value: Any) -> list[frozenset[str]]:
 def values_in(value: Any, limit: int = MAX_VALUES_PER_ENTRY) -> frozenset[str]:
     """Target-like tokens in `value` (strings, numbers, nested mappings and lists)."""
     out: set[str] = set()
-    # A single text, the common case (a tool's result), needs no walk.
-    for text in (value,) if isinstance(value, str) else _strings(value, 0):
+    for text in _texts(value):
         for m in _TOKEN.finditer(text[:20_000]):
             t = _norm(m.group(0))
             if _TARGETISH.search(t):
@@ -101,7 +100,19 @@ def values_in(value: Any, limit: int = MAX_VALUES_PER_ENTRY) -> frozenset[str]:
                     out.add(item)
                 if len(out) >= limit:
                     return frozenset(out)
-    return frozenset(list(out)[:limit])
+    return frozenset(out) if len(out) <= limit else frozenset(list(out)[:limit])
+
+
+def _texts(value: Any) -> Iterable[str]:
+    """`_strings(value, 0)`, without the walk for the common cases: one text (a tool's
+    result) and a flat mapping of texts (a call's arguments)."""
+    if isinstance(value, str):
+        return (value,)
+    if type(value) is dict:
+        values = list(value.values())[:200]
+        if all(type(v) is str for v in values):
+            return values
+    return _strings(value, 0)
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{1,39}")
