@@ -198,14 +198,19 @@ class Infra:
         and the file grows with every event."""
         if self.path is None:
             return self.read()
+        # Every save replaces the file whole (`os.replace`), so an unchanged file needs no
+        # lock to be read: only a reload takes it. Content parsed after the stat is never
+        # older than the stat says, so a key can only make the next look reload too early.
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return self.read()
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        seen = self._seen
+        if seen is not None and seen[0] == key:
+            return seen[1]
         with self._locked(shared=True):
-            try:
-                st = self.path.stat()
-            except FileNotFoundError:
-                return self._load()
-            key = (st.st_ino, st.st_size, st.st_mtime_ns)
-            if self._seen is None or self._seen[0] != key:
-                self._seen = (key, self._load())
+            self._seen = (key, self._load())
             return self._seen[1]
 
     def events(self, op: str | None = None) -> list[dict[str, Any]]:
