@@ -49,6 +49,12 @@ __all__ = ["CallRunner", "Cleared", "Guarded", "checks_stops", "remember", "stop
 _STOP_RETRIES = 5
 """Fresh assessments of one call when stop switches keep changing under it."""
 
+_ATTEMPTS = 20
+"""Attempts of one allowed call that keeps failing; past them its last failure is the answer."""
+
+_KEPT_ERROR = 500
+"""Characters of a failed approved call's exception that go back to the model."""
+
 
 def checks_stops(ledger: ExecutionLedger) -> bool:
     """Whether `ledger` opens a row only while the stops are those the call was assessed
@@ -254,10 +260,17 @@ class CallRunner:
     def _execute(
         self, v: Verdict, key: str, digest: str, *, approved: bool
     ) -> ToolMessage | Cleared:
-        prior = self.scope.ledger.start(self._record(v, key, digest))
-        if prior is not None:
-            return self._replay(v, prior)
-        return Cleared(v, key, digest, approved=approved, fresh=True)
+        attempt, n = key, 1
+        while True:
+            prior = self.scope.ledger.start(self._record(v, attempt, digest))
+            if prior is None:
+                return Cleared(v, attempt, digest, approved=approved, fresh=True)
+            if prior.status != "failed" or n >= _ATTEMPTS:
+                return self._replay(v, prior)
+            # An allowed call that failed runs again when the thread is retried, as ToolNode
+            # reruns it (and as ToolRetryMiddleware asks): each attempt has its own row.
+            n += 1
+            attempt = f"{key}#{n}"
 
     @overload
     def _invoke(
@@ -283,12 +296,29 @@ class CallRunner:
             raise
         except Exception as exc:  # handle_tool_errors let it through: recorded, then raised
             self._close(go, None, exc, span)
+            if go.approved:
+                return self._spent(go, exc)
             raise
         if inspect.isawaitable(out):
             pending = traced(span, out) if span.is_recording() else out
-            return recorded(pending, lambda got, exc: self._close(go, got, exc, span))
+            spent = (lambda exc: self._spent(go, exc)) if go.approved else None
+            return recorded(pending, lambda got, exc: self._close(go, got, exc, span), spent)
         self._close(go, out, None, span)
         return out
+
+    def _spent(self, go: Cleared, exc: Exception) -> ToolMessage:
+        """The answer to an approved call that raised. Not re-raised, unlike an allowed
+        call's error: the approval is used, so a retry of the step could only answer from
+        the ledger, and the review must not stay pending beside a failed attempt (another
+        decision on it would be taken and ignored). The thread goes on to the model."""
+        name = go.verdict.call["name"]
+        error = f"{type(exc).__name__}: {exc}"[:_KEPT_ERROR]
+        text = (
+            f"{name} was approved and started, and it failed with {error}. It was not "
+            "retried: the approval is used. If it is still needed, propose it again for a "
+            "fresh review."
+        )
+        return self._msg(go.verdict, text, "error")
 
     def _close(
         self, go: Cleared, out: ToolOutput | None, exc: Exception | None, span: Span = INVALID_SPAN

@@ -121,16 +121,21 @@ def outcome_of(out: ToolOutput | None, exc: Exception | None, call_id: str) -> t
 
 
 async def recorded(
-    pending: Awaitable[ToolOutput], close: Callable[[ToolOutput | None, Exception | None], None]
+    pending: Awaitable[ToolOutput],
+    close: Callable[[ToolOutput | None, Exception | None], None],
+    answer: Callable[[Exception], ToolOutput] | None = None,
 ) -> ToolOutput:
     """Await an async call, then `close(output, exception)` off the event loop (the stores
-    are synchronous); an exception is re-raised after it is recorded."""
+    are synchronous); an exception is re-raised after it is recorded, or, with `answer`,
+    answered by `answer(exception)`."""
     try:
         out = await pending
     except GraphBubbleUp:
         raise
     except Exception as exc:
         await asyncio.to_thread(close, None, exc)
+        if answer is not None:
+            return answer(exc)
         raise
     await asyncio.to_thread(close, out, None)
     return out

@@ -24,12 +24,17 @@ from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Run
 from interlock.runtime.execution.worker import Worker
 
 RAN: list[tuple[str, float]] = []
+FAILS = {"left": 0}
 
 
 @tool
 def refund(order_id: str, amount: float) -> str:
-    """Refund an order."""
+    """Refund an order; fails while FAILS['left'] > 0."""
     RAN.append((order_id, amount))
+    if FAILS["left"] > 0:
+        FAILS["left"] -= 1
+        msg = "payment gateway down"
+        raise RuntimeError(msg)
     return f"refunded {amount} on {order_id}"
 
 
@@ -83,6 +88,7 @@ ADA = _principal("ada", "admin")
 @pytest.fixture(autouse=True)
 def _fresh() -> None:
     RAN.clear()
+    FAILS["left"] = 0
 
 
 @pytest.fixture
@@ -179,3 +185,27 @@ def test_an_escalation_opens_a_new_review_the_senior_role_decides(rt: Runtime) -
     assert RAN == []
     rt.decisions.decide(out.next_review_id, {"type": "approve"}, reviewer=ADA)
     assert RAN == [("o-2", 900.0)]
+
+
+def test_an_approved_call_that_raised_ends_its_review_and_is_never_run_again(
+    rt: Runtime,
+) -> None:
+    FAILS["left"] = 1
+    rid = start(rt)
+    digest = rt.inbox.get(rid).request["action_requests"][0]["digest"]
+    out = rt.decisions.decide(rid, {"type": "approve"}, reviewer=SAM)
+    assert out.status == "resumed"
+    assert RAN == [("o-2", 900.0)]
+    thread = rt.inbox.get(rid).request["thread_id"]
+    (msg,) = [m for m in messages(rt, thread) if isinstance(m, ToolMessage)]
+    assert msg.status == "error"
+    assert "failed with RuntimeError: payment gateway down" in str(msg.content)
+    assert messages(rt, thread)[-1].content == "All done."
+    row = rt.engine().ledger.get(digest)
+    assert row is not None
+    assert row.status == "failed"
+    # The review is over: nothing pending, and no worker finds anything to carry in.
+    assert rt.inbox.pending() == []
+    assert Worker(rt).run(once=True).resumed == 0
+    assert RAN == [("o-2", 900.0)]
+    assert rt.audit.verify().ok
