@@ -286,7 +286,11 @@ class Gate:
         name = call["name"]
         if name not in self.tools:
             known = ", ".join(sorted(self.tools)) or "none"
-            note = f"There is no tool named {name!r}. Available tools: {known}."
+            # Under the middleware the agent may hold a tool the gate was not given.
+            note = (
+                f"There is no tool named {name!r} among those Interlock governs here, so it "
+                f"was not run. Available tools: {known}."
+            )
             return Verdict(call=call, kind="unknown_tool", note=note)
         spec = self.spec(name)
         if rejected:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from interlock.nodes._gate import Verdict
 
-__all__ = ["denial_text", "stop_reason"]
+__all__ = ["denial_text", "sentence", "stop_reason"]
+
+
+def sentence(text: str) -> str:
+    """`text` ending as a sentence does, so that the sentence after it reads apart."""
+    text = text.rstrip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
 
 
 def stop_reason(v: Verdict) -> str:
@@ -26,6 +32,6 @@ def denial_text(v: Verdict) -> str:
     reasons = "; ".join(r.text for r in a.reasons) if a else "the policy forbids it"
     risk = f" (risk {a.score}/100, {a.level})" if a else ""
     return (
-        f"DENIED by policy{risk}: {name} was not run. Why: {reasons} "
+        f"DENIED by policy{risk}: {name} was not run. Why: {sentence(reasons)} "
         "Do not retry it; choose a safer action or ask a human."
     )

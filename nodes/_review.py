@@ -26,6 +26,7 @@ from interlock.nodes._digest import call_fingerprint, interrupt_id_for
 from interlock.nodes._edit_rule import edit_exceeds
 from interlock.nodes._gate import Gate, RunScope, Verdict
 from interlock.nodes._payloads import Decision, ReviewRecord, ReviewRequest, ReviewRound
+from interlock.nodes._refusal import sentence
 from interlock.nodes._request import build_review_request, grant_of
 from interlock.nodes._router import held_calls
 from interlock.nodes._session import with_session
@@ -48,7 +49,8 @@ PROPOSED_AT = "interlock_proposed_at"
 
 def rejection_text(tool: str, message: str) -> str:
     return (
-        f"REJECTED by a human reviewer: {tool} was not run. Reviewer's message: {message} "
+        f"REJECTED by a human reviewer: {tool} was not run. "
+        f"Reviewer's message: {sentence(message)} "
         "Do not propose this call again; follow the reviewer's guidance instead."
     )
 

@@ -164,7 +164,7 @@ def test_a_tool_the_middleware_was_not_given_is_refused() -> None:
     out = agent.invoke(ASK, cfg())
     (msg,) = [m for m in out["messages"] if isinstance(m, ToolMessage)]
     assert (msg.status, RAN) == ("error", [])
-    assert "no tool named 'refund'" in str(msg.content)
+    assert "no tool named 'refund' among those Interlock governs" in str(msg.content)
 
 
 # -- the interrupt: LangChain's HITLRequest, Interlock's ReviewRequest ---------------------
