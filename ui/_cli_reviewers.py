@@ -142,6 +142,31 @@ def reviewers_add(
             f"{verb} reviewer {got.name} (roles: {', '.join(got.roles)}) in the {reviewers.where}.",
             highlight=False,
         )
+    warning = _unknown_roles(got.roles)
+    if warning:
+        typer.echo(warning, err=True)
+
+
+def _unknown_roles(roles: tuple[str, ...]) -> str | None:
+    """A warning for roles the policy in use does not name (a typo meets no requirement).
+    Only a warning: the reviewer is kept, as a policy may add the role later."""
+    from interlock.risk import default_policy, load_policy
+
+    source = Settings.from_env().policy
+    try:
+        policy = load_policy(source) if source is not None else default_policy()
+    except Exception:  # a broken policy is `interlock policy check`'s to report
+        return None
+    known = set(policy.roles) | {"admin"}
+    odd = [r for r in roles if r not in known]
+    if not odd:
+        return None
+    return (
+        f"warning: the policy ({policy.source or 'bundled'}) names no role "
+        f"{', '.join(map(repr, odd))}; its roles are {', '.join(policy.roles)}. No review "
+        "asks for an unknown role: check the spelling (`interlock reviewers add NAME --role "
+        "ROLE --replace` fixes it)."
+    )
 
 
 @reviewers_app.command("list")

@@ -55,7 +55,8 @@ def _check(scope: object, value: object, by: Reviewer) -> tuple[Scope, str]:
         raise ConfigError(msg)
     if ADMIN_ROLE not in by.roles:
         msg = (
-            f"{by.name} may not stop or resume a {scope}: it needs the {ADMIN_ROLE} role "
+            f"{by.name} may not stop or resume {'an' if scope == 'environment' else 'a'} "
+            f"{scope}: it needs the {ADMIN_ROLE} role "
             f"({by.name} holds {', '.join(by.roles) or 'no role'})."
         )
         raise AuthorizationError(msg)

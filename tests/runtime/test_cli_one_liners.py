@@ -120,6 +120,7 @@ def test_reviewers_passwd_and_remove_on_the_reviewers_file(tmp_path: Path) -> No
     added = _run("reviewers", "add", "sam", "--role", "sre-lead", "--password-stdin", *file,
                  stdin="first-password\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
+    assert added.stderr == ""  # a role the policy names: no warning
     changed = _run("reviewers", "passwd", "SAM", "--password-stdin", *file,
                    stdin="second-password\n")  # fmt: skip
     assert changed.returncode == 0, changed.stderr
@@ -133,3 +134,18 @@ def test_reviewers_passwd_and_remove_on_the_reviewers_file(tmp_path: Path) -> No
     assert "removed reviewer sam" in removed.stdout
     assert len(Reviewers.load(path)) == 0
     assert "unknown reviewer 'sam'" in _one_line(_run("reviewers", "remove", "sam", *file))
+
+
+def test_a_role_the_policy_does_not_name_is_kept_with_a_one_line_warning(tmp_path: Path) -> None:
+    path = str(tmp_path / "reviewers.toml")
+    added = _run("reviewers", "add", "eve", "--role", "wizard", "--role", "oncall",
+                 "--password-stdin", "--file", path, stdin="first-password\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added reviewer eve" in added.stdout
+    assert added.stderr.count("\n") == 1, added.stderr
+    assert added.stderr.startswith("warning: the policy (")
+    assert "names no role 'wizard'; its roles are oncall, sre-lead, admin" in added.stderr
+    assert Reviewers.load(path).authenticate("eve", "first-password").roles == (
+        "wizard",
+        "oncall",
+    )
