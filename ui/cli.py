@@ -119,7 +119,22 @@ def demo(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors become one clear line and exit code 2, never a traceback."""
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, standalone_mode=False)
+    except typer.TyperException as exc:  # the command line did not parse
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(2)  # the help was shown
+        # Typer would draw a box around it; one line says the same.
+        ctx = getattr(exc, "ctx", None)
+        shown = getattr(exc, "format_message", None)
+        text = (shown() if callable(shown) else str(exc)).strip()
+        text = text if text.endswith(".") else f"{text}."
+        if ctx is not None:
+            text += f" Run '{ctx.command_path} --help' for what it takes."
+        console_err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    except typer.Abort:
+        console_err.print("Aborted.", highlight=False)
+        sys.exit(1)
     except InterlockError as exc:
         # escaped: an error names things like `interlock[postgres]`, which are not markup
         console_err.print(
@@ -144,3 +159,5 @@ def main(argv: list[str] | None = None) -> None:
             soft_wrap=True,
         )
         sys.exit(2)
+    if isinstance(code, int) and code:
+        sys.exit(code)  # a command's typer.Exit(code)

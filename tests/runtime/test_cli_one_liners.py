@@ -149,3 +149,29 @@ def test_a_role_the_policy_does_not_name_is_kept_with_a_one_line_warning(tmp_pat
         "wizard",
         "oncall",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("demo", "--bogus"), "No such option: --bogus"),
+        (("decide",), "Missing argument 'review'"),
+        (("stop", "--agent", "ops-agent"), "Missing option '--as'"),
+        (("worker", "--once", "--poll", "soon"), "Invalid value for '--poll'"),
+    ],
+    ids=["unknown-option", "missing-argument", "missing-option", "bad-value"],
+)
+def test_a_command_line_that_does_not_parse_is_one_line(args: tuple[str, ...], says: str) -> None:
+    line = _one_line(_run(*args))
+    assert says in line
+    assert f"Run 'interlock {args[0]} --help' for what it takes." in line
+    assert "╭" not in line  # no box
+
+
+def test_help_and_a_bare_group_still_show_the_help() -> None:
+    shown = _run("reviewers", "list", "--help")
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert "List reviewers" in shown.stdout
+    bare = _run("reviewers")
+    assert bare.returncode == 2
+    assert "Commands" in bare.stdout + bare.stderr
