@@ -150,23 +150,29 @@ def _ops_step(messages: Sequence[BaseMessage]) -> AIMessage:
             "api-staging and db-staging share the same version.",
             ("rotate_credential", {"credential": "tok-staging-deploy", "service": "api-staging"}),
         )
-    if _ok(done["rotate_credential"]) and len(done.get("restart_service", [])) < 2:
+    # The tool's own result, not a reviewer's `respond` standing in for it.
+    rotated = _ok(done["rotate_credential"]) and "older versions revoked" in str(
+        done["rotate_credential"][-1].content
+    )
+    if rotated and len(done.get("restart_service", [])) < 2:
         return say(
             "Credential rotated. Restarting api-staging to confirm it is healthy.",
             ("restart_service", {"service": "api-staging"}),
         )
     outcome = "vol-prod-db was deleted" if deleted else "vol-prod-db was left untouched"
-    fixed = _ok(done.get("rotate_credential"))
-    return AIMessage(
-        content=(
-            f"Summary: {outcome}. "
-            + (
-                "The staging credential is rotated and api-staging is healthy."
-                if fixed
-                else "The staging credential is not fixed yet; it needs a human."
-            )
+    restarts = done.get("restart_service") or []
+    healthy = rotated and _ok(restarts) and "status healthy" in str(restarts[-1].content)
+    if healthy:
+        fixed = "The staging credential is rotated and api-staging is healthy."
+    elif rotated:
+        fixed = "The staging credential is rotated, but api-staging is not healthy yet."
+    else:
+        answer = done["rotate_credential"][-1].content
+        fixed = (
+            f"I did not rotate the staging credential (the reviewer said: {str(answer)[:200]}); "
+            "api-staging stays as it is until a human fixes it."
         )
-    )
+    return AIMessage(content=f"Summary: {outcome}. {fixed}")
 
 
 class OpsPlanner(ScriptedChatModel):

@@ -37,7 +37,7 @@ from rich.text import Text
 
 from interlock.graphs import DEFAULT_DATABASE_URL, Infra, sqlite_path
 from interlock.graphs.ops_agent import SCENARIO_REQUEST, default_infra_path
-from interlock.nodes import DECISION_TYPES, Gate
+from interlock.nodes import Gate
 from interlock.risk.errors import AuthorizationError, ConfigError, NotFoundError
 from interlock.runtime import (
     DEMO_PASSWORD,
@@ -49,6 +49,7 @@ from interlock.runtime import (
     parse_database_url,
     redact_url,
 )
+from interlock.ui._demo_decide import check_flags, decision_of
 from interlock.ui._demo_notify import demo_notify, show_notifications
 from interlock.ui._output import console, level_text, outcome_text
 
@@ -213,36 +214,6 @@ def _summary(infra: Infra, final: str | None) -> None:
     console.print(f"  changes made: {', '.join(ran) or 'none'}")
 
 
-def _decision(
-    kind: str, message: str | None, args: str | None, role: str | None, review: ReviewDetail
-) -> list[dict[str, Any]]:
-    if kind not in DECISION_TYPES:
-        msg = f"--decide {kind!r} is not a decision; use one of: {', '.join(DECISION_TYPES)}."
-        raise ConfigError(msg)
-    out: list[dict[str, Any]] = []
-    for action in review.request["action_requests"]:
-        d: dict[str, Any] = {"type": kind}
-        if message:
-            d["message"] = message
-        if kind == "respond" and not message:
-            d["message"] = "Take the safe path."
-        if kind == "escalate":
-            d["role"] = role or "admin"
-        if kind == "edit":
-            try:
-                new = json.loads(args or "")
-            except json.JSONDecodeError as exc:
-                example = '{"volume_id": "vol-staging-db"}'
-                msg = f"--args must be a JSON object such as '{example}': {exc}."
-                raise ConfigError(msg) from exc
-            if not isinstance(new, dict):
-                msg = f"--args must be a JSON object, got {args!r}."
-                raise ConfigError(msg)
-            d["args"] = {**action["args"], **new}  # merged into the proposed arguments
-        out.append(d)
-    return out
-
-
 def _demo_reviewers(rt: Runtime, db: str) -> Reviewers | None:
     """The reviewers `demo --decide` acts as: the configured file on SQLite, where the demo
     accounts are added. None on any other database: there are no demo accounts there."""
@@ -310,6 +281,7 @@ def run_demo(
     thread: str | None = None,
 ) -> None:
     db = db or os.environ.get("INTERLOCK_DATABASE_URL") or DEFAULT_DATABASE_URL
+    check_flags(decide, message, args, role)
     if decide is not None:
         _refuse_elsewhere(db)
     session_file, infra_file = demo_paths(db)
@@ -352,7 +324,7 @@ def run_demo(
             if review is None:
                 msg = f"Thread {thread} has no pending review; run `interlock demo` to start over."
                 raise NotFoundError(msg)
-            answer = _decision(decide, message, args, role, review)
+            answer = decision_of(decide, message, args, role, review)
             who = _acting(rt, book, review)
             if who is None:
                 msg = (
@@ -360,12 +332,20 @@ def run_demo(
                     "`interlock decide REVIEW --as NAME`."
                 )
                 raise ConfigError(msg)
-            console.print(
-                f"[bold]decision[/] {decide} on review {review.summary.id} by {who.name} → resuming"
-            )
-            out = rt.decisions.decide_all(
-                review.summary.id, answer, reviewer=who, on_update=printer.update
-            )
+            head = f"[bold]decision[/] {decide} on review {review.summary.id} by {who.name}"
+            said: list[bool] = []
+
+            def update(node: str, value: Any) -> None:
+                # Said once the decision is recorded and the thread moves: a refused
+                # decision prints only its one-line error.
+                if not said:
+                    console.print(f"{head} → recorded; the thread resumes")
+                    said.append(True)
+                printer.update(node, value)
+
+            out = rt.decisions.decide_all(review.summary.id, answer, reviewer=who, on_update=update)
+            if not said:
+                console.print(f"{head} → {out.status}")
             for note in out.notes:
                 console.print(Text(f"note: {note}", style="yellow"))
             final = out.final_message
