@@ -255,7 +255,9 @@ def _team_filter(team: list[str] | None, mine: bool, who: str | None) -> list[st
 
 
 def show_command(
-    review: Annotated[str, typer.Argument(help="Review id (or a unique prefix of one).")],
+    review: Annotated[
+        str, typer.Argument(help="Review id, or a unique prefix of one (6+ characters).")
+    ],
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -271,7 +273,9 @@ def show_command(
 
 
 def decide_command(
-    review: Annotated[str, typer.Argument(help="Review id (or a unique prefix of one).")],
+    review: Annotated[
+        str, typer.Argument(help="Review id, or a unique prefix of one (6+ characters).")
+    ],
     as_: AsOpt,
     approve: Annotated[
         bool, typer.Option("--approve", help="Approve the action as shown.")

@@ -58,6 +58,9 @@ __all__ = [
 
 SortKey = Literal["urgency", "age", "expiry", "level"]
 # "urgency" (the default) is spelled exactly as schema v3 indexes it.
+_MIN_PREFIX = 6
+"""Characters of a review id (its `rv-` included) that may stand for the whole id."""
+
 _SORTS: Mapping[str, str] = {
     "urgency": URGENCY_ORDER,
     "age": "created_at, id",
@@ -190,21 +193,35 @@ class Inbox:
             )
 
     def row(self, conn: Conn, review_id: str) -> dict[str, Any]:
-        """The review row for an id or a unique prefix of one (at least 6 characters)."""
+        """The review row for an id or a unique prefix of one (at least `_MIN_PREFIX`
+        characters, the `rv-` included)."""
         text = str(review_id).strip()
         row = conn.one(f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id = ?", (text,))
-        if row is None and len(text) >= 6 and text.replace("-", "").isalnum():
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        hint = "List the open ones with `interlock pending` and use an id from the first column."
+        prefix = text.replace("-", "").isalnum()  # no LIKE wildcards in it
+        if row is None and prefix and len(text) >= _MIN_PREFIX:
             found = conn.all(
-                f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id LIKE ? LIMIT 2",
+                f"SELECT {REVIEW_COLUMNS} FROM interlock_reviews WHERE id LIKE ? "
+                "ORDER BY id LIMIT 3",
                 (f"{text}%",),
             )
-            row = found[0] if len(found) == 1 else None
-        if row is None:
-            shown = text if len(text) <= 80 else text[:77] + "..."
+            if len(found) > 1:
+                ids = ", ".join(str(r["id"]) for r in found[:2])
+                msg = (
+                    f"{shown!r} is the start of more than one review ({ids}"
+                    f"{', ...' if len(found) > 2 else ''}); give more of the id."
+                )
+                raise NotFoundError(msg)
+            row = found[0] if found else None
+        if row is None and prefix and len(text) < _MIN_PREFIX:
             msg = (
-                f"no review {shown!r}. List the open ones with `interlock pending` "
-                "and use an id from the first column."
+                f"no review {shown!r}: an id may be shortened to its first {_MIN_PREFIX} "
+                f"characters or more (e.g. 'rv-3f9a'), no fewer. {hint}"
             )
+            raise NotFoundError(msg)
+        if row is None:
+            msg = f"no review {shown!r}. {hint}"
             raise NotFoundError(msg)
         return row
 

@@ -199,3 +199,25 @@ def test_reconcile_cancels_rows_whose_interrupt_went_away(
     assert fresh.round == 2
     assert rt.inbox.summary(run.review_id or "").status == "cancelled"
     assert rt.inbox.reconcile(thread_id=run.thread_id).cancelled == ()
+
+
+def test_a_short_or_ambiguous_prefix_says_which_it_is(
+    rt: Runtime, ops_options: dict[str, str]
+) -> None:
+    ids = []
+    for _ in range(2):
+        run = rt.run("ops_agent", REQUEST, options=ops_options)
+        assert run.review_id is not None
+        ids.append(run.review_id)
+    # Two ids that share their first 9 characters, as random ids sometimes do.
+    twins = ["rv-abc123def001", "rv-abc123def002"]
+    with rt.db.transaction() as conn:
+        for old, new in zip(ids, twins, strict=True):
+            conn.execute("UPDATE interlock_reviews SET id = ? WHERE id = ?", (new, old))
+    with pytest.raises(NotFoundError, match=r"start of more than one review \(rv-abc123def001, "):
+        rt.inbox.get("rv-abc123")
+    assert rt.inbox.get("rv-abc123def002").summary.id == "rv-abc123def002"
+    with pytest.raises(NotFoundError, match="shortened to its first 6 characters or more"):
+        rt.inbox.get("rv-ab")
+    with pytest.raises(NotFoundError, match=r"no review 'rv-zzz999'\. List the open ones"):
+        rt.inbox.get("rv-zzz999")
