@@ -124,6 +124,8 @@ class _Seen:
     action: Action
     before: Outcome
     digests: set[str] = field(default_factory=set)
+    stopped: bool = False
+    """Denied then by a stop switch, not by the policy."""
 
 
 def replay_rows(
@@ -132,7 +134,8 @@ def replay_rows(
     """Re-assess each distinct recorded action under `policy`.
 
     `context` fixes the time and stopped scopes for every action; by default each action is
-    judged at the time it was recorded, with nothing stopped.
+    judged at the time it was recorded, with the stops of then: an action a stop switch
+    denied stays denied (a stop denies under any policy), so it is no policy change.
     """
     seen: dict[str, _Seen] = {}
     by_digest: dict[str, str] = {}
@@ -171,7 +174,11 @@ def replay_rows(
         except ActionError:
             skipped += 1
             continue
-        seen[key] = _Seen(row=row, action=action, before=before)
+        reasons = assessment.get("reasons") if isinstance(assessment, Mapping) else None
+        stopped = any(
+            isinstance(r, Mapping) and r.get("rule") == "stop-switch" for r in reasons or ()
+        )
+        seen[key] = _Seen(row=row, action=action, before=before, stopped=stopped)
         if row.digest:
             seen[key].digests.add(row.digest)
             by_digest.setdefault(row.digest, key)
@@ -179,7 +186,11 @@ def replay_rows(
     moves: Counter[tuple[str, str]] = Counter()
     for key, s in seen.items():
         when = s.row.ts
-        after = policy.assess(s.action, context or Context(now=when)).outcome
+        if s.stopped and context is None:
+            # A stop denied it then and would deny it under any policy: not a policy change.
+            after: Outcome = "deny"
+        else:
+            after = policy.assess(s.action, context or Context(now=when)).outcome
         moves[(s.before, after)] += 1
         found = [humans[k] for k in (key, *(f"digest:{d}" for d in s.digests)) if k in humans]
         call_id = s.row.data.get("tool_call_id")

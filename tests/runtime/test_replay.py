@@ -305,3 +305,19 @@ def test_a_broken_candidate_policy_is_one_clear_line(db: Database, tmp_path: Pat
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert f"{bad}:2" in out.stderr
+
+
+def test_a_denial_by_a_stop_switch_is_no_policy_change(
+    open_rt: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    rt = open_rt()
+    rt.stops.stop("environment", "staging", by=_principal("ada", "admin"), reason="INC-7")
+    infra = tmp_path / "infra.json"
+    options = {"infra": str(infra), "turns": [[["restart_service", {"service": "api-staging"}]]]}
+    rt.run("scripted_ops", "restart it", options=options)
+    (item,) = replay_rows(rt.audit.rows(), default_policy()).items
+    assert (item.action.tool, item.before, item.after) == ("restart_service", "deny", "deny")
+    assert not item.changed
+    # With the stops fixed by the caller (none), the policy alone judges it: it would run.
+    (alone,) = replay_rows(rt.audit.rows(), default_policy(), Context()).items
+    assert alone.after == "allow"
