@@ -85,6 +85,12 @@ def _open(db: str | None, reviewers: Path | None) -> Runtime:
 def _login(rt: Runtime, name: str, password_stdin: bool) -> Reviewer:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+        if not password:  # nothing piped: not a wrong password, and not worth an audit row
+            msg = (
+                f"--password-stdin read no password for {name} (standard input was empty); "
+                f"pipe it, e.g. `printf '%s\\n' \"$PASSWORD\" | interlock ... --password-stdin`."
+            )
+            raise ConfigError(msg)
     elif os.environ.get(PASSWORD_ENV):
         password = os.environ[PASSWORD_ENV]
     elif sys.stdin.isatty():

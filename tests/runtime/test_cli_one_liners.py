@@ -175,3 +175,12 @@ def test_help_and_a_bare_group_still_show_the_help() -> None:
     bare = _run("reviewers")
     assert bare.returncode == 2
     assert "Commands" in bare.stdout + bare.stderr
+
+
+def test_an_empty_password_on_stdin_is_not_a_wrong_password(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    assert _run("db", "upgrade", "--db", url).returncode == 0
+    args = ("stop", "--environment", "staging", "--as", "ada", "--reason", "INC-1")
+    line = _one_line(_run(*args, "--password-stdin", "--db", url, stdin=""))
+    assert "--password-stdin read no password for ada (standard input was empty)" in line
+    assert "wrong password" not in line
