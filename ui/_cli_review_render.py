@@ -134,7 +134,18 @@ def detail_view(d: ReviewDetail, now: datetime) -> Group:
     head.add_row("level", Text.assemble(level_text(s.level), f"  score {s.score}/100"))
     head.add_row("opened", f"{s.created_at.isoformat()} ({ago(now - s.created_at)} ago)")
     if s.expires_at:
-        head.add_row("expires", s.expires_at.isoformat())
+        left = s.expires_at - now
+        when = Text(s.expires_at.isoformat())
+        if left.total_seconds() > 0:
+            when.append(f" (in {ago(left)})")
+        elif s.status == "pending":
+            # Past its expiry and not yet swept: no decision is taken any more.
+            when.append(
+                f"  EXPIRED {ago(left)} ago: it can no longer be decided; `interlock worker` "
+                "applies its expiry outcome (escalate or deny)",
+                style="bold red",
+            )
+        head.add_row("expires", when)
     head.add_row("needs", _needs(s))
     route = req.get("route")
     if s.team:  # who is told; `needs` above says who may decide
