@@ -45,6 +45,7 @@ from interlock.risk._policy import (
     bundled_policy_path,
     default_policy,
     load_policy,
+    policy_from_text,
 )
 from interlock.risk._session_types import (
     MAX_EARLIER,
@@ -123,6 +124,7 @@ __all__ = [
     "evaluate",
     "load_corpus",
     "load_policy",
+    "policy_from_text",
     "protect_paths",
     "protected_paths",
     "request_values",

@@ -48,6 +48,7 @@ __all__ = [
     "bundled_policy_path",
     "default_policy",
     "load_policy",
+    "policy_from_text",
 ]
 
 
@@ -191,8 +192,13 @@ class Policy:
 def load_policy(path: str | Path) -> Policy:
     """Load and validate a YAML policy; errors name the file, line and field."""
     p = Path(path)
-    data, lines = load_located(read_text(p), str(p))
-    return Policy.from_dict(data, source=str(p), lines=lines)
+    return policy_from_text(read_text(p), str(p))
+
+
+def policy_from_text(text: str, source: str) -> Policy:
+    """Validate a YAML policy held as text (`source` names where it came from in errors)."""
+    data, lines = load_located(text, source)
+    return Policy.from_dict(data, source=source, lines=lines)
 
 
 _BUNDLED: dict[str, Policy] = {}

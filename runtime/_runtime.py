@@ -26,6 +26,7 @@ from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.decisions.service import DecisionService
 from interlock.runtime.review._reviewer_table import DatabaseReviewers, ReviewerBook
 from interlock.runtime.review.inbox import Inbox
+from interlock.runtime.review.policy_pin import PolicyPin, resolve_policy
 from interlock.runtime.review.principal import Authenticator, Principal
 from interlock.runtime.review.reviewers import Reviewers
 from interlock.runtime.review.signing import KeyRing, Signer, public_ring, signer_for
@@ -98,6 +99,8 @@ class Runtime:
                 db, policy, self.checkpointer, clock, self.audit, sync=self._sync_server
             )
         self.stops = StopSwitch(db, self.audit)
+        self.policy_pin = PolicyPin(db, self.audit)
+        """The policy an admin pinned for every runtime on this database (`publish`)."""
         self._graphs = dict(graphs or {})
         self._engine: Engine | None = None
         self.decisions = DecisionService(
@@ -158,8 +161,9 @@ class Runtime:
         """
         settings = Settings.from_env()
         given_policy = policy.source if policy is not None else None
-        if policy is None:
-            policy = load_policy(settings.policy) if settings.policy else default_policy()
+        named = "the policy= argument" if policy is not None else None
+        if policy is None and settings.policy:
+            policy, named = load_policy(settings.policy), f"INTERLOCK_POLICY ({settings.policy})"
         db = open_database(url or settings.database_url, create=create)
         try:
             reviewers: ReviewerBook
@@ -168,6 +172,10 @@ class Runtime:
             else:
                 reviewers = Reviewers.load(Path(reviewers_path or settings.reviewers))
             upgrade_database(db)
+            # A policy an admin pinned in the database wins over this process's own choice,
+            # which must then name that very version (the agent side chooses no policy).
+            policy = resolve_policy(PolicyPin(db, AuditLog(db)), policy, named=named)
+            policy = policy or default_policy()
             db.checkpointer()
             # The gate in this process refuses agent calls that name these files.
             given = Path(reviewers_path) if reviewers_path is not None else None

@@ -229,6 +229,20 @@ RUN_HERE: tuple[RunHere, ...] = (
         ("permission denied for table interlock_reviewers",),
         exit_code=2,
     ),
+    RunHere(
+        r'echo "\S+" \| interlock reviewers add ada --role admin --password-stdin '
+        r'--db "\$INTERLOCK_REVIEWER_DATABASE_URL"',
+        ("added reviewer ada (roles: admin) in the table interlock_reviewers",),
+    ),
+    RunHere(
+        r'echo "\S+" \| interlock policy publish --as ada --password-stdin '
+        r'--db "\$INTERLOCK_REVIEWER_DATABASE_URL"',
+        ("pinned policy interlock-default",),
+    ),
+    RunHere(
+        r'interlock policy pinned --db "\$INTERLOCK_AGENT_DATABASE_URL"',
+        ("pinned: interlock-default", "published by ada"),
+    ),
     RunHere(r"interlock db status", ("up to date",)),
     RunHere(
         r"interlock key create --key \./keys/signing\.key --public-dir \./keys/public",

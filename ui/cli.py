@@ -19,6 +19,7 @@ from interlock.ui._cli_keys import keys_app
 from interlock.ui._cli_metrics import register_metrics_commands
 from interlock.ui._cli_notify import notify_app
 from interlock.ui._cli_policy import policy_app
+from interlock.ui._cli_policy_pin import register_pin_commands
 from interlock.ui._cli_review import register_review_commands
 from interlock.ui._cli_reviewers import reviewers_app
 from interlock.ui._cli_runtime import audit_app, db_app
@@ -35,6 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+register_pin_commands(policy_app)
 app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")

@@ -4,8 +4,9 @@ An agent with a shell holds what its own process holds. Whatever the runtime enf
 policy should still refuse the obvious moves against it, and say why:
 
 - `oversight.command`: running the `interlock` CLI's decide, resolve, reviewers, stop,
-  resume-scope, db, key(s) or prune commands, `demo --decide`, or Python code that drives
-  Interlock's runtime or reviewer side (`python -c "from interlock.runtime import ..."`).
+  resume-scope, db, key(s), prune or `policy publish` commands, `demo --decide`, or Python
+  code that drives Interlock's runtime or reviewer side
+  (`python -c "from interlock.runtime import ..."`).
 - `oversight.settings`: naming Interlock's database, reviewers file, policy file or keys: the
   `.interlock/` directory (its `*.db`, `keys/*.pem`), `reviewers.toml`, and the settings
   `INTERLOCK_DATABASE_URL`, `INTERLOCK_REVIEWERS`, `INTERLOCK_POLICY`,
@@ -14,7 +15,7 @@ policy should still refuse the obvious moves against it, and say why:
   tables (`checkpoints`, `checkpoint_writes`, `checkpoint_blobs`, `checkpoint_migrations`).
 - `oversight.cli`: any other `interlock` command that changes something (worker, console,
   demo, ...): an operator's tool, reviewed. The read-only ones (pending, show, stops, audit
-  verify/export, policy check/explain/test/replay, --version, --help) find nothing.
+  verify/export, policy check/explain/test/replay/pinned, --version, --help) find nothing.
 
 A file configured outside `.interlock/` (a policy at `/etc/ops/policy.yaml`, a key in
 `/srv/keys/`) cannot be known to a static policy: the process that runs the gate registers
@@ -46,8 +47,8 @@ __all__ = [
 
 OVERSIGHT_SIGNALS: dict[str, str] = {
     "oversight.command": (
-        "the interlock CLI's decide, resolve, reviewers, stop, resume-scope, db, key or prune "
-        "commands, demo --decide, or code driving Interlock's runtime"
+        "the interlock CLI's decide, resolve, reviewers, stop, resume-scope, db, key, prune or "
+        "policy publish commands, demo --decide, or code driving Interlock's runtime"
     ),
     "oversight.settings": (
         "Interlock's database, reviewers file, policy file or keys (.interlock/, "
@@ -66,7 +67,7 @@ _READ_ONLY: dict[str, frozenset[str] | None] = {
     "show": None,
     "stops": None,
     "audit": words("verify export"),
-    "policy": words("check explain test replay"),
+    "policy": words("check explain test replay pinned"),
 }
 _SETTINGS = {
     "interlock_database_url": "Interlock's database URL (INTERLOCK_DATABASE_URL)",
@@ -177,10 +178,12 @@ def analyze_interlock(argv: Sequence[str], env: str | None = None) -> list[Findi
     if not pos:  # --help, --version, or nothing
         return []
     sub = pos[0]
-    if sub in _TAMPER or (sub == "demo" and any(a.startswith("--decide") for a in argv)):
+    tamper = sub in _TAMPER or (sub == "demo" and any(a.startswith("--decide") for a in argv))
+    if tamper or (sub == "policy" and pos[1:2] == ["publish"]):
         text = (
             f"`{shown}` runs Interlock's own `{sub}` command: an agent must not approve, "
-            "resolve, add reviewers, stop or resume, or change Interlock's database or keys."
+            "resolve, add reviewers, stop or resume, pin its policy, or change Interlock's "
+            "database or keys."
         )
         return [Finding(signal="oversight.command", effect="access", text=text, environment=env)]
     if sub in _READ_ONLY:

@@ -17,6 +17,7 @@ from interlock.runtime.review.inbox import (
     ReviewSummary,
     TimelineEntry,
 )
+from interlock.runtime.review.policy_pin import PinnedPolicy, PolicyPin, resolve_policy
 from interlock.runtime.review.principal import Authenticator, Principal, vouched
 from interlock.runtime.review.reviewers import (
     DEMO_PASSWORD,
@@ -42,6 +43,8 @@ __all__ = [
     "DecisionRow",
     "Inbox",
     "InboxFilters",
+    "PinnedPolicy",
+    "PolicyPin",
     "Principal",
     "ReconcileResult",
     "ReviewDetail",
@@ -58,6 +61,7 @@ __all__ = [
     "hash_password",
     "identity_key",
     "qualifies",
+    "resolve_policy",
     "same_identity",
     "top_reasons",
     "verify_password",

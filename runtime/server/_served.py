@@ -32,6 +32,7 @@ from interlock.runtime.audit.log import AuditLog
 from interlock.runtime.execution._approvals import DurableApprovalStore
 from interlock.runtime.execution._ledger import DurableExecutionLedger
 from interlock.runtime.execution._live_stops import DurableStopSource
+from interlock.runtime.review.policy_pin import PolicyPin, resolve_policy
 from interlock.runtime.review.signing import public_ring
 from interlock.runtime.store.database import Database, open_database
 from interlock.runtime.store.migrations import upgrade_database
@@ -94,12 +95,16 @@ class ServedStores:
             if self._opened is None:
                 settings = self._settings()
                 db = open_database(settings.database_url)
+                log = AuditLog(db)
                 try:
                     upgrade_database(db)
+                    # The graph was built with its policy before the database opened: a
+                    # database that pins another refuses this graph's every run.
+                    named = "this served graph's policy (INTERLOCK_POLICY, else the bundled one)"
+                    resolve_policy(PolicyPin(db, log), self._policy, named=named)
                 except BaseException:
                     db.close()
                     raise
-                log = AuditLog(db)
                 self._opened = _Opened(
                     db=db,
                     # The agent side: it verifies approvals with public keys alone.

@@ -65,6 +65,7 @@ AGENT_GRANTS: Mapping[str, str] = {
     "interlock_thread_claims": _DML,
     "interlock_thread_fences": _DML,  # schema v4: the claim's fencing token
     "interlock_reviewers": "",
+    "interlock_policy_pin": "SELECT",  # schema v10: the reviewer side publishes it
     # schema v7: messages are enqueued with the reviews the agent opens and delivered by the
     # worker (claim, settle); it never deletes or rewrites what a message says.
     "interlock_outbox": (

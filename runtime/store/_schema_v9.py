@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from interlock.runtime.store._schema import GENESIS_HASH, Step
 
-__all__ = ["REVIEWER_EVENTS", "V9"]
+__all__ = ["REVIEWER_EVENTS", "V9", "agent_append_function"]
 
 REVIEWER_EVENTS: tuple[str, ...] = (
     "decision_recorded",
@@ -108,11 +108,14 @@ END
 $do$
 """
 
-_EVENTS_SQL = ", ".join(f"'{e}'" for e in REVIEWER_EVENTS)
-_EVENTS_TEXT = ", ".join(REVIEWER_EVENTS)
 
-_AUDIT_APPEND = f"""
-CREATE FUNCTION interlock_audit_agent_append() RETURNS trigger LANGUAGE plpgsql
+def agent_append_function(events: tuple[str, ...], *, create: str = "CREATE") -> str:
+    """The function behind the agent side's audit appends, refusing `events` (the reviewer
+    side's own); a later version replaces it (`create="CREATE OR REPLACE"`) to add events."""
+    events_sql = ", ".join(f"'{e}'" for e in events)
+    events_text = ", ".join(events)
+    return f"""
+{create} FUNCTION interlock_audit_agent_append() RETURNS trigger LANGUAGE plpgsql
 {_SAFE} AS $$
 DECLARE
     before_hash TEXT;
@@ -120,11 +123,11 @@ BEGIN
     IF {_REVIEWER_SIDE} THEN
         RETURN NEW;
     END IF;
-    IF NEW.event IN ({_EVENTS_SQL}) THEN
+    IF NEW.event IN ({events_sql}) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = format(
             'permission denied: the agent side may not write audit event %s (only the '
             'reviewer side writes %s); record it through the reviewer database role',
-            NEW.event, '{_EVENTS_TEXT}');
+            NEW.event, '{events_text}');
     END IF;
     IF NEW.seq = 1 THEN
         before_hash := '{GENESIS_HASH}';
@@ -140,7 +143,10 @@ BEGIN
     END IF;
     RETURN NEW;
 END
-$$;
+$$"""
+
+
+_AUDIT_APPEND = f"""{agent_append_function(REVIEWER_EVENTS)};
 CREATE TRIGGER interlock_audit_agent_append BEFORE INSERT ON interlock_audit
     FOR EACH ROW EXECUTE FUNCTION interlock_audit_agent_append();
 """

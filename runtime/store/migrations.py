@@ -27,6 +27,7 @@ from interlock.runtime.store._schema_v6 import V6
 from interlock.runtime.store._schema_v7 import V7
 from interlock.runtime.store._schema_v8 import V8
 from interlock.runtime.store._schema_v9 import V9
+from interlock.runtime.store._schema_v10 import V10
 from interlock.runtime.store.database import Database, open_database
 
 __all__ = [
@@ -80,6 +81,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         name="guards the agent role cannot get around: qualified names, audit head, events",
         steps=V9,
     ),
+    Migration(version=10, name="the pinned policy, which only the reviewer side writes", steps=V10),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -202,3 +202,46 @@ def test_an_in_doubt_action_cannot_be_resolved_from_the_agent_side(
     assert ledger == [("in_doubt",)]
     assert "vol-prod-db" in infra.read()["volumes"]  # the tool never ran here
     assert [r.actor for r in agent.events("authentication_failed")] == ["unauthenticated:mallory"]
+
+
+def test_the_agent_side_cannot_choose_or_pin_its_own_policy(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinned by an admin on the reviewer side, the policy is not the agent's to choose: a
+    lenient INTERLOCK_POLICY refuses to open, and neither publishing nor SQL moves the pin."""
+    from interlock.risk import bundled_policy_path
+    from interlock.risk.errors import ConfigError
+
+    lenient = agent.tmp / "lenient.yaml"
+    text = bundled_policy_path("default").read_text(encoding="utf-8")
+    lenient.write_text(text.replace("name: interlock-default", "name: lenient", 1), "utf-8")
+    with Runtime.open(agent.reviewer_url) as rt:
+        ada = rt.authenticate("ada", "ada-password-1")
+        pinned = rt.policy_pin.publish(text, by=ada, source="default.yaml")
+    for key, value in {**agent.env, "INTERLOCK_POLICY": str(lenient)}.items():
+        if key.startswith("INTERLOCK_"):
+            monkeypatch.setenv(key, value)
+    with pytest.raises(
+        ConfigError, match=f"this database pins policy interlock-default version {pinned.version}"
+    ):
+        Runtime.open(agent.url)
+    monkeypatch.delenv("INTERLOCK_POLICY")
+    with Runtime.open(agent.url) as rt:
+        assert rt.policy.version == pinned.version  # the pinned one, with nothing configured
+    published = agent.cli(
+        "policy", "publish", str(lenient), "--as", "ada", "--password-stdin",
+        stdin="guessed-password\n",
+    )  # fmt: skip
+    _one_line(published)
+    with psycopg.connect(agent.url, autocommit=True) as conn:
+        for sql in (
+            "UPDATE interlock_policy_pin SET version = 'x'",
+            "DELETE FROM interlock_policy_pin",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+    with Runtime.open(agent.admin) as rt:
+        now = rt.policy_pin.current()
+        assert now is not None
+        assert (now.version, now.actor) == (pinned.version, "ada")
+        assert [r.actor for r in rt.audit.rows() if r.event == "policy_published"] == ["ada"]

@@ -19,7 +19,7 @@ import pytest
 from interlock.graphs import Infra
 from interlock.runtime import AuditLog, Runtime, open_database
 from interlock.runtime.execution.worker import Worker
-from interlock.runtime.store._schema_v9 import REVIEWER_EVENTS
+from interlock.runtime.store._schema_v10 import REVIEWER_EVENTS_V10 as REVIEWER_EVENTS
 from tests.role_pair import PROD_DELETE, role_pair, scripted_ops
 
 
