@@ -161,5 +161,5 @@ def main(argv: list[str] | None = None) -> None:
             soft_wrap=True,
         )
         sys.exit(2)
-    if isinstance(code, int) and code:
-        sys.exit(code)  # a command's typer.Exit(code)
+    # As in click's standalone mode: the exit code of the command (a typer.Exit's), else 0.
+    sys.exit(code if isinstance(code, int) else 0)

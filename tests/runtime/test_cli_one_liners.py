@@ -31,6 +31,7 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "prune": ("--older-than", "30d"),
     "demo": ("--decide", "approve"),
     "policy replay": (str(ROOT / "risk" / "policies" / "default.yaml"),),
+    "policy publish": ("--as", "ada", "--password-stdin"),
     "reviewers add": ("eve", "--role", "admin", "--password-stdin"),
     "reviewers remove": ("eve",),
     "reviewers passwd": ("eve", "--password-stdin"),
