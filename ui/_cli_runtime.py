@@ -63,6 +63,12 @@ def db_upgrade(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         else "already up to date"
     )
     console.print(f"{redact_url(result.url)}: schema version {result.after} ({done}).")
+    if result.created:
+        *dirs, last = result.created
+        made = (
+            f" and the director{'ies' if len(dirs) > 1 else 'y'} {', '.join(dirs)}" if dirs else ""
+        )
+        console.print(f"Created {last}{made}.")
 
 
 @db_app.command("roles")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -96,6 +97,19 @@ def _configure(conn: Connection[Any], *, lock_timeout_ms: int) -> None:
     conn.execute(f"SET TIME ZONE 'UTC'; SET lock_timeout = {lock_timeout_ms}", prepare=False)
 
 
+def _hint(detail: str, url: str) -> str:
+    """How to fix the one connection error a new deployment meets first: a server that
+    answers, without the database the URL names."""
+    missing = re.search(r'database "([^"]+)" does not exist', detail)
+    if missing is None:
+        return ""
+    name = missing.group(1)
+    return (
+        f'. Create it first (`createdb {name}`, or CREATE DATABASE "{name}" as a role '
+        f"allowed to), then run `interlock db upgrade --db {redact_url(url)}`"
+    )
+
+
 def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[DictRow]]:
     """A pool that survives a server restart: every connection is checked before use.
 
@@ -122,7 +136,7 @@ def open_pg_pool(url: str, *, max_size: int = 8) -> ConnectionPool[Connection[Di
         psycopg.connect(url, connect_timeout=PG_CONNECT_TIMEOUT_S).close()
     except psycopg.Error as exc:
         detail = " ".join(str(exc).split())
-        msg = f"cannot connect to {redact_url(url)}: {detail}"
+        msg = f"cannot connect to {redact_url(url)}: {detail}{_hint(detail, url)}"
         raise ConfigError(msg) from None
     pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
         url,

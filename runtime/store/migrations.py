@@ -12,11 +12,12 @@ released version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from interlock.risk.errors import ConfigError
-from interlock.runtime.store._db import Conn, Dialect, redact_url
+from interlock.runtime.store._db import Conn, Dialect, parse_database_url, redact_url
 from interlock.runtime.store._lock_wait import wait_for_xact_lock
 from interlock.runtime.store._schema import SCHEMA_TABLE, V1, Step
 from interlock.runtime.store._schema_v2 import V2
@@ -29,6 +30,7 @@ from interlock.runtime.store._schema_v8 import V8
 from interlock.runtime.store._schema_v9 import V9
 from interlock.runtime.store._schema_v10 import V10
 from interlock.runtime.store.database import Database, open_database
+from interlock.runtime.store.settings import Settings
 
 __all__ = [
     "LATEST_VERSION",
@@ -94,6 +96,9 @@ class UpgradeResult:
     before: int
     after: int
     applied: tuple[int, ...]
+    created: tuple[str, ...] = ()
+    """What the upgrade created on disk (SQLite): missing directories, outermost first,
+    then the database file. A typo in a path shows here instead of passing silently."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -101,6 +106,7 @@ class UpgradeResult:
             "before": self.before,
             "after": self.after,
             "applied": list(self.applied),
+            "created": list(self.created),
         }
 
 
@@ -188,8 +194,24 @@ def upgrade(url: str | None = None, *, checkpointer: bool = True) -> UpgradeResu
     With `checkpointer` (the default) LangGraph's checkpoint tables are created as well, so
     one command prepares everything.
     """
+    url = url or Settings.from_env().database_url
+    missing = _missing_paths(url)
     with open_database(url) as db:
         result = upgrade_database(db)
         if checkpointer:
             db.checkpointer()
-        return result
+    created = tuple(str(p) for p in missing if p.exists())
+    return replace(result, created=created) if created else result
+
+
+def _missing_paths(url: str) -> list[Path]:
+    """The SQLite file and the directories above it that do not exist yet, outermost first
+    (nothing for Postgres, or a URL that does not parse: opening it says why)."""
+    try:
+        path = parse_database_url(url).path
+    except ConfigError:
+        return []
+    if path is None:
+        return []
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    return missing[::-1]

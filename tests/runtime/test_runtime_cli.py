@@ -77,6 +77,7 @@ def test_db_upgrade_twice(db_url: str) -> None:
         "before": LATEST_VERSION,
         "after": LATEST_VERSION,
         "applied": [],
+        "created": [],
     }
     status = run("db", "status", "--db", db_url, "--json")
     assert json.loads(status.stdout)["version"] == LATEST_VERSION
@@ -86,6 +87,30 @@ def test_db_upgrade_uses_the_environment_default(tmp_path: Path) -> None:
     out = run("db", "upgrade", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / ".interlock" / "interlock.db").exists()
+
+
+def test_db_upgrade_names_the_file_and_directories_it_created(tmp_path: Path) -> None:
+    # A typo in a path creates a database somewhere new: the user is told where.
+    path = tmp_path / "typo" / "deep" / "x.db"
+    first = run("db", "upgrade", "--db", f"sqlite:///{path}")
+    assert first.returncode == 0, first.stderr
+    said = " ".join(first.stdout.split())
+    assert f"Created {path} and the directories {path.parents[1]}, {path.parent}." in said
+    again = run("db", "upgrade", "--db", f"sqlite:///{path}", "--json")
+    assert json.loads(again.stdout)["created"] == []
+    beside = run("db", "upgrade", "--db", f"sqlite:///{path.parent / 'y.db'}")
+    assert "Created" in beside.stdout
+    assert "director" not in beside.stdout
+
+
+def test_missing_postgres_database_says_how_to_create_it(pg_url: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlunsplit(urlsplit(pg_url)._replace(path="/interlock_no_such_db"))
+    text = one_line_error(run("pending", "--db", url))
+    assert 'database "interlock_no_such_db" does not exist' in text
+    assert "createdb interlock_no_such_db" in text
+    assert "interlock db upgrade --db" in text
 
 
 def test_concurrent_upgrade_processes(pg_url: str) -> None:
