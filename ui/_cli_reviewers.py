@@ -102,9 +102,16 @@ def _actor() -> str:
         return "cli"
 
 
-def _password(name: str, password_stdin: bool) -> str:
+def _password(name: str, password_stdin: bool, command: str) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        # No terminal to ask on (a script, CI): the prompt would echo or wait for nothing.
+        msg = (
+            f"no terminal to ask for {name}'s password on; pipe it instead: "
+            f"`printf '%s\\n' \"$PASSWORD\" | interlock {command} --password-stdin`."
+        )
+        raise ConfigError(msg)
     return str(typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True))
 
 
@@ -127,9 +134,12 @@ def reviewers_add(
 ) -> None:
     """Add a reviewer (prompting for the password unless --password-stdin)."""
     from interlock.runtime import DatabaseReviewers
+    from interlock.runtime.review.reviewers import check_reviewer_fields
 
+    check_reviewer_fields(name, role, display)  # before the password prompt
     book = _Book(db, file)
-    password = _password(name, password_stdin)
+    roles = " ".join(f"--role {r}" for r in role)
+    password = _password(name, password_stdin, f"reviewers add {name} {roles}")
     with book.open() as reviewers:
         if isinstance(reviewers, DatabaseReviewers):
             got = reviewers.add(
@@ -224,7 +234,7 @@ def reviewers_passwd(
     from interlock.runtime import DatabaseReviewers
 
     book = _Book(db, file)
-    password = _password(name, password_stdin)
+    password = _password(name, password_stdin, f"reviewers passwd {name}")
     with book.open() as reviewers:
         if isinstance(reviewers, DatabaseReviewers):
             got = reviewers.passwd(name, password, actor=_actor())

@@ -49,6 +49,7 @@ __all__ = [
     "Reviewers",
     "check_new_reviewer",
     "check_password",
+    "check_reviewer_fields",
     "ensure_demo_reviewers",
     "hash_password",
     "verify_password",
@@ -335,18 +336,24 @@ def check_new_reviewer(
     name: str, roles: Iterable[str], password: str, display: str | None
 ) -> Reviewer:
     """A new reviewer with a hashed password, after checking every field (one line each)."""
+    name, role_list, shown = check_reviewer_fields(name, roles, display)
+    check_password(name, password)
+    return Reviewer(
+        name=name, roles=role_list, display=shown, password_hash=hash_password(password)
+    )
+
+
+def check_reviewer_fields(
+    name: str, roles: Iterable[str], display: str | None
+) -> tuple[str, tuple[str, ...], str | None]:
+    """The name, roles (deduplicated) and display of a new reviewer, checked (one line
+    each): done before a password is asked for, so a typo does not cost a prompt."""
     name = _check_name("reviewer name", name, "")
     role_list = tuple(dict.fromkeys(_check_name("role", r, "") for r in roles))
     if not role_list:
         msg = f"reviewer {name!r} needs at least one role (--role oncall, for example)."
         raise ConfigError(msg)
-    check_password(name, password)
-    return Reviewer(
-        name=name,
-        roles=role_list,
-        display=_check_display(display, ""),
-        password_hash=hash_password(password),
-    )
+    return name, role_list, _check_display(display, "")
 
 
 def _write_private(path: Path, text: str) -> None:

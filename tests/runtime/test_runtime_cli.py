@@ -237,6 +237,26 @@ def test_reviewers_add_and_list(tmp_path: Path) -> None:
     assert "at least 8" in one_line_error(short)
 
 
+def test_reviewers_add_without_a_terminal_or_with_a_bad_name_asks_for_nothing(
+    tmp_path: Path,
+) -> None:
+    # A script without --password-stdin: one line that says how, not a prompt that echoes.
+    path = str(tmp_path / "reviewers.toml")
+    text = one_line_error(
+        run("reviewers", "add", "dana", "--role", "oncall", "--file", path, stdin="")
+    )
+    assert "no terminal to ask for dana's password" in text
+    assert "interlock reviewers add dana --role oncall --password-stdin" in text
+    text = one_line_error(run("reviewers", "passwd", "dana", "--file", path, stdin=""))
+    assert "interlock reviewers passwd dana --password-stdin" in text
+    # A name that cannot be a reviewer is refused before any password is asked for.
+    text = one_line_error(
+        run("reviewers", "add", "d ana", "--role", "oncall", "--file", path, stdin="")
+    )
+    assert "reviewer name 'd ana' is not allowed" in text
+    assert not Path(path).exists()
+
+
 def test_reviewers_add_reads_the_environment_path(tmp_path: Path) -> None:
     env_path = tmp_path / "from-env.toml"
     out = subprocess.run(
