@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         shown = getattr(exc, "format_message", None)
         text = (shown() if callable(shown) else str(exc)).strip()
+        text = text.replace(": Value error, ", ": ")  # the validator's own label, not news
         text = text if text.endswith(".") else f"{text}."
         if ctx is not None:
             text += f" Run '{ctx.command_path} --help' for what it takes."

@@ -159,13 +159,18 @@ def test_a_role_the_policy_does_not_name_is_kept_with_a_one_line_warning(tmp_pat
         (("decide",), "Missing argument 'review'"),
         (("stop", "--agent", "ops-agent"), "Missing option '--as'"),
         (("worker", "--once", "--poll", "soon"), "Invalid value for '--poll'"),
+        (
+            ("audit", "export", "--format", "xml"),
+            "Invalid value for '--format': 'xml' is not one of 'jsonl', 'csv'.",
+        ),
     ],
-    ids=["unknown-option", "missing-argument", "missing-option", "bad-value"],
+    ids=["unknown-option", "missing-argument", "missing-option", "bad-value", "bad-choice"],
 )
 def test_a_command_line_that_does_not_parse_is_one_line(args: tuple[str, ...], says: str) -> None:
     line = _one_line(_run(*args))
     assert says in line
-    assert f"Run 'interlock {args[0]} --help' for what it takes." in line
+    command = " ".join(args[: 2 if args[0] == "audit" else 1])
+    assert f"Run 'interlock {command} --help' for what it takes." in line
     assert "╭" not in line  # no box
 
 
