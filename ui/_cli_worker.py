@@ -115,7 +115,12 @@ def worker_command(
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     enable_json_logs(log_json)
     try:
-        with Runtime.open(url) as rt, served_metrics(rt.db, metrics_port, metrics_address):
+        # create=False: a worker on a mistyped SQLite path says so instead of sweeping a new,
+        # empty database forever.
+        with (
+            Runtime.open(url, create=False) as rt,
+            served_metrics(rt.db, metrics_port, metrics_address),
+        ):
             worker = Worker(rt, options, on_event=lambda e: _print_event(e, as_json))
             worker.warm()  # imports and graphs now, not inside the first resume's claim
             if as_json:

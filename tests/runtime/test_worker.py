@@ -20,7 +20,15 @@ import pytest
 
 from interlock.graphs import Infra
 from interlock.risk.errors import ConfigError
-from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
+from interlock.runtime import (
+    Authenticator,
+    Principal,
+    Reviewer,
+    Reviewers,
+    Runtime,
+    hash_password,
+    upgrade,
+)
 from interlock.runtime.execution.worker import Worker, WorkerEvent, WorkerOptions
 
 HERE = Path(__file__).resolve().parent
@@ -199,9 +207,27 @@ def test_sigterm_lets_the_running_action_finish_then_exits_cleanly(
     assert Worker(rt).run(once=True).resumed == 0  # nothing was left half-done
 
 
+def test_a_worker_on_a_missing_sqlite_file_creates_nothing_and_says_so(tmp_path: Path) -> None:
+    # A mistyped path would otherwise be a new, empty database swept forever.
+    missing = tmp_path / "typo" / "interlock.db"
+    done = subprocess.run(
+        [str(INTERLOCK), "worker", "--once", "--db", f"sqlite:///{missing}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: no database at {missing}")
+    assert "interlock db upgrade --db" in line
+    assert not missing.parent.exists()
+
+
 def test_an_idle_worker_stops_on_sigterm_and_prints_json_totals(
     db_url: str, tmp_path: Path
 ) -> None:
+    upgrade(db_url)  # a worker opens an existing database, never a new one
     proc = _worker(db_url, tmp_path, "--json")
     assert proc.stdout is not None
     hello = json.loads(proc.stdout.readline())  # printed once the database is open

@@ -22,7 +22,7 @@ from types import ModuleType
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from interlock.runtime import Runtime
+from interlock.runtime import Runtime, upgrade
 
 HERE = Path(__file__).resolve().parent
 INTERLOCK = str(Path(sys.executable).with_name("interlock"))
@@ -151,6 +151,7 @@ def test_the_console_serves_database_numbers_and_logs_decisions_as_json(
 
 
 def test_a_taken_metrics_port_is_one_clear_line(db_url: str, tmp_path: Path) -> None:
+    upgrade(db_url)  # the worker opens an existing database
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
