@@ -6,9 +6,10 @@ imports Streamlit: only `interlock console` does, when it launches.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -120,8 +121,23 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors become one clear line and exit code 2, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command: Any = None
+    if any(a.startswith("-") and b.startswith("--") for a, b in itertools.pairwise(args)):
+        from interlock.ui._cli_argv import swallowed_option
+
+        command = typer.main.get_command(app)  # built once: it runs the command too
+        found = swallowed_option(command, args)
+        if found is not None:
+            console_err.print(
+                f"[bold red]error:[/] {escape(found)}", highlight=False, soft_wrap=True
+            )
+            sys.exit(2)
     try:
-        code = app(args=argv, standalone_mode=False)
+        if command is not None:
+            code = command(args=args, standalone_mode=False)
+        else:
+            code = app(args=args, standalone_mode=False)
     except typer.TyperException as exc:  # the command line did not parse
         if type(exc).__name__ == "NoArgsIsHelpError":
             sys.exit(2)  # the help was shown

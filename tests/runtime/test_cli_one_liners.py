@@ -53,12 +53,18 @@ def _commands_with_db() -> Iterator[str]:
 COMMANDS = sorted(_commands_with_db())
 
 
-def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _run(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
     env["COLUMNS"] = "200"
     env["INTERLOCK_REVIEWER_PASSWORD"] = "whatever-password"
     return subprocess.run(
-        [INTERLOCK, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+        [INTERLOCK, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=cwd,
     )
 
 
@@ -190,3 +196,33 @@ def test_an_empty_password_on_stdin_is_not_a_wrong_password(tmp_path: Path) -> N
     line = _one_line(_run(*args, "--password-stdin", "--db", url, stdin=""))
     assert "--password-stdin read no password for ada (standard input was empty)" in line
     assert "wrong password" not in line
+
+
+def test_an_option_that_took_the_next_option_as_its_value_is_one_line_and_decides_nothing(
+    tmp_path: Path,
+) -> None:
+    """`decide R --as sam --reject --no-resume` would reject with the message "--no-resume"
+    and resume the thread; it is refused before anything runs, and the review stays open."""
+    import json
+
+    db = f"sqlite:///{tmp_path}/demo.db"
+    made = _run("demo", "--db", db, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    pending = json.loads(_run("pending", "--db", db, "--json").stdout)
+    review = pending[0]["id"]
+    line = _one_line(
+        _run("decide", review, "--as", "sre-lead-demo", "--reject", "--no-resume", "--db", db)
+    )
+    assert "--reject takes a value (MSG) and got the option --no-resume instead" in line
+    assert "--reject=--no-resume passes that text as the value" in line
+    assert "Run 'interlock decide --help' for what it takes." in line
+    after = json.loads(_run("pending", "--db", db, "--json").stdout)
+    assert [(r["id"], r["status"]) for r in after] == [(review, "pending")]
+    # Where the value was swallowed and the command line then fails, the same line is shown
+    # instead of Click's "Missing option '--as'".
+    line = _one_line(_run("decide", review, "--reject", "--as", "sam", "--db", db))
+    assert "--reject takes a value (MSG) and got the option --as instead" in line
+    # In a subcommand group, and for an option without a metavar.
+    line = _one_line(_run("reviewers", "add", "eve", "--role", "--display", "Eve"))
+    assert "--role takes a value and got the option --display instead: put its value" in line
+    assert "Run 'interlock reviewers add --help'" in line
