@@ -23,9 +23,11 @@ def _subcommands(cmd: Any) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _command(root: Any, argv: Sequence[str]) -> tuple[Any, list[str]]:
-    """The (sub)command `argv` names, and the tokens that follow its name."""
+def _command(root: Any, argv: Sequence[str]) -> tuple[Any, list[str], str]:
+    """The (sub)command `argv` names, the tokens that follow its name, and its full name
+    (`interlock reviewers add`)."""
     cmd, rest = root, list(argv)
+    path = [str(getattr(root, "name", None) or "interlock")]
     while _subcommands(cmd):
         names = [i for i, tok in enumerate(rest) if not tok.startswith("-")]
         if not names:
@@ -33,15 +35,16 @@ def _command(root: Any, argv: Sequence[str]) -> tuple[Any, list[str]]:
         sub = _subcommands(cmd).get(rest[names[0]])
         if sub is None:
             break
+        path.append(rest[names[0]])
         cmd, rest = sub, rest[names[0] + 1 :]
-    return cmd, rest
+    return cmd, rest, " ".join(path)
 
 
 def swallowed_option(root: Any, argv: Sequence[str]) -> str | None:
     """The one-line error for an option of the command whose value is another of its
     options (`--reject --as`), or None when there is none. `--reject=--as` is left alone:
     that value was given on purpose."""
-    cmd, rest = _command(root, argv)
+    cmd, rest, path = _command(root, argv)
     valued: dict[str, Any] = {}
     names: set[str] = set()
     for param in getattr(cmd, "params", []):
@@ -61,19 +64,6 @@ def swallowed_option(root: Any, argv: Sequence[str]) -> str | None:
         return (
             f"{tok} takes {kind} and got the option {nxt} instead: put {what} right after "
             f"{tok} ({tok}={nxt} passes that text as the value). "
-            f"Run '{_path(root, cmd, argv)} --help' for what it takes."
+            f"Run '{path} --help' for what it takes."
         )
     return None
-
-
-def _path(root: Any, cmd: Any, argv: Sequence[str]) -> str:
-    parts = [str(getattr(root, "name", None) or "interlock")]
-    node = root
-    for tok in argv:
-        if node is cmd or not _subcommands(node):
-            break
-        sub = _subcommands(node).get(tok)
-        if sub is not None:
-            parts.append(tok)
-            node = sub
-    return " ".join(parts)
