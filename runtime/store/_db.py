@@ -27,7 +27,7 @@ from interlock.risk.errors import ConfigError
 from interlock.runtime.store._text import storable
 
 if TYPE_CHECKING:
-    pass
+    from threading import Lock
 
 __all__ = [
     "ALLOWED_URLS",
@@ -295,11 +295,15 @@ def sqlite_connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def begin_immediate(conn: sqlite3.Connection) -> None:
+def begin_immediate(conn: sqlite3.Connection, writer: Lock | None = None) -> None:
     """BEGIN IMMEDIATE, waiting for another writer in steps of a tenth of a millisecond.
 
     SQLite's own busy handler sleeps a whole millisecond or more per try, and the other
-    writer is usually LangGraph's saver committing a checkpoint in a fraction of that."""
+    writer is usually LangGraph's saver committing a checkpoint in a fraction of that.
+    `writer`: that saver's lock, when it is in this process. While the saver holds it, the
+    wait is on the lock, which wakes the moment the saver is done instead of at the next
+    poll; only a writer elsewhere (another connection, another process) is polled for. The
+    lock is never held here, so nothing can wait on it in a cycle."""
     try:
         conn.execute("PRAGMA busy_timeout=0")
         deadline, pause = time.monotonic() + SQLITE_TIMEOUT_S, 0.0001
@@ -310,6 +314,12 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
+            if writer is not None and not writer.acquire(blocking=False):
+                if writer.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+                    writer.release()
+                continue  # the saver was writing and is done: try again at once
+            if writer is not None:
+                writer.release()  # free: the writer is someone else
             time.sleep(pause)
             pause = min(pause * 1.5, 0.005)
     finally:

@@ -30,6 +30,7 @@ from typing import Any, cast
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from interlock.runtime.store._claims import claim_lost
+from interlock.runtime.store._db import begin_immediate
 
 __all__ = ["DOING", "FENCE_KEY", "FencedSqliteSaver", "FencedWrites", "active_fence"]
 
@@ -87,7 +88,9 @@ class FencedSqliteSaver(FencedWrites, SqliteSaver):
             self.setup()
             cur = self.conn.cursor()
             try:
-                cur.execute("BEGIN IMMEDIATE")
+                # Polled in short steps: the writer in the way is usually Interlock's own
+                # commit of a moment (SQLite's busy handler would sleep a millisecond or more).
+                begin_immediate(self.conn)
                 row = cur.execute(
                     "SELECT token FROM interlock_thread_fences WHERE thread_id = ?", (thread_id,)
                 ).fetchone()

@@ -83,6 +83,8 @@ class Database:
         self._lock = threading.Lock()
         self._saver: BaseCheckpointSaver[str] | None = None
         self._saver_conn: sqlite3.Connection | None = None
+        self._writer: threading.Lock | None = None
+        """SQLite: the saver's lock, which it holds while it writes (see `begin_immediate`)."""
         self._sqlite: SqlitePool | None = None
         self._pg: ConnectionPool[Connection[DictRow]] | None = None
         if parsed.path is not None:
@@ -156,7 +158,7 @@ class Database:
             level = conn.raw.execute("PRAGMA synchronous").fetchone()[0]
             conn.raw.execute("PRAGMA synchronous=NORMAL")
         try:
-            begin_immediate(conn.raw)
+            begin_immediate(conn.raw, self._writer)
             try:
                 yield conn
             except BaseException:
@@ -216,6 +218,7 @@ class Database:
         lite_saver = FencedSqliteSaver(conn)
         lite_saver.setup()
         self._saver_conn = conn
+        self._writer = lite_saver.lock
         return lite_saver
 
     def _pg_setup(self, saver: Any) -> None:

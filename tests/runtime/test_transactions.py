@@ -1,6 +1,7 @@
 """Transactions as the runtime uses them: writes sent without waiting (pipelined on Postgres),
 failures that only surface at COMMIT, a second SQLite writer that waits its turn, and commits
-that do not wait for the disk."""
+that do not wait for the disk. On SQLite, Interlock's writes and LangGraph's checkpoint
+writes in one process take turns without failing either way."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
 
 from interlock.runtime import Database, open_database
+from interlock.runtime.store._claims import ThreadLocks
+from interlock.runtime.store._fenced_saver import FENCE_KEY
 from interlock.runtime.store.migrations import upgrade_database
 
 INSERT = "INSERT INTO interlock_stops (scope, value, actor, created_at) VALUES (?, ?, ?, ?)"
@@ -100,3 +105,61 @@ def test_a_second_sqlite_writer_waits_for_the_first_instead_of_failing(tmp_path:
             conn.send(INSERT, ("agent", "waited", "me", datetime.now(UTC)))
         other.close()
         assert _values(db) == ["waited"]
+
+
+def test_a_write_behind_a_checkpoint_write_of_this_process_goes_in_once_it_is_done(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.db"
+    with open_database(f"sqlite:///{path}") as db:
+        upgrade_database(db)
+        saver: Any = db.checkpointer()
+        order: list[str] = []
+        writing = threading.Event()
+
+        def checkpoint_write() -> None:
+            # The saver's own cursor: its lock and SQLite's write lock, as a checkpoint holds.
+            with saver.cursor() as cur:
+                cur.execute(INSERT, ("agent", "checkpoint", "saver", "2026-12-07T00:00:00Z"))
+                writing.set()
+                time.sleep(0.05)
+                order.append("checkpoint")
+
+        writer = threading.Thread(target=checkpoint_write)
+        writer.start()
+        assert writing.wait(5)
+        with db.transaction() as conn:
+            order.append("ours")
+            conn.send(INSERT, ("agent", "ours", "me", datetime.now(UTC)))
+        writer.join(5)
+        assert order == ["checkpoint", "ours"]
+        assert _values(db) == ["checkpoint", "ours"]
+
+
+def test_a_fenced_checkpoint_write_waits_for_a_transaction_and_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    with open_database(f"sqlite:///{path}") as db:
+        upgrade_database(db)
+        saver: Any = db.checkpointer()
+        failed: list[BaseException] = []
+        with ThreadLocks(db).hold("t-1") as claim:
+            assert claim is not None
+            conf = {"thread_id": "t-1", "checkpoint_ns": "", FENCE_KEY: claim.token}
+            cfg = {"configurable": conf}
+
+            def put() -> None:
+                try:
+                    saver.put(cfg, empty_checkpoint(), {"source": "input", "step": -1}, {})
+                except BaseException as exc:
+                    failed.append(exc)
+
+            writer = threading.Thread(target=put)
+            with db.transaction() as conn:  # holds the write lock while the saver tries
+                conn.send(INSERT, ("agent", "first", "me", datetime.now(UTC)))
+                writer.start()
+                time.sleep(0.05)
+                assert writer.is_alive()  # waiting its turn, not failed
+            writer.join(5)
+        assert failed == []
+        assert saver.get_tuple({"configurable": {"thread_id": "t-1", "checkpoint_ns": ""}})
+        assert _values(db) == ["first"]
