@@ -1,7 +1,9 @@
 """Property-based fuzzing of decision payloads and `--edit` JSON against an in-process
 Runtime on SQLite: whatever arrives, the only errors are Interlock's own (one clear line in
 the CLI, never a traceback), and a refused decision changes nothing: not the review row, not
-the thread's latest checkpoint, not the audit log."""
+the thread's latest checkpoint, not the audit log. The one exception is a decision refused
+because the action changed since it was reviewed (a stale digest): that refusal is itself
+audited, as one `decision_refused` row, and nothing else changes."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from interlock.graphs import scripted_ops_agent
 from interlock.nodes import DECISION_TYPES
-from interlock.risk.errors import InterlockError
+from interlock.risk.errors import ConflictError, InterlockError
 from interlock.runtime import Authenticator, Principal, Reviewer, Reviewers, Runtime, hash_password
 from interlock.ui._cli_review import parse_edit
 
@@ -144,11 +146,24 @@ def check(pool: Pool, act: Callable[[str], object]) -> None:
         return
     assert str(refused).strip(), "an error must say what went wrong"
     pool.refused.add(type(refused).__name__)
-    assert pool.footprint() == before, f"refused ({refused}) but the state changed"
+    after = pool.footprint()
+    if isinstance(refused, ConflictError):
+        # Audited on purpose: a reviewer deciding on what is no longer pending is a fact.
+        assert after[:-1] == before[:-1], f"refused ({refused}) but the state changed"
+        with pool.rt.db.connection() as conn:
+            added = conn.all(
+                "SELECT event, data FROM interlock_audit WHERE seq > ? ORDER BY seq",
+                (before[-1][0],),
+            )
+        assert [a["event"] for a in added] == ["decision_refused"], added
+        assert str(refused) in str(added[0]["data"])
+        return
+    assert after == before, f"refused ({refused}) but the state changed"
 
 
 @FUZZ
 @given(decision=decisions, action=st.integers(min_value=-2, max_value=2), all_=st.booleans())
+@example(decision={"type": "approve", "digest": ""}, action=0, all_=False)  # a stale digest
 def test_any_decision_payload_is_refused_cleanly_or_applied(
     pool: Pool, decision: Any, action: int, all_: bool
 ) -> None:
