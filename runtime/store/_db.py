@@ -314,16 +314,24 @@ def begin_immediate(conn: sqlite3.Connection, writer: Lock | None = None) -> Non
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
-            if writer is not None and not writer.acquire(blocking=False):
-                if writer.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
-                    writer.release()
+            if writer is not None and _waited_for(writer):
                 continue  # the saver was writing and is done: try again at once
-            if writer is not None:
-                writer.release()  # free: the writer is someone else
             time.sleep(pause)
             pause = min(pause * 1.5, 0.005)
     finally:
         conn.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_S * 1000)}")
+
+
+def _waited_for(writer: Lock) -> bool:
+    """Whether the saver was busy and let go within a poll's longest step. Bounded: the lock
+    is also held while a caller iterates the saver's reads, perhaps on this very thread."""
+    if writer.acquire(blocking=False):
+        writer.release()
+        return False  # free: the writer in the way is someone else
+    if writer.acquire(timeout=0.005):
+        writer.release()
+        return True
+    return False
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> None:
